@@ -1,0 +1,90 @@
+//! The HTML shell, the root component, routes, and the auth state every page shares.
+
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::{
+    components::{Route, Router, Routes},
+    path,
+};
+
+use crate::{
+    components::header::Header,
+    error::AppError,
+    fns::auth::{Login, Logout, Register, current_user},
+    model::User,
+    pages::{landing::Landing, login::LoginPage, not_found::NotFound, register::RegisterPage, tasks::TasksPage},
+};
+
+pub const LOGIN_PATH: &str = "/login";
+pub const TASKS_PATH: &str = "/tasks";
+/// Pages that need a signed-in user. The server's page guard redirects anyone else to login.
+pub const PROTECTED_PATHS: &[&str] = &[TASKS_PATH];
+
+/// The document around every server-rendered page.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <link rel="icon" href="data:," />
+                <AutoReload options=options.clone() />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+/// Who is signed in, shared by the header and the pages.
+///
+/// The cookie is HttpOnly, so the browser cannot read it: the user comes from the
+/// `current_user` server function, refetched whenever login, sign-up or logout completes.
+#[derive(Clone, Copy)]
+pub struct Auth {
+    pub login: ServerAction<Login>,
+    pub register: ServerAction<Register>,
+    pub logout: ServerAction<Logout>,
+    pub user: Resource<Result<Option<User>, AppError>>,
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="leptos" href="/pkg/tasks.css" />
+        <Title text="Tasks" />
+        <Router>
+            <Layout />
+        </Router>
+    }
+}
+
+/// Everything inside the router: the auth context, the header and the routed page.
+#[component]
+fn Layout() -> impl IntoView {
+    let login = ServerAction::<Login>::new();
+    let register = ServerAction::<Register>::new();
+    let logout = ServerAction::<Logout>::new();
+    let user = Resource::new(
+        move || (login.version().get(), register.version().get(), logout.version().get()),
+        |_| current_user(),
+    );
+    provide_context(Auth { login, register, logout, user });
+
+    view! {
+        <Header />
+        <main>
+            <Routes fallback=NotFound>
+                <Route path=path!("/") view=Landing />
+                <Route path=path!("/login") view=LoginPage />
+                <Route path=path!("/register") view=RegisterPage />
+                <Route path=path!("/tasks") view=TasksPage />
+            </Routes>
+        </main>
+    }
+}

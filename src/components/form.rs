@@ -1,0 +1,99 @@
+//! Labelled form fields and error messages that assistive technology announces.
+
+use leptos::{
+    prelude::*,
+    server_fn::{ServerFn, error::ServerFnUrlError},
+};
+use leptos_router::hooks::use_query_map;
+
+use crate::error::AppError;
+
+/// A labelled input with its error message underneath, linked by `aria-describedby`.
+#[component]
+pub fn Field(
+    /// Visible label text.
+    label: &'static str,
+    /// Form field name; must match the server function's argument.
+    name: &'static str,
+    /// The input's `type`.
+    #[prop(default = "text")]
+    kind: &'static str,
+    #[prop(default = "off")] autocomplete: &'static str,
+    /// The current error for this field, if any.
+    #[prop(into)]
+    error: Signal<Option<String>>,
+    #[prop(optional)] maxlength: Option<usize>,
+    #[prop(optional)] required: bool,
+) -> impl IntoView {
+    let id = format!("field-{name}");
+    let error_id = format!("{id}-error");
+    view! {
+        <div class="field">
+            <label for=id.clone()>{label}</label>
+            <input
+                id=id
+                name=name
+                type=kind
+                autocomplete=autocomplete
+                maxlength=maxlength
+                required=required
+                aria-invalid=move || if error.get().is_some() { "true" } else { "false" }
+                aria-describedby=error_id.clone()
+            />
+            <p class="field-error" id=error_id role="alert">
+                {move || error.get()}
+            </p>
+        </div>
+    }
+}
+
+/// A form-level error (one not tied to a field), announced when it appears.
+#[component]
+pub fn FormError(#[prop(into)] error: Signal<Option<String>>) -> impl IntoView {
+    view! {
+        <p class="form-error" role="alert">
+            {move || error.get()}
+        </p>
+    }
+}
+
+/// The error a server function returned to a plain HTML form post (JavaScript off): Leptos
+/// redirects back to the form with it in the URL (`__path`, `__err`).
+pub fn no_js_error<S: ServerFn>() -> Option<AppError> {
+    let query = use_query_map().get_untracked();
+    if query.get("__path").as_deref() != Some(S::PATH) {
+        return None;
+    }
+    query.get("__err").map(|err| ServerFnUrlError::<AppError>::decode_err(&err))
+}
+
+/// The latest error of `action`: its last result when it has run here, otherwise the error a
+/// JavaScript-free submission came back with.
+pub fn action_error<S>(action: ServerAction<S>) -> Signal<Option<AppError>>
+where
+    S: ServerFn<Error = AppError> + Clone + Send + Sync + 'static,
+    S::Output: Clone + Send + Sync + 'static,
+{
+    let from_url = no_js_error::<S>();
+    Signal::derive(move || match action.value().get() {
+        Some(result) => result.err(),
+        None => from_url.clone(),
+    })
+}
+
+/// The message for `field` in `error`.
+pub fn field_message(error: Signal<Option<AppError>>, field: &'static str) -> Signal<Option<String>> {
+    Signal::derive(move || error.get().and_then(|e| e.message_for(field)))
+}
+
+/// The message for errors that belong to no listed field.
+pub fn general_message(
+    error: Signal<Option<AppError>>,
+    fields: &'static [&'static str],
+) -> Signal<Option<String>> {
+    Signal::derive(move || {
+        error.get().and_then(|e| {
+            if fields.iter().any(|f| e.message_for(f).is_some()) { None } else { Some(e.to_string()) }
+        })
+    })
+}

@@ -1,0 +1,160 @@
+//! The one error type of the application.
+//!
+//! Server functions return it, the pages match on it to show the right message next to the right
+//! field, and (in the `ssr` build) it maps itself to an HTTP status. Its variants carry only what
+//! is safe to show a client: internal causes are logged where they happen and become
+//! [`AppError::Internal`], which says nothing about them.
+
+use leptos::server_fn::codec::JsonEncoding;
+use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+use serde::{Deserialize, Serialize};
+
+/// A problem with one input field, shown next to that field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldError {
+    /// The form field / JSON property name, e.g. `email`.
+    pub field: String,
+    /// A sentence that tells the person what to change.
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { field: field.into(), message: message.into() }
+    }
+}
+
+/// Everything that can go wrong in a way a caller can act on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[serde(tag = "error", content = "detail", rename_all = "snake_case")]
+pub enum AppError {
+    /// One or more inputs are invalid; each entry names its field.
+    #[error("Please correct the highlighted fields.")]
+    Validation(Vec<FieldError>),
+    /// Wrong email or wrong password: deliberately the same error for both.
+    #[error("Incorrect email or password.")]
+    InvalidCredentials,
+    #[error("An account with this email is already registered. Log in instead.")]
+    EmailTaken,
+    /// No valid credentials were presented (missing, expired, tampered token, or deleted user).
+    #[error("You are not signed in, or your session has expired. Please log in.")]
+    Unauthorized,
+    #[error("You are not allowed to do that.")]
+    Forbidden,
+    /// The item does not exist *for this user*: other people's items look exactly like this.
+    #[error("That task does not exist. It may have been deleted.")]
+    NotFound,
+    /// The request itself could not be understood (malformed form data, missing field).
+    #[error("The request was malformed: {0}")]
+    BadRequest(String),
+    #[error("Too many attempts. Try again in {retry_after_secs} seconds.")]
+    RateLimited { retry_after_secs: u64 },
+    #[error("The service is temporarily unavailable. Please try again in a moment.")]
+    Unavailable,
+    /// A bug or an unexpected failure on the server; the cause is in the server log only.
+    #[error("Something went wrong on our side. Please try again.")]
+    Internal,
+    /// The browser could not reach the server or understand its answer.
+    #[error("Could not reach the server. Check your connection and try again.")]
+    Network(String),
+}
+
+impl AppError {
+    /// Shorthand for a validation error on a single field.
+    pub fn field(field: &str, message: impl Into<String>) -> Self {
+        Self::Validation(vec![FieldError::new(field, message)])
+    }
+
+    /// The message for `field`, if this is a validation error that names it.
+    pub fn message_for(&self, field: &str) -> Option<String> {
+        match self {
+            Self::Validation(errors) => {
+                errors.iter().find(|e| e.field == field).map(|e| e.message.clone())
+            }
+            Self::EmailTaken if field == "email" => Some(self.to_string()),
+            _ => None,
+        }
+    }
+
+    /// The HTTP status this error is answered with.
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::Validation(_) => 422,
+            Self::InvalidCredentials | Self::Unauthorized => 401,
+            Self::Forbidden => 403,
+            Self::NotFound => 404,
+            Self::EmailTaken => 409,
+            Self::BadRequest(_) => 400,
+            Self::RateLimited { .. } => 429,
+            Self::Unavailable => 503,
+            Self::Internal | Self::Network(_) => 500,
+        }
+    }
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        let error = match value {
+            // On the server: the submitted arguments could not be decoded. That is the
+            // caller's mistake (a 400), never a server error.
+            ServerFnErrorErr::Args(msg) => Self::BadRequest(msg),
+            ServerFnErrorErr::MissingArg(name) => {
+                Self::BadRequest(format!("the field `{name}` is missing"))
+            }
+            // On the client: the request never reached the server or its answer was garbled.
+            ServerFnErrorErr::Request(msg) | ServerFnErrorErr::Deserialization(msg) => {
+                Self::Network(msg)
+            }
+            other => {
+                #[cfg(feature = "ssr")]
+                tracing::error!(error = %other, "server function machinery failed");
+                #[cfg(not(feature = "ssr"))]
+                let _ = other;
+                Self::Internal
+            }
+        };
+        // Leptos 0.8 answers every server-function error with 500; give this one its real
+        // status (a no-op outside a server-function request).
+        #[cfg(feature = "ssr")]
+        crate::server::fns::set_error_status(&error);
+        error
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn message_for_finds_the_named_field_only() {
+        let err = AppError::Validation(vec![
+            FieldError::new("email", "bad email"),
+            FieldError::new("name", "bad name"),
+        ]);
+        assert_eq!(err.message_for("email").as_deref(), Some("bad email"));
+        assert_eq!(err.message_for("password"), None);
+        assert!(AppError::EmailTaken.message_for("email").is_some());
+        assert_eq!(AppError::InvalidCredentials.message_for("email"), None);
+    }
+
+    #[test]
+    fn errors_round_trip_through_their_wire_encoding() {
+        for err in [
+            AppError::field("title", "too long"),
+            AppError::InvalidCredentials,
+            AppError::RateLimited { retry_after_secs: 7 },
+            AppError::Internal,
+        ] {
+            let bytes = err.ser();
+            assert_eq!(AppError::de(bytes), err);
+        }
+    }
+
+    #[test]
+    fn internal_error_text_reveals_nothing() {
+        let text = AppError::Internal.to_string();
+        assert!(!text.to_lowercase().contains("sql"));
+    }
+}

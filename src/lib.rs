@@ -1,0 +1,23 @@
+//! Tasks: one crate that builds both the server binary (`ssr`) and the browser bundle (`hydrate`).
+//!
+//! Shared code (pages, components, server-function declarations, wire types and the error enum)
+//! compiles into both; everything under [`server`] exists only in the `ssr` build, so no server
+//! crate (sqlx, argon2, jsonwebtoken, ...) can reach the wasm bundle.
+
+pub mod app;
+pub mod components;
+pub mod error;
+pub mod fns;
+pub mod model;
+pub mod pages;
+
+#[cfg(feature = "ssr")]
+pub mod server;
+
+/// Entry point of the wasm bundle: attaches the reactive app to the server-rendered HTML.
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(app::App);
+}

@@ -1,0 +1,105 @@
+//! The server binary: configuration, database, router, and a graceful shutdown.
+
+#[cfg(feature = "ssr")]
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    server_main::init_tracing();
+    match server_main::run().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            tracing::error!("startup failed: {err}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
+mod server_main {
+    use axum::serve::ListenerExt;
+    use tasks::server::{
+        self, AppState,
+        config::{Config, SecretSource},
+        db,
+        error::StartupError,
+    };
+    use tracing_subscriber::{EnvFilter, fmt, prelude::*};
+
+    pub fn init_tracing() {
+        let filter = EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info"));
+        tracing_subscriber::registry().with(filter).with(fmt::layer()).init();
+    }
+
+    pub async fn run() -> Result<(), StartupError> {
+        let config = Config::from_env()?;
+        match config.secret_source {
+            SecretSource::Environment => tracing::info!("JWT secret: from JWT_SECRET"),
+            SecretSource::DevFile { generated } => tracing::warn!(
+                path = %config.data_dir.join("jwt_secret.dev").display(),
+                generated,
+                "JWT_SECRET is not set: using a development secret stored in DATA_DIR \
+                 (owner-only file). Set JWT_SECRET and APP_ENV=production in production."
+            ),
+        }
+        if !config.cookie_secure {
+            tracing::warn!("COOKIE_SECURE=false: the auth cookie is sent over plain HTTP (development only)");
+        }
+        let leptos = leptos::config::get_configuration(None)
+            .map_err(|e| StartupError::Leptos(e.to_string()))?
+            .leptos_options;
+        let addr = leptos.site_addr;
+        let pool = db::connect(&config.database_url).await?;
+        let state = AppState::new(config, pool.clone(), leptos).await?;
+        let app = server::app(state);
+
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|source| StartupError::Bind { addr, source })?
+            // Leptos streams pages in several chunks; without TCP_NODELAY the last one waits
+            // for the client's delayed ACK (~40 ms per page on keep-alive connections).
+            .tap_io(|tcp| {
+                if let Err(err) = tcp.set_nodelay(true) {
+                    tracing::warn!(%err, "could not set TCP_NODELAY");
+                }
+            });
+        tracing::info!("listening on http://{addr}");
+        axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+            .map_err(StartupError::Serve)?;
+        // In-flight requests have finished; close the pool so SQLite checkpoints its WAL.
+        pool.close().await;
+        tracing::info!("shut down cleanly");
+        Ok(())
+    }
+
+    async fn shutdown_signal() {
+        let ctrl_c = async {
+            if let Err(err) = tokio::signal::ctrl_c().await {
+                tracing::error!(%err, "could not listen for Ctrl-C");
+                std::future::pending::<()>().await;
+            }
+        };
+        let terminate = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut signal) => {
+                    signal.recv().await;
+                }
+                Err(err) => {
+                    tracing::error!(%err, "could not listen for SIGTERM");
+                    std::future::pending::<()>().await;
+                }
+            }
+        };
+        tokio::select! {
+            () = ctrl_c => {},
+            () = terminate => {},
+        }
+        tracing::info!("shutdown signal received: finishing in-flight requests");
+    }
+}
+
+#[cfg(not(feature = "ssr"))]
+fn main() {
+    // The binary is built with `ssr`; the wasm bundle is the library built with `hydrate`.
+}

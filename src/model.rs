@@ -1,0 +1,35 @@
+//! Types that cross the wire between the server and the browser.
+//!
+//! Nothing here may ever hold a password, a hash or a token: these types are `Serialize` and end
+//! up in HTML, JSON and the wasm client.
+
+use serde::{Deserialize, Serialize};
+
+/// A signed-up person, as others (and they themselves) may see them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+    /// Unix time in milliseconds.
+    pub created_at: i64,
+}
+
+/// One item of a person's task list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Task {
+    pub id: i64,
+    pub title: String,
+    pub done: bool,
+    /// Unix time in milliseconds.
+    pub created_at: i64,
+}
+
+/// Length limits shared by the forms (as `maxlength` hints) and the server (as the real check).
+pub mod limits {
+    pub const NAME_MAX: usize = 100;
+    pub const PASSWORD_MIN: usize = 8;
+    pub const PASSWORD_MAX: usize = 128;
+    pub const TITLE_MAX: usize = 500;
+    pub const EMAIL_MAX: usize = 254;
+}

@@ -1,0 +1,27 @@
+//! `/`: what the product is, for people who are not signed in.
+
+use leptos::prelude::*;
+use leptos_router::{components::A, hooks::use_navigate};
+
+use crate::app::{Auth, TASKS_PATH};
+
+#[component]
+pub fn Landing() -> impl IntoView {
+    let auth = expect_context::<Auth>();
+    // The server redirects signed-in visitors; this covers client-side navigation.
+    Effect::new(move |_| {
+        if let Some(Ok(Some(_))) = auth.user.get() {
+            use_navigate()(TASKS_PATH, Default::default());
+        }
+    });
+    view! {
+        <section class="card landing">
+            <h1>"Your tasks, and nobody else's"</h1>
+            <p>"Sign up to keep a private task list you can reach from any browser or script."</p>
+            <p class="actions">
+                <A href="/register" attr:class="button">"Sign up"</A>
+                <A href="/login" attr:class="button secondary">"Log in"</A>
+            </p>
+        </section>
+    }
+}

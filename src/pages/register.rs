@@ -1,0 +1,64 @@
+//! `/register`: create an account.
+
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+use crate::{
+    app::Auth,
+    components::form::{Field, FormError, action_error, field_message, general_message},
+    model::limits::NAME_MAX,
+};
+
+const FIELDS: &[&str] = &["name", "email", "password", "password_confirm"];
+
+#[component]
+pub fn RegisterPage() -> impl IntoView {
+    let auth = expect_context::<Auth>();
+    let register = auth.register;
+    let error = action_error(register);
+    let pending = register.pending();
+    view! {
+        <section class="card">
+            <h1>"Sign up"</h1>
+            <ActionForm action=register>
+                <Field
+                    label="Name"
+                    name="name"
+                    autocomplete="name"
+                    maxlength=NAME_MAX
+                    required=true
+                    error=field_message(error, "name")
+                />
+                <Field
+                    label="Email"
+                    name="email"
+                    kind="email"
+                    autocomplete="email"
+                    required=true
+                    error=field_message(error, "email")
+                />
+                <Field
+                    label="Password"
+                    name="password"
+                    kind="password"
+                    autocomplete="new-password"
+                    required=true
+                    error=field_message(error, "password")
+                />
+                <Field
+                    label="Confirm password"
+                    name="password_confirm"
+                    kind="password"
+                    autocomplete="new-password"
+                    required=true
+                    error=field_message(error, "password_confirm")
+                />
+                <FormError error=general_message(error, FIELDS) />
+                <button type="submit" disabled=move || pending.get() aria-busy=move || pending.get().to_string()>
+                    {move || if pending.get() { "Signing up…" } else { "Sign up" }}
+                </button>
+            </ActionForm>
+            <p>"Already have an account? " <A href="/login">"Log in"</A></p>
+        </section>
+    }
+}

@@ -1,0 +1,372 @@
+//! Runtime configuration, read once at startup from the environment (and an optional `.env`).
+//!
+//! Every variable is documented in the README's configuration table and in `.env.example`.
+//! Startup errors name the variable that is wrong and say how to fix it, never its value.
+
+use std::{collections::HashMap, fmt, path::PathBuf, time::Duration};
+
+use serde::Deserialize;
+
+/// Minimum length of `JWT_SECRET`: HS256 keys shorter than the hash output (32 bytes) weaken it
+/// (RFC 7518 §3.2).
+pub const MIN_SECRET_LEN: usize = 32;
+
+/// Which safety rules apply: production refuses anything that is only fit for a laptop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AppEnv {
+    Development,
+    Production,
+}
+
+/// The HMAC key that signs access tokens. Not `Serialize`, and its `Debug` is redacted, so it
+/// cannot reach a client or a log line by accident.
+#[derive(Clone)]
+pub struct JwtSecret(Vec<u8>);
+
+impl JwtSecret {
+    pub fn new(bytes: Vec<u8>) -> Self {
+        Self(bytes)
+    }
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for JwtSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("JwtSecret([redacted])")
+    }
+}
+
+/// Where the JWT secret came from, so startup can log it (without the value).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretSource {
+    Environment,
+    /// Generated earlier (or now) and kept in the development secret file.
+    DevFile { generated: bool },
+}
+
+/// The validated configuration the application runs with.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub env: AppEnv,
+    pub database_url: String,
+    pub jwt_secret: JwtSecret,
+    pub secret_source: SecretSource,
+    pub jwt_issuer: String,
+    pub jwt_audience: String,
+    pub access_token_ttl: Duration,
+    /// Send the auth cookie with `Secure` (and the `__Host-` prefix). Off only for plain-HTTP
+    /// local development.
+    pub cookie_secure: bool,
+    pub data_dir: PathBuf,
+    /// How many argon2 computations may run at once (each takes ~19 MiB and one core).
+    pub max_concurrent_hashes: usize,
+}
+
+/// The raw environment, before defaults and checks.
+#[derive(Debug, Deserialize, Default)]
+struct RawConfig {
+    app_env: Option<String>,
+    database_url: Option<String>,
+    jwt_secret: Option<String>,
+    jwt_issuer: Option<String>,
+    jwt_audience: Option<String>,
+    access_token_ttl_minutes: Option<u64>,
+    cookie_secure: Option<bool>,
+    data_dir: Option<String>,
+    max_concurrent_hashes: Option<usize>,
+}
+
+/// A configuration problem that stops startup. The message names the variable and the fix.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration error: {0}")]
+pub struct ConfigError(pub String);
+
+const VARIABLES: &[&str] = &[
+    "APP_ENV",
+    "DATABASE_URL",
+    "JWT_SECRET",
+    "JWT_ISSUER",
+    "JWT_AUDIENCE",
+    "ACCESS_TOKEN_TTL_MINUTES",
+    "COOKIE_SECURE",
+    "DATA_DIR",
+    "MAX_CONCURRENT_HASHES",
+];
+
+impl Config {
+    /// Reads the process environment (after loading `.env`, if present).
+    ///
+    /// # Errors
+    /// A variable has an unusable value, or production mode lacks a safe secret.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        // A missing .env is normal; a malformed one is not silently ignored.
+        match dotenvy::dotenv() {
+            Ok(_) => {}
+            Err(e) if e.not_found() => {}
+            Err(e) => return Err(ConfigError(format!("could not read the .env file: {e}"))),
+        }
+        let mut vars = HashMap::new();
+        for name in VARIABLES {
+            match std::env::var(name) {
+                Ok(value) => {
+                    vars.insert((*name).to_owned(), value);
+                }
+                Err(std::env::VarError::NotPresent) => {}
+                Err(std::env::VarError::NotUnicode(_)) => {
+                    return Err(ConfigError(format!("{name} is not valid UTF-8")));
+                }
+            }
+        }
+        Self::resolve(parse(vars)?)
+    }
+
+    /// Builds a configuration from explicit key/value pairs, ignoring the process environment.
+    /// Used by tests, which must not depend on the machine they run on.
+    ///
+    /// # Errors
+    /// As [`Config::from_env`].
+    pub fn from_pairs(pairs: &[(&str, &str)]) -> Result<Self, ConfigError> {
+        let vars = pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        Self::resolve(parse(vars)?)
+    }
+
+    fn resolve(raw: RawConfig) -> Result<Self, ConfigError> {
+        let env = match raw.app_env.as_deref().map(str::trim) {
+            None | Some("") | Some("development") | Some("dev") => AppEnv::Development,
+            Some("production") | Some("prod") => AppEnv::Production,
+            Some(_) => {
+                return Err(ConfigError(
+                    "APP_ENV must be `development` or `production`".into(),
+                ));
+            }
+        };
+        let data_dir = PathBuf::from(raw.data_dir.unwrap_or_else(|| "data".into()));
+        let database_url = match raw.database_url {
+            Some(url) if !url.trim().is_empty() => url,
+            _ => format!("sqlite://{}/tasks.db", data_dir.display()),
+        };
+        if !database_url.starts_with("sqlite:") {
+            return Err(ConfigError(
+                "DATABASE_URL must start with `sqlite:` (for example sqlite://data/tasks.db); \
+                 this build supports SQLite only"
+                    .into(),
+            ));
+        }
+
+        let (jwt_secret, secret_source) = match raw.jwt_secret.filter(|s| !s.is_empty()) {
+            Some(secret) => {
+                if secret.len() < MIN_SECRET_LEN {
+                    return Err(ConfigError(format!(
+                        "JWT_SECRET is shorter than {MIN_SECRET_LEN} bytes; generate one with \
+                         `openssl rand -hex 32`"
+                    )));
+                }
+                (JwtSecret::new(secret.into_bytes()), SecretSource::Environment)
+            }
+            None if env == AppEnv::Production => {
+                return Err(ConfigError(format!(
+                    "JWT_SECRET is not set; production needs a random secret of at least \
+                     {MIN_SECRET_LEN} bytes (generate one with `openssl rand -hex 32`)"
+                )));
+            }
+            None => {
+                let (secret, generated) = dev_secret::load_or_create(&data_dir)?;
+                (secret, SecretSource::DevFile { generated })
+            }
+        };
+
+        let ttl_minutes = raw.access_token_ttl_minutes.unwrap_or(30);
+        if !(1..=24 * 60).contains(&ttl_minutes) {
+            return Err(ConfigError(
+                "ACCESS_TOKEN_TTL_MINUTES must be between 1 and 1440".into(),
+            ));
+        }
+        let cookie_secure = raw.cookie_secure.unwrap_or(true);
+        if env == AppEnv::Production && !cookie_secure {
+            return Err(ConfigError(
+                "COOKIE_SECURE=false is only allowed in development; production must serve \
+                 HTTPS and send the auth cookie with Secure"
+                    .into(),
+            ));
+        }
+        let max_concurrent_hashes = raw.max_concurrent_hashes.unwrap_or_else(default_hash_permits);
+        if max_concurrent_hashes == 0 {
+            return Err(ConfigError("MAX_CONCURRENT_HASHES must be at least 1".into()));
+        }
+
+        Ok(Self {
+            env,
+            database_url,
+            jwt_secret,
+            secret_source,
+            jwt_issuer: raw.jwt_issuer.unwrap_or_else(|| "tasks".into()),
+            jwt_audience: raw.jwt_audience.unwrap_or_else(|| "tasks".into()),
+            access_token_ttl: Duration::from_secs(ttl_minutes * 60),
+            cookie_secure,
+            data_dir,
+            max_concurrent_hashes,
+        })
+    }
+}
+
+/// Turns the variables into typed fields. Values stay strings until a field's type asks for a
+/// number or a bool, so a secret made only of digits is still read as text.
+fn parse(vars: HashMap<String, String>) -> Result<RawConfig, ConfigError> {
+    config::Config::builder()
+        .add_source(config::Environment::default().source(Some(vars)))
+        .build()
+        .and_then(config::Config::try_deserialize)
+        .map_err(|e| {
+            ConfigError(format!(
+                "{e}; check that variable against the README's configuration table"
+            ))
+        })
+}
+
+fn default_hash_permits() -> usize {
+    std::thread::available_parallelism().map(|n| n.get() * 2).unwrap_or(4)
+}
+
+/// The development-only secret file: generated once, kept across restarts so sessions survive.
+mod dev_secret {
+    use std::{fs, io::Write, os::unix::fs::OpenOptionsExt, path::Path};
+
+    use super::{ConfigError, JwtSecret, MIN_SECRET_LEN};
+
+    const FILE_NAME: &str = "jwt_secret.dev";
+
+    pub fn load_or_create(dir: &Path) -> Result<(JwtSecret, bool), ConfigError> {
+        let path = dir.join(FILE_NAME);
+        let io_err = |action: &str, e: std::io::Error| {
+            ConfigError(format!(
+                "could not {action} the development secret file {}: {e}. Set JWT_SECRET, or \
+                 make DATA_DIR writable",
+                path.display()
+            ))
+        };
+        match fs::read(&path) {
+            Ok(bytes) if bytes.len() >= MIN_SECRET_LEN => return Ok((JwtSecret::new(bytes), false)),
+            Ok(_) => {
+                return Err(ConfigError(format!(
+                    "the development secret file {} is too short; delete it to have a new one \
+                     generated",
+                    path.display()
+                )));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io_err("read", e)),
+        }
+        fs::create_dir_all(dir).map_err(|e| io_err("create the folder of", e))?;
+        let mut raw = [0u8; 32];
+        getrandom::fill(&mut raw)
+            .map_err(|e| ConfigError(format!("the OS random generator failed: {e}")))?;
+        let hex: String = raw.iter().map(|b| format!("{b:02x}")).collect();
+        // Owner-only permissions from the moment the file exists; `create_new` so two processes
+        // starting at once cannot both write (the loser reads the winner's file).
+        match fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path) {
+            Ok(mut file) => {
+                file.write_all(hex.as_bytes()).map_err(|e| io_err("write", e))?;
+                Ok((JwtSecret::new(hex.into_bytes()), true))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                let bytes = fs::read(&path).map_err(|e| io_err("read", e))?;
+                Ok((JwtSecret::new(bytes), false))
+            }
+            Err(e) => Err(io_err("create", e)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    const GOOD_SECRET: &str = "0123456789abcdef0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn production_without_secret_refuses_to_start_and_names_the_variable() {
+        let err = Config::from_pairs(&[("APP_ENV", "production")]).unwrap_err();
+        assert!(err.to_string().contains("JWT_SECRET"), "{err}");
+    }
+
+    #[test]
+    fn production_with_short_secret_refuses_without_echoing_it() {
+        let err = Config::from_pairs(&[("APP_ENV", "production"), ("JWT_SECRET", "hunter2-short")])
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("JWT_SECRET") && text.contains("32"), "{text}");
+        assert!(!text.contains("hunter2"), "the secret must never be echoed: {text}");
+    }
+
+    #[test]
+    fn production_refuses_insecure_cookies() {
+        let err = Config::from_pairs(&[
+            ("APP_ENV", "production"),
+            ("JWT_SECRET", GOOD_SECRET),
+            ("COOKIE_SECURE", "false"),
+        ])
+        .unwrap_err();
+        assert!(err.to_string().contains("COOKIE_SECURE"));
+    }
+
+    #[test]
+    fn defaults_are_safe() {
+        let cfg = Config::from_pairs(&[("APP_ENV", "production"), ("JWT_SECRET", GOOD_SECRET)])
+            .unwrap();
+        assert!(cfg.cookie_secure);
+        assert_eq!(cfg.access_token_ttl, Duration::from_secs(30 * 60));
+        assert!(cfg.database_url.starts_with("sqlite:"));
+        assert!(!format!("{cfg:?}").contains(GOOD_SECRET), "Debug must redact the secret");
+    }
+
+    #[test]
+    fn development_generates_an_owner_only_secret_once_and_reuses_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let dir_str = dir.path().to_str().unwrap();
+        let first = Config::from_pairs(&[("DATA_DIR", dir_str)]).unwrap();
+        assert_eq!(first.secret_source, SecretSource::DevFile { generated: true });
+        let path = dir.path().join("jwt_secret.dev");
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        let second = Config::from_pairs(&[("DATA_DIR", dir_str)]).unwrap();
+        assert_eq!(second.secret_source, SecretSource::DevFile { generated: false });
+        assert_eq!(first.jwt_secret.expose(), second.jwt_secret.expose());
+        assert!(first.jwt_secret.expose().len() >= MIN_SECRET_LEN);
+    }
+
+    #[test]
+    fn a_secret_made_of_digits_is_kept_as_text() {
+        let digits = "1234567890123456789012345678901234567890";
+        let cfg = Config::from_pairs(&[("JWT_SECRET", digits)]).unwrap();
+        assert_eq!(cfg.jwt_secret.expose(), digits.as_bytes());
+        assert_eq!(cfg.secret_source, SecretSource::Environment);
+    }
+
+    #[test]
+    fn a_malformed_number_names_its_variable() {
+        let err = Config::from_pairs(&[("JWT_SECRET", GOOD_SECRET), ("ACCESS_TOKEN_TTL_MINUTES", "soon")])
+            .unwrap_err();
+        assert!(err.to_string().to_lowercase().contains("access_token_ttl_minutes"), "{err}");
+    }
+
+    #[test]
+    fn unknown_app_env_is_rejected() {
+        assert!(Config::from_pairs(&[("APP_ENV", "staging")]).is_err());
+    }
+
+    #[test]
+    fn non_sqlite_database_url_is_rejected_with_a_hint() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = Config::from_pairs(&[
+            ("DATA_DIR", dir.path().to_str().unwrap()),
+            ("DATABASE_URL", "mysql://x"),
+        ])
+        .unwrap_err();
+        assert!(err.to_string().contains("DATABASE_URL"));
+    }
+}

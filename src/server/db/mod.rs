@@ -1,0 +1,54 @@
+//! The database: connecting, migrating, and (in the submodules) every SQL statement the app runs.
+
+pub mod tasks;
+pub mod users;
+
+use std::{str::FromStr, time::Duration};
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+
+use super::error::StartupError;
+
+/// The connection pool every query goes through.
+pub type Db = sqlx::SqlitePool;
+
+/// Migrations embedded in the binary at compile time and applied at startup.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// Current time as Unix milliseconds, the representation of every timestamp column.
+pub fn now_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// Opens (creating if needed) the SQLite database and applies pending migrations.
+///
+/// # Errors
+/// The URL is malformed, the file cannot be created or opened, or a migration fails.
+pub async fn connect(url: &str) -> Result<Db, StartupError> {
+    let options = SqliteConnectOptions::from_str(url)
+        .map_err(StartupError::Database)?
+        .create_if_missing(true)
+        // WAL lets readers proceed while one writer writes; NORMAL sync is durable in WAL mode
+        // against process crashes (the OS still has the data).
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .foreign_keys(true)
+        // Concurrent writers wait for the lock instead of failing with "database is locked".
+        .busy_timeout(Duration::from_secs(10));
+    if let Some(dir) = options.get_filename().parent() {
+        if !dir.as_os_str().is_empty() {
+            std::fs::create_dir_all(dir).map_err(|e| StartupError::Database(sqlx::Error::Io(e)))?;
+        }
+    }
+    let pool = SqlitePoolOptions::new()
+        .max_connections(8)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_with(options)
+        .await
+        .map_err(StartupError::Database)?;
+    MIGRATOR.run(&pool).await?;
+    Ok(pool)
+}

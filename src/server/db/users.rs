@@ -1,0 +1,79 @@
+//! SQL for the `users` table.
+
+use sqlx::FromRow;
+
+use super::{Db, now_millis};
+use crate::{error::AppError, model::User, server::auth::password::PasswordHash};
+
+#[derive(FromRow)]
+struct UserRow {
+    id: i64,
+    email: String,
+    name: String,
+    created_at: i64,
+}
+
+impl From<UserRow> for User {
+    fn from(row: UserRow) -> Self {
+        Self { id: row.id, email: row.email, name: row.name, created_at: row.created_at }
+    }
+}
+
+/// A user together with their password hash, for login only.
+pub struct Credentials {
+    pub user: User,
+    pub password_hash: PasswordHash,
+}
+
+/// Inserts a new user. `email` must already be normalized.
+///
+/// # Errors
+/// [`AppError::EmailTaken`] when the email exists (decided by the unique index, so concurrent
+/// registrations of one email yield exactly one account); database failures otherwise.
+pub async fn insert(db: &Db, email: &str, name: &str, hash: &PasswordHash) -> Result<User, AppError> {
+    let row: Result<UserRow, sqlx::Error> = sqlx::query_as(
+        "INSERT INTO users (email, name, password_hash, created_at) VALUES ($1, $2, $3, $4) \
+         RETURNING id, email, name, created_at",
+    )
+    .bind(email)
+    .bind(name)
+    .bind(hash.expose())
+    .bind(now_millis())
+    .fetch_one(db)
+    .await;
+    match row {
+        Ok(row) => Ok(row.into()),
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(AppError::EmailTaken),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Looks a user up by normalized email, with the hash needed to check a password.
+///
+/// # Errors
+/// Database failures.
+pub async fn find_credentials(db: &Db, email: &str) -> Result<Option<Credentials>, AppError> {
+    let row: Option<(i64, String, String, i64, String)> = sqlx::query_as(
+        "SELECT id, email, name, created_at, password_hash FROM users WHERE email = $1",
+    )
+    .bind(email)
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(|(id, email, name, created_at, hash)| Credentials {
+        user: User { id, email, name, created_at },
+        password_hash: PasswordHash::from_stored(hash),
+    }))
+}
+
+/// Looks a user up by id.
+///
+/// # Errors
+/// Database failures.
+pub async fn find_by_id(db: &Db, id: i64) -> Result<Option<User>, AppError> {
+    let row: Option<UserRow> =
+        sqlx::query_as("SELECT id, email, name, created_at FROM users WHERE id = $1")
+            .bind(id)
+            .fetch_optional(db)
+            .await?;
+    Ok(row.map(Into::into))
+}

@@ -1,0 +1,130 @@
+//! How errors leave the server: HTTP mapping of [`AppError`], and startup failures.
+
+use axum::{
+    Json,
+    http::{HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use serde_json::json;
+
+use super::config::ConfigError;
+use crate::error::AppError;
+
+impl AppError {
+    /// Logs an unexpected failure with its cause and returns the opaque [`AppError::Internal`].
+    /// The cause goes to the server log only; the client learns nothing about it.
+    pub fn internal(context: &str, cause: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %cause, "{context}");
+        Self::Internal
+    }
+
+    pub fn status_code(&self) -> StatusCode {
+        StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+}
+
+impl From<sqlx::Error> for AppError {
+    fn from(err: sqlx::Error) -> Self {
+        match err {
+            // The pool could not hand out a connection in time: the database is overloaded or
+            // down. Tell the client to retry instead of calling it a bug.
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+                tracing::warn!(error = %err, "database unavailable");
+                Self::Unavailable
+            }
+            other => Self::internal("database query failed", other),
+        }
+    }
+}
+
+/// JSON error bodies in the shape FastAPI clients already parse: `{"detail": "..."}`, and for
+/// validation `{"detail": [{"loc": [...], "msg": "...", "type": "..."}]}`.
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let status = self.status_code();
+        let body = match &self {
+            AppError::Validation(errors) => json!({
+                "detail": errors
+                    .iter()
+                    .map(|e| json!({"loc": ["body", e.field], "msg": e.message, "type": "value_error"}))
+                    .collect::<Vec<_>>()
+            }),
+            other => json!({ "detail": other.to_string() }),
+        };
+        let mut response = (status, Json(body)).into_response();
+        let headers = response.headers_mut();
+        match &self {
+            AppError::Unauthorized | AppError::InvalidCredentials => {
+                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            AppError::RateLimited { retry_after_secs } => {
+                if let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string()) {
+                    headers.insert(header::RETRY_AFTER, value);
+                }
+            }
+            _ => {}
+        }
+        response
+    }
+}
+
+/// Why the server could not start. Each message says what to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(
+        "could not open the database named by DATABASE_URL: {0}. Check the path exists and is \
+         writable"
+    )]
+    Database(#[source] sqlx::Error),
+    #[error("applying database migrations failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("the JWT signing self-test failed: {0}")]
+    Jwt(String),
+    #[error("the password hashing self-test failed: {0}")]
+    Hasher(String),
+    #[error("invalid Leptos settings (LEPTOS_* variables): {0}")]
+    Leptos(String),
+    #[error("could not listen on {addr}: {source}. Is another process using that port?")]
+    Bind { addr: std::net::SocketAddr, source: std::io::Error },
+    #[error("the server stopped with an I/O error: {0}")]
+    Serve(#[source] std::io::Error),
+}
+
+#[cfg(test)]
+mod tests {
+    use http_body_util::BodyExt;
+
+    use super::*;
+    use crate::error::FieldError;
+
+    async fn body_json(response: Response) -> serde_json::Value {
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        serde_json::from_slice(&bytes).unwrap()
+    }
+
+    #[tokio::test]
+    async fn validation_errors_use_fastapi_shape() {
+        let response =
+            AppError::Validation(vec![FieldError::new("title", "too long")]).into_response();
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let body = body_json(response).await;
+        assert_eq!(body["detail"][0]["loc"], json!(["body", "title"]));
+        assert_eq!(body["detail"][0]["msg"], "too long");
+    }
+
+    #[tokio::test]
+    async fn unauthorized_carries_www_authenticate() {
+        let response = AppError::Unauthorized.into_response();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(response.headers()[header::WWW_AUTHENTICATE], "Bearer");
+    }
+
+    #[tokio::test]
+    async fn internal_errors_say_nothing_about_their_cause() {
+        let err = AppError::internal("test", "UNIQUE constraint failed: users.email");
+        let body = body_json(err.into_response()).await;
+        assert!(!body.to_string().contains("UNIQUE"));
+    }
+}

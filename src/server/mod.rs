@@ -1,0 +1,15 @@
+//! Everything that runs only on the server: configuration, state, auth, database, routing.
+
+pub mod accounts;
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod fns;
+pub mod routes;
+pub mod state;
+pub mod tasks;
+pub mod validate;
+
+pub use routes::app;
+pub use state::AppState;
