@@ -47,6 +47,9 @@ pub enum AppError {
     /// The request itself could not be understood (malformed form data, missing field).
     #[error("The request was malformed: {0}")]
     BadRequest(String),
+    /// The request body is larger than the server accepts.
+    #[error("The request is too large.")]
+    PayloadTooLarge,
     #[error("Too many attempts. Try again in {retry_after_secs} seconds.")]
     RateLimited { retry_after_secs: u64 },
     #[error("The service is temporarily unavailable. Please try again in a moment.")]
@@ -85,6 +88,7 @@ impl AppError {
             Self::NotFound => 404,
             Self::EmailTaken => 409,
             Self::BadRequest(_) => 400,
+            Self::PayloadTooLarge => 413,
             Self::RateLimited { .. } => 429,
             Self::Unavailable => 503,
             Self::Internal | Self::Network(_) => 500,
@@ -103,6 +107,14 @@ impl FromServerFnError for AppError {
             ServerFnErrorErr::MissingArg(name) => {
                 Self::BadRequest(format!("the field `{name}` is missing"))
             }
+            // On the server, the request body could not be read: over the size limit (when the
+            // client sent no Content-Length, the limit trips while reading) or not decodable.
+            #[cfg(feature = "ssr")]
+            ServerFnErrorErr::Deserialization(msg) if msg.contains("length limit exceeded") => {
+                Self::PayloadTooLarge
+            }
+            #[cfg(feature = "ssr")]
+            ServerFnErrorErr::Deserialization(msg) => Self::BadRequest(msg),
             // On the client: the request never reached the server or its answer was garbled.
             ServerFnErrorErr::Request(msg) | ServerFnErrorErr::Deserialization(msg) => {
                 Self::Network(msg)

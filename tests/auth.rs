@@ -1,0 +1,315 @@
+//! Sign-up, login, logout and token validation, through the real router and database.
+
+mod common;
+
+use axum::http::StatusCode;
+use common::{COOKIE_NAME, PASSWORD, cookie_with, spawn, spawn_with};
+use futures::future::join_all;
+use tasks::server::auth::jwt::Claims;
+
+#[tokio::test]
+async fn register_signs_in_with_an_httponly_secure_lax_cookie_and_goes_to_tasks() {
+    let app = spawn().await;
+    let reply = app.register("Ada", "ada@example.com", PASSWORD).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(reply.location(), Some("/tasks"));
+    let set_cookie = reply
+        .set_cookies()
+        .into_iter()
+        .find(|c| c.starts_with(COOKIE_NAME))
+        .expect("session cookie");
+    for attribute in ["HttpOnly", "SameSite=Lax", "Path=/", "Secure", "Max-Age=1800"] {
+        assert!(set_cookie.contains(attribute), "{attribute} missing: {set_cookie}");
+    }
+    // The token lives in the cookie only, never in the body the page sees.
+    let token = reply.session_cookie().unwrap().split_once('=').unwrap().1.to_owned();
+    assert!(!reply.body.contains(&token));
+
+    let me = app.call("me", &[], Some(&reply.session_cookie().unwrap())).await;
+    assert_eq!(me.json()["email"], "ada@example.com");
+    assert_eq!(me.json()["name"], "Ada");
+    assert!(!me.body.contains("argon2"), "the hash must never be sent: {}", me.body);
+}
+
+#[tokio::test]
+async fn passwords_are_stored_only_as_argon2id_hashes() {
+    let app = spawn().await;
+    app.signed_up("hash@example.com").await;
+    let stored: String = sqlx::query_scalar("SELECT password_hash FROM users")
+        .fetch_one(&app.state.db)
+        .await
+        .unwrap();
+    assert!(stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{stored}");
+    assert!(!stored.contains(PASSWORD));
+}
+
+#[tokio::test]
+async fn register_rejects_bad_input_naming_each_field_and_creates_nothing() {
+    let app = spawn().await;
+    let reply = app
+        .call(
+            "register",
+            &[
+                ("name", "   "),
+                ("email", "not-an-email"),
+                ("password", "short"),
+                ("password_confirm", "different"),
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", reply.body);
+    assert_eq!(reply.error_kind(), "validation");
+    let fields: Vec<String> = reply.json()["detail"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(fields, ["name", "email", "password", "password_confirm"]);
+    assert!(reply.session_cookie().is_none());
+    assert_eq!(app.count_users().await, 0);
+}
+
+#[tokio::test]
+async fn register_rejects_overlong_name_and_password() {
+    let app = spawn().await;
+    let long_name = "n".repeat(101);
+    let long_password = "p".repeat(129);
+    let reply = app.register(&long_name, "long@example.com", &long_password).await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let text = reply.body;
+    assert!(text.contains("at most 100") && text.contains("at most 128"), "{text}");
+}
+
+#[tokio::test]
+async fn duplicate_email_is_409_even_with_different_case_and_spaces() {
+    let app = spawn().await;
+    app.signed_up("dup@example.com").await;
+    let reply = app.register("Other", "  DUP@Example.com ", PASSWORD).await;
+    assert_eq!(reply.status, StatusCode::CONFLICT, "{}", reply.body);
+    assert_eq!(reply.error_kind(), "email_taken");
+    assert!(reply.session_cookie().is_none());
+    assert_eq!(app.count_users().await, 1);
+}
+
+#[tokio::test]
+async fn concurrent_registrations_of_one_email_create_exactly_one_account() {
+    let app = spawn().await;
+    let replies = join_all((0..8).map(|i| {
+        let app = &app;
+        async move { app.register(&format!("Racer {i}"), "race@example.com", PASSWORD).await }
+    }))
+    .await;
+    let ok = replies.iter().filter(|r| r.status == StatusCode::OK).count();
+    let taken = replies.iter().filter(|r| r.status == StatusCode::CONFLICT).count();
+    assert_eq!((ok, taken), (1, 7), "{replies:#?}");
+    assert!(replies.iter().all(|r| r.status != StatusCode::INTERNAL_SERVER_ERROR));
+    assert_eq!(app.count_users().await, 1);
+}
+
+#[tokio::test]
+async fn login_with_the_right_password_sets_the_cookie_and_honours_a_safe_next() {
+    let app = spawn().await;
+    app.signed_up("login@example.com").await;
+    let reply = app
+        .call("login", &[("email", " Login@Example.com"), ("password", PASSWORD), ("next", "/tasks")], None)
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(reply.location(), Some("/tasks"));
+    let cookie = reply.session_cookie().expect("cookie");
+    assert_eq!(app.call("me", &[], Some(&cookie)).await.json()["email"], "login@example.com");
+}
+
+#[tokio::test]
+async fn login_never_redirects_off_site() {
+    let app = spawn().await;
+    app.signed_up("next@example.com").await;
+    for next in ["https://evil.example/", "//evil.example", "/\\evil.example", "javascript:alert(1)"] {
+        let reply = app
+            .call("login", &[("email", "next@example.com"), ("password", PASSWORD), ("next", next)], None)
+            .await;
+        assert_eq!(reply.location(), Some("/tasks"), "next={next}");
+    }
+}
+
+#[tokio::test]
+async fn login_with_wrong_password_is_rejected_like_unknown_email() {
+    let app = spawn().await;
+    app.signed_up("known@example.com").await;
+    let wrong_password = app.login("known@example.com", "not the password").await;
+    let unknown_email = app.login("nobody@example.com", PASSWORD).await;
+    assert_eq!(wrong_password.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(unknown_email.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(wrong_password.body, unknown_email.body);
+    assert_eq!(wrong_password.error_kind(), "invalid_credentials");
+    assert!(wrong_password.session_cookie().is_none() && unknown_email.session_cookie().is_none());
+}
+
+#[tokio::test]
+async fn logout_expires_the_cookie_with_matching_attributes() {
+    let app = spawn().await;
+    let cookie = app.signed_up("bye@example.com").await;
+    let reply = app.call("logout", &[], Some(&cookie)).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.location(), Some("/login"));
+    let removal = reply
+        .set_cookies()
+        .into_iter()
+        .find(|c| c.starts_with(&format!("{COOKIE_NAME}=;")))
+        .expect("removal cookie");
+    for attribute in ["Max-Age=0", "Path=/", "Secure", "HttpOnly"] {
+        assert!(removal.contains(attribute), "{attribute} missing: {removal}");
+    }
+}
+
+#[tokio::test]
+async fn invalid_tokens_are_rejected_never_treated_as_anonymous() {
+    let app = spawn().await;
+    let cookie = app.signed_up("tokens@example.com").await;
+    let token = cookie.split_once('=').unwrap().1.to_owned();
+    let now = jsonwebtoken::get_current_timestamp();
+    let claims = |exp: u64| Claims {
+        sub: "1".into(),
+        iat: now - 7200,
+        nbf: now - 7200,
+        exp,
+        iss: "tasks".into(),
+        aud: "tasks".into(),
+        jti: "t".into(),
+    };
+    let expired = app.state.jwt.sign(&claims(now - 3600)).unwrap().expose().to_owned();
+    let mut tampered = token.clone();
+    tampered.pop();
+    tampered.push(if token.ends_with('A') { 'B' } else { 'A' });
+    for bad in [expired.as_str(), tampered.as_str(), "garbage", "a.b.c"] {
+        let reply = app.call("tasks/list", &[], Some(&cookie_with(bad))).await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "accepted {bad}: {}", reply.body);
+        let me = app.call("me", &[], Some(&cookie_with(bad))).await;
+        assert_eq!(me.body, "null", "an invalid cookie means signed out");
+    }
+}
+
+#[tokio::test]
+async fn a_token_for_a_deleted_user_is_rejected() {
+    let app = spawn().await;
+    let cookie = app.signed_up("gone@example.com").await;
+    sqlx::query("DELETE FROM users").execute(&app.state.db).await.unwrap();
+    let reply = app.call("tasks/list", &[], Some(&cookie)).await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    // Ids are never reused, so the next account cannot inherit the old token.
+    let new_cookie = app.signed_up("new@example.com").await;
+    assert_ne!(new_cookie, cookie);
+    assert_eq!(app.call("tasks/list", &[], Some(&cookie)).await.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_bearer_header_works_like_the_cookie() {
+    let app = spawn().await;
+    let cookie = app.signed_up("bearer@example.com").await;
+    let token = cookie.split_once('=').unwrap().1;
+    let request = axum::http::Request::post("/api/me")
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(axum::body::Body::empty())
+        .unwrap();
+    assert_eq!(app.send(request).await.json()["email"], "bearer@example.com");
+}
+
+#[tokio::test]
+async fn tokens_from_another_deployment_are_rejected() {
+    let app = spawn().await;
+    let other = spawn_with(&[("JWT_AUDIENCE", "someone-else")]).await;
+    let foreign = other.signed_up("foreign@example.com").await;
+    app.signed_up("foreign@example.com").await;
+    let reply = app.call("tasks/list", &[], Some(&foreign)).await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn without_javascript_login_failure_returns_to_the_form_with_the_error() {
+    let app = spawn().await;
+    app.signed_up("nojs@example.com").await;
+    let reply = app
+        .post_form_no_js(
+            "login",
+            &[("email", "nojs@example.com"), ("password", "wrong password"), ("next", "")],
+            "http://localhost:3000/login",
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::FOUND);
+    let location = reply.location().unwrap();
+    assert!(location.starts_with("http://localhost:3000/login?") && location.contains("__err="), "{location}");
+    assert!(reply.session_cookie().is_none());
+
+    // The login page rendered at that address shows the message.
+    let path = location.trim_start_matches("http://localhost:3000");
+    let page = app.get(path, None).await;
+    assert!(page.body.contains("Incorrect email or password."), "{}", page.body);
+}
+
+#[tokio::test]
+async fn without_javascript_login_success_redirects_to_tasks_with_the_cookie() {
+    let app = spawn().await;
+    app.signed_up("nojs-ok@example.com").await;
+    let reply = app
+        .post_form_no_js(
+            "login",
+            &[("email", "nojs-ok@example.com"), ("password", PASSWORD), ("next", "/tasks")],
+            "http://localhost:3000/login?next=/tasks",
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::FOUND);
+    assert_eq!(reply.location(), Some("/tasks"));
+    let cookie = reply.session_cookie().expect("cookie");
+    assert_eq!(app.get("/tasks", Some(&cookie)).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn signed_out_visit_to_tasks_redirects_to_login_with_next() {
+    let app = spawn().await;
+    let reply = app.get("/tasks", None).await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER);
+    assert_eq!(reply.location(), Some("/login?next=/tasks"));
+}
+
+#[tokio::test]
+async fn an_expired_cookie_on_a_page_is_cleared_and_sent_to_login() {
+    let app = spawn().await;
+    let reply = app.get("/tasks", Some(&cookie_with("expired.or.garbage"))).await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER);
+    assert_eq!(reply.location(), Some("/login?next=/tasks"));
+    assert!(reply.set_cookies().iter().any(|c| c.starts_with(&format!("{COOKIE_NAME}=;"))));
+}
+
+#[tokio::test]
+async fn home_sends_signed_in_people_to_tasks_and_shows_others_the_landing_page() {
+    let app = spawn().await;
+    let cookie = app.signed_up("home@example.com").await;
+    let signed_in = app.get("/", Some(&cookie)).await;
+    assert_eq!(signed_in.status, StatusCode::SEE_OTHER);
+    assert_eq!(signed_in.location(), Some("/tasks"));
+    let anonymous = app.get("/", None).await;
+    assert_eq!(anonymous.status, StatusCode::OK);
+    assert!(anonymous.body.contains("Sign up") && anonymous.body.contains("Log in"));
+}
+
+#[tokio::test]
+async fn the_tasks_page_shows_the_users_tasks_and_is_not_cached() {
+    let app = spawn().await;
+    let cookie = app.signed_up("page@example.com").await;
+    app.add_task(&cookie, "Water the plants").await;
+    let page = app.get("/tasks", Some(&cookie)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("Water the plants"));
+    assert!(page.body.contains("Signed in as"));
+    assert_eq!(page.headers["cache-control"], "private, no-store");
+    let token = cookie.split_once('=').unwrap().1;
+    assert!(!page.body.contains(token), "the token must never be in the page");
+}
+
+#[tokio::test]
+async fn unknown_pages_are_404() {
+    let app = spawn().await;
+    assert_eq!(app.get("/no-such-page", None).await.status, StatusCode::NOT_FOUND);
+}

@@ -1,0 +1,174 @@
+//! Shared helpers: a real router on a fresh SQLite database per test, and request shortcuts
+//! that speak to the server functions the way the browser's wasm client does.
+
+#![allow(dead_code)]
+
+use axum::{
+    Router,
+    body::Body,
+    http::{HeaderMap, Request, StatusCode, header},
+};
+use http_body_util::BodyExt;
+use leptos::config::LeptosOptions;
+use tasks::server::{AppState, config::Config, db};
+use tempfile::TempDir;
+use tower::ServiceExt;
+
+pub const SECRET: &str = "integration-test-secret-0123456789abcdef0123456789";
+pub const PASSWORD: &str = "correct horse battery staple";
+pub const COOKIE_NAME: &str = "__Host-tasks_session";
+
+/// A router over its own database in a temporary folder (deleted on drop).
+pub struct TestApp {
+    pub router: Router,
+    pub state: AppState,
+    pub dir: TempDir,
+}
+
+/// What came back from one request.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|e| panic!("body is not JSON ({e}): {}", self.body))
+    }
+
+    /// `name=value` of the session cookie this reply sets, if any.
+    pub fn session_cookie(&self) -> Option<String> {
+        self.set_cookies()
+            .into_iter()
+            .find(|c| c.starts_with(&format!("{COOKIE_NAME}=")))
+            .and_then(|c| c.split(';').next().map(str::to_owned))
+            .filter(|pair| pair.len() > COOKIE_NAME.len() + 1)
+    }
+
+    pub fn set_cookies(&self) -> Vec<String> {
+        self.headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .collect()
+    }
+
+    pub fn location(&self) -> Option<&str> {
+        self.headers.get(header::LOCATION).map(|v| v.to_str().unwrap())
+    }
+
+    /// The `error` tag of an `AppError` body.
+    pub fn error_kind(&self) -> String {
+        self.json()["error"].as_str().unwrap_or_default().to_owned()
+    }
+}
+
+pub async fn spawn() -> TestApp {
+    spawn_with(&[]).await
+}
+
+/// A fresh app with extra configuration pairs on top of the test defaults.
+pub async fn spawn_with(extra: &[(&str, &str)]) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data_dir = dir.path().to_str().unwrap().to_owned();
+    let url = format!("sqlite://{data_dir}/test.db");
+    let mut pairs = vec![
+        ("JWT_SECRET", SECRET),
+        ("DATABASE_URL", url.as_str()),
+        ("DATA_DIR", data_dir.as_str()),
+        ("COOKIE_SECURE", "true"),
+    ];
+    pairs.extend_from_slice(extra);
+    let config = Config::from_pairs(&pairs).expect("test config");
+    let pool = db::connect(&config.database_url).await.expect("database");
+    let leptos_options = LeptosOptions::builder()
+        .output_name("tasks")
+        .site_root(data_dir.clone())
+        .build();
+    let state = AppState::new(config, pool, leptos_options).await.expect("state");
+    let router = tasks::server::app(state.clone());
+    TestApp { router, state, dir }
+}
+
+impl TestApp {
+    pub async fn send(&self, request: Request<Body>) -> Reply {
+        let response = self.router.clone().oneshot(request).await.expect("infallible router");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.expect("body").to_bytes();
+        Reply { status, headers, body: String::from_utf8_lossy(&bytes).into_owned() }
+    }
+
+    /// Calls a server function like the wasm client: form-encoded POST, JSON back.
+    pub async fn call(&self, name: &str, fields: &[(&str, &str)], cookie: Option<&str>) -> Reply {
+        let mut request = Request::post(format!("/api/{name}"))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::ACCEPT, "application/json");
+        if let Some(cookie) = cookie {
+            request = request.header(header::COOKIE, cookie);
+        }
+        let body = serde_urlencoded::to_string(fields).unwrap();
+        self.send(request.body(Body::from(body)).unwrap()).await
+    }
+
+    /// Submits a form like a browser with JavaScript off.
+    pub async fn post_form_no_js(&self, name: &str, fields: &[(&str, &str)], referer: &str) -> Reply {
+        let request = Request::post(format!("/api/{name}"))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::ACCEPT, "text/html,application/xhtml+xml,*/*;q=0.8")
+            .header(header::REFERER, referer)
+            .body(Body::from(serde_urlencoded::to_string(fields).unwrap()))
+            .unwrap();
+        self.send(request).await
+    }
+
+    pub async fn get(&self, path: &str, cookie: Option<&str>) -> Reply {
+        let mut request = Request::get(path).header(header::ACCEPT, "text/html");
+        if let Some(cookie) = cookie {
+            request = request.header(header::COOKIE, cookie);
+        }
+        self.send(request.body(Body::empty()).unwrap()).await
+    }
+
+    pub async fn register(&self, name: &str, email: &str, password: &str) -> Reply {
+        self.call(
+            "register",
+            &[("name", name), ("email", email), ("password", password), ("password_confirm", password)],
+            None,
+        )
+        .await
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Reply {
+        self.call("login", &[("email", email), ("password", password)], None).await
+    }
+
+    /// Registers `email` and returns its session cookie (`name=value`).
+    pub async fn signed_up(&self, email: &str) -> String {
+        let reply = self.register("Test User", email, PASSWORD).await;
+        assert_eq!(reply.status, StatusCode::OK, "register failed: {}", reply.body);
+        reply.session_cookie().expect("register sets the session cookie")
+    }
+
+    pub async fn add_task(&self, cookie: &str, title: &str) -> Reply {
+        self.call("tasks/add", &[("title", title)], Some(cookie)).await
+    }
+
+    pub async fn list_tasks(&self, cookie: &str) -> Vec<serde_json::Value> {
+        let reply = self.call("tasks/list", &[], Some(cookie)).await;
+        assert_eq!(reply.status, StatusCode::OK, "list failed: {}", reply.body);
+        reply.json().as_array().cloned().expect("a JSON array")
+    }
+
+    pub async fn count_users(&self) -> i64 {
+        sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(&self.state.db).await.unwrap()
+    }
+}
+
+/// A `Cookie` header value carrying `token` as the session cookie.
+pub fn cookie_with(token: &str) -> String {
+    format!("{COOKIE_NAME}={token}")
+}
