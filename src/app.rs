@@ -55,6 +55,13 @@ pub struct Auth {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    // Effects run only in the browser, after hydration: mark the page interactive, so that
+    // browser tests (and curious people) can tell server HTML from the live app.
+    Effect::new(|_| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
     view! {
         <Stylesheet id="leptos" href="/pkg/tasks.css" />
         <Title text="Tasks" />

@@ -116,6 +116,7 @@ impl FromServerFnError for AppError {
             #[cfg(feature = "ssr")]
             ServerFnErrorErr::Deserialization(msg) => Self::BadRequest(msg),
             // On the client: the request never reached the server or its answer was garbled.
+            #[cfg(not(feature = "ssr"))]
             ServerFnErrorErr::Request(msg) | ServerFnErrorErr::Deserialization(msg) => {
                 Self::Network(msg)
             }

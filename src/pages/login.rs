@@ -21,7 +21,7 @@ pub fn LoginPage() -> impl IntoView {
         <section class="card">
             <h1>"Log in"</h1>
             <ActionForm action=login>
-                <input type="hidden" name="next" prop:value=next />
+                <input type="hidden" name="next" value=next />
                 <Field
                     label="Email"
                     name="email"

@@ -65,11 +65,10 @@ pub fn TasksPage() -> impl IntoView {
     // Clear the input after a successful add.
     let form = NodeRef::<html::Form>::new();
     Effect::new(move |_| {
-        if let Some(Ok(_)) = add.value().get() {
-            if let Some(form) = form.get() {
+        if let Some(Ok(_)) = add.value().get()
+            && let Some(form) = form.get() {
                 form.reset();
             }
-        }
     });
 
     let title_error = Signal::derive(move || add_error.get().and_then(|e| e.message_for("title")));

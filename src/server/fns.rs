@@ -73,11 +73,10 @@ pub fn set_error_status(err: &AppError) {
         return;
     }
     response.set_status(err.status_code());
-    if let AppError::RateLimited { retry_after_secs } = err {
-        if let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string()) {
+    if let AppError::RateLimited { retry_after_secs } = err
+        && let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string()) {
             response.insert_header(header::RETRY_AFTER, value);
         }
-    }
 }
 
 fn is_plain_form_post() -> bool {

@@ -70,11 +70,10 @@ pub fn registration(
             _ => format!("Password must be at most {PASSWORD_MAX} characters."),
         }),
     };
-    if let Some(confirm) = password_confirm {
-        if confirm != password {
+    if let Some(confirm) = password_confirm
+        && confirm != password {
             errors.push(FieldError::new("password_confirm", "The passwords do not match."));
         }
-    }
     if errors.is_empty() {
         Ok(ValidRegistration { name: name.to_owned(), email })
     } else {

@@ -1,0 +1,42 @@
+import { expect, request, type Page } from '@playwright/test';
+
+export const PASSWORD = 'correct horse battery staple';
+
+/** A fresh address per test, so tests never share accounts. */
+export function uniqueEmail(tag: string): string {
+  return `${tag}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}@example.com`;
+}
+
+/**
+ * Creates an account through the server function endpoint, from a separate API client (so the
+ * page under test is not signed in by it).
+ */
+export async function createUser(baseURL: string, name: string, email: string): Promise<void> {
+  const api = await request.newContext({ baseURL });
+  const response = await api.post('/api/register', {
+    form: { name, email, password: PASSWORD, password_confirm: PASSWORD },
+  });
+  expect(response.status(), await response.text()).toBe(200);
+  await api.dispose();
+}
+
+/** Waits until the wasm app has hydrated the server-rendered page. */
+export async function hydrated(page: Page): Promise<void> {
+  await page.locator('body[data-hydrated="true"]').waitFor();
+}
+
+/** Fails the test on any console error or uncaught exception (hydration bugs show up here). */
+export function watchConsole(page: Page): string[] {
+  const problems: string[] = [];
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') problems.push(msg.text());
+  });
+  page.on('pageerror', (err) => problems.push(String(err)));
+  return problems;
+}
+
+export async function logIn(page: Page, email: string, password = PASSWORD): Promise<void> {
+  await page.getByLabel('Email', { exact: true }).fill(email);
+  await page.getByLabel('Password', { exact: true }).fill(password);
+  await page.getByRole('button', { name: 'Log in' }).click();
+}

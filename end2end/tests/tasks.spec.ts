@@ -1,0 +1,195 @@
+import { expect, test } from '@playwright/test';
+import { PASSWORD, createUser, hydrated, logIn, uniqueEmail, watchConsole } from './helpers';
+
+test.describe('with JavaScript', () => {
+  let consoleProblems: string[] = [];
+
+  test.beforeEach(async ({ page }) => {
+    consoleProblems = watchConsole(page);
+  });
+
+  test.afterEach(async () => {
+    expect(consoleProblems, 'console errors').toEqual([]);
+  });
+
+  test('sign up lands on the task list, log out, and log in again through the form', async ({ page }) => {
+    const email = uniqueEmail('signup');
+    await page.goto('/register');
+    await hydrated(page);
+    await page.getByLabel('Name', { exact: true }).fill('Grace Hopper');
+    await page.getByLabel('Email', { exact: true }).fill(email);
+    await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
+    await page.getByLabel('Confirm password', { exact: true }).fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign up' }).click();
+
+    await expect(page).toHaveURL(/\/tasks$/);
+    await expect(page.getByRole('heading', { name: 'Your tasks' })).toBeVisible();
+    await expect(page.getByText('Signed in as Grace Hopper')).toBeVisible();
+
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await expect(page).toHaveURL(/\/login$/);
+    await expect(page.getByRole('button', { name: 'Log out' })).toHaveCount(0);
+
+    await logIn(page, email);
+    await expect(page).toHaveURL(/\/tasks$/);
+    await expect(page.getByText('Signed in as Grace Hopper')).toBeVisible();
+  });
+
+  test('sign-up errors appear next to their fields', async ({ page, baseURL }) => {
+    const taken = uniqueEmail('taken');
+    await createUser(baseURL!, 'First', taken);
+    await page.goto('/register');
+    await hydrated(page);
+    await page.getByLabel('Name', { exact: true }).fill('Second');
+    await page.getByLabel('Email', { exact: true }).fill(taken);
+    await page.getByLabel('Password', { exact: true }).fill('short');
+    await page.getByLabel('Confirm password', { exact: true }).fill('other');
+    await page.getByRole('button', { name: 'Sign up' }).click();
+    await expect(page.locator('#field-password-error')).toHaveText('Password must be at least 8 characters.');
+    await expect(page.locator('#field-password_confirm-error')).toHaveText('The passwords do not match.');
+    await expect(page.getByLabel('Password', { exact: true })).toHaveAttribute('aria-invalid', 'true');
+
+    await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
+    await page.getByLabel('Confirm password', { exact: true }).fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign up' }).click();
+    await expect(page.locator('#field-email-error')).toContainText('already registered');
+    await expect(page).toHaveURL(/\/register$/);
+  });
+
+  test('a wrong password and an unknown email get the same message', async ({ page, baseURL }) => {
+    const email = uniqueEmail('wrongpw');
+    await createUser(baseURL!, 'Someone', email);
+    await page.goto('/login');
+    await hydrated(page);
+    await logIn(page, email, 'not the password');
+    const alert = page.getByRole('alert').filter({ hasText: 'Incorrect email or password.' });
+    await expect(alert).toBeVisible();
+    await logIn(page, uniqueEmail('nobody'), PASSWORD);
+    await expect(alert).toBeVisible();
+    await expect(page).toHaveURL(/\/login$/);
+  });
+
+  test('add three tasks, complete one, rename one, delete one, and reload', async ({ page, baseURL }) => {
+    const email = uniqueEmail('tasks');
+    await createUser(baseURL!, 'Tasker', email);
+    await page.goto('/login');
+    await hydrated(page);
+    await logIn(page, email);
+    await expect(page).toHaveURL(/\/tasks$/);
+    await hydrated(page);
+
+    const newTask = page.getByLabel('New task');
+    for (const title of ['Buy milk', 'Write report', 'Call mum']) {
+      await newTask.fill(title);
+      await page.getByRole('button', { name: 'Add' }).click();
+      await expect(page.getByRole('checkbox', { name: title })).toBeVisible();
+      await expect(newTask).toHaveValue('');
+    }
+    const items = page.getByRole('listitem');
+    await expect(items).toHaveCount(3);
+    await expect(items.first()).toContainText('Call mum'); // newest first
+
+    await page.getByRole('checkbox', { name: 'Buy milk' }).check();
+    await expect(page.getByRole('checkbox', { name: 'Buy milk' })).toBeChecked();
+
+    const report = items.filter({ hasText: 'Write report' });
+    await report.getByRole('button', { name: 'Rename' }).click();
+    await report.getByLabel('New title').fill('Write the quarterly report');
+    await report.getByRole('button', { name: 'Save' }).click();
+    await expect(page.getByRole('checkbox', { name: 'Write the quarterly report' })).toBeVisible();
+
+    await items.filter({ hasText: 'Call mum' }).getByRole('button', { name: 'Delete' }).click();
+    await expect(page.getByRole('checkbox', { name: 'Call mum' })).toHaveCount(0);
+    await expect(items).toHaveCount(2);
+
+    await page.reload();
+    await hydrated(page);
+    await expect(items).toHaveCount(2);
+    await expect(page.getByRole('checkbox', { name: 'Write the quarterly report' })).not.toBeChecked();
+    await expect(page.getByRole('checkbox', { name: 'Buy milk' })).toBeChecked();
+  });
+
+  test('an empty title is refused with a message and nothing is added', async ({ page, baseURL }) => {
+    const email = uniqueEmail('empty');
+    await createUser(baseURL!, 'Empty', email);
+    await page.goto('/login');
+    await hydrated(page);
+    await logIn(page, email);
+    await expect(page).toHaveURL(/\/tasks$/);
+    await hydrated(page);
+    await page.getByLabel('New task').fill('   ');
+    await page.getByRole('button', { name: 'Add' }).click();
+    await expect(page.locator('#new-task-error')).toHaveText('Enter a title for the task.');
+    await expect(page.getByRole('listitem')).toHaveCount(0);
+  });
+
+  test("a second user sees none of the first user's tasks", async ({ browser, baseURL }) => {
+    const first = uniqueEmail('first');
+    const second = uniqueEmail('second');
+    await createUser(baseURL!, 'First', first);
+    await createUser(baseURL!, 'Second', second);
+
+    const alice = await browser.newPage();
+    await alice.goto('/login');
+    await hydrated(alice);
+    await logIn(alice, first);
+    await expect(alice).toHaveURL(/\/tasks$/);
+    await hydrated(alice);
+    await alice.getByLabel('New task').fill('Private plan');
+    await alice.getByRole('button', { name: 'Add' }).click();
+    await expect(alice.getByRole('checkbox', { name: 'Private plan' })).toBeVisible();
+
+    const bob = await browser.newPage();
+    await bob.goto('/login');
+    await hydrated(bob);
+    await logIn(bob, second);
+    await expect(bob).toHaveURL(/\/tasks$/);
+    await expect(bob.getByText('No tasks yet.')).toBeVisible();
+    await expect(bob.getByText('Private plan')).toHaveCount(0);
+    await alice.close();
+    await bob.close();
+  });
+
+  test('the session cookie is HttpOnly and invisible to page scripts', async ({ page, context, baseURL }) => {
+    const email = uniqueEmail('cookie');
+    await createUser(baseURL!, 'Cookie', email);
+    await page.goto('/login');
+    await hydrated(page);
+    await logIn(page, email);
+    await expect(page).toHaveURL(/\/tasks$/);
+
+    const cookies = await context.cookies();
+    const session = cookies.find((c) => c.name.endsWith('tasks_session'));
+    expect(session, 'session cookie').toBeDefined();
+    expect(session!.httpOnly).toBe(true);
+    expect(session!.sameSite).toBe('Lax');
+    const visible = await page.evaluate(() => document.cookie);
+    expect(visible).not.toContain(session!.value);
+    expect(visible).not.toContain('tasks_session');
+    expect(await page.content()).not.toContain(session!.value);
+  });
+
+  test('a signed-out visit to the task list goes to login and comes back after it', async ({ page, baseURL }) => {
+    const email = uniqueEmail('next');
+    await createUser(baseURL!, 'Returning', email);
+    await page.goto('/tasks');
+    await expect(page).toHaveURL(/\/login\?next=\/tasks$/);
+    await hydrated(page);
+    await logIn(page, email);
+    await expect(page).toHaveURL(/\/tasks$/);
+  });
+
+  test('the start page offers sign-up and login, and sends signed-in people to their tasks', async ({ page, baseURL }) => {
+    await page.goto('/');
+    await expect(page.getByRole('main').getByRole('link', { name: 'Sign up' })).toBeVisible();
+    await expect(page.getByRole('main').getByRole('link', { name: 'Log in' })).toBeVisible();
+    const email = uniqueEmail('home');
+    await createUser(baseURL!, 'Home', email);
+    await page.goto('/login');
+    await hydrated(page);
+    await logIn(page, email);
+    await expect(page).toHaveURL(/\/tasks$/);
+    await page.goto('/');
+    await expect(page).toHaveURL(/\/tasks$/);
+  });
+});
