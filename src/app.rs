@@ -3,6 +3,7 @@
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::{
+    SsrMode,
     components::{Route, Router, Routes},
     path,
 };
@@ -83,14 +84,18 @@ fn Layout() -> impl IntoView {
     );
     provide_context(Auth { login, register, logout, user });
 
+    // `SsrMode::Async`: the server waits for every resource and sends complete HTML. Out-of-order
+    // streaming would deliver <Suspense> content as templates that only JavaScript swaps in, so
+    // with JavaScript off the header and the task list would never appear. Our resources are
+    // single indexed queries, so waiting costs little.
     view! {
         <Header />
         <main>
             <Routes fallback=NotFound>
-                <Route path=path!("/") view=Landing />
-                <Route path=path!("/login") view=LoginPage />
-                <Route path=path!("/register") view=RegisterPage />
-                <Route path=path!("/tasks") view=TasksPage />
+                <Route path=path!("/") view=Landing ssr=SsrMode::Async />
+                <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
+                <Route path=path!("/register") view=RegisterPage ssr=SsrMode::Async />
+                <Route path=path!("/tasks") view=TasksPage ssr=SsrMode::Async />
             </Routes>
         </main>
     }

@@ -123,3 +123,20 @@ async fn oversized_bodies_are_refused_with_413() {
     }
     assert!(app.list_tasks(&cookie).await.is_empty());
 }
+
+#[tokio::test]
+async fn without_javascript_adding_a_task_returns_to_the_list() {
+    let app = spawn().await;
+    let cookie = app.signed_up("nojs-task@example.com").await;
+    let request = axum::http::Request::post("/api/tasks/add")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("accept", "text/html")
+        .header("referer", "http://localhost:3000/tasks")
+        .header("cookie", &cookie)
+        .body(axum::body::Body::from("title=Plain+HTML"))
+        .unwrap();
+    let reply = app.send(request).await;
+    assert_eq!(reply.status, StatusCode::FOUND);
+    assert_eq!(reply.location(), Some("/tasks"));
+    assert_eq!(app.list_tasks(&cookie).await[0]["title"], "Plain HTML");
+}

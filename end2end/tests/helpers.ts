@@ -25,11 +25,16 @@ export async function hydrated(page: Page): Promise<void> {
   await page.locator('body[data-hydrated="true"]').waitFor();
 }
 
-/** Fails the test on any console error or uncaught exception (hydration bugs show up here). */
+/**
+ * Collects console errors and uncaught exceptions (hydration bugs show up here), so a test can
+ * fail on them. Chromium also logs every non-2xx fetch as an error; a 4xx is our intended answer
+ * to bad input and is ignored, a 5xx is not.
+ */
 export function watchConsole(page: Page): string[] {
   const problems: string[] = [];
+  const expected4xx = /^Failed to load resource: the server responded with a status of 4\d\d /;
   page.on('console', (msg) => {
-    if (msg.type() === 'error') problems.push(msg.text());
+    if (msg.type() === 'error' && !expected4xx.test(msg.text())) problems.push(msg.text());
   });
   page.on('pageerror', (err) => problems.push(String(err)));
   return problems;

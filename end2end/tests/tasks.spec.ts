@@ -92,10 +92,11 @@ test.describe('with JavaScript', () => {
     await page.getByRole('checkbox', { name: 'Buy milk' }).check();
     await expect(page.getByRole('checkbox', { name: 'Buy milk' })).toBeChecked();
 
-    const report = items.filter({ hasText: 'Write report' });
-    await report.getByRole('button', { name: 'Rename' }).click();
-    await report.getByLabel('New title').fill('Write the quarterly report');
-    await report.getByRole('button', { name: 'Save' }).click();
+    await items.filter({ hasText: 'Write report' }).getByRole('button', { name: 'Rename' }).click();
+    const editor = page.getByLabel('New title');
+    await expect(editor).toHaveValue('Write report');
+    await editor.fill('Write the quarterly report');
+    await page.getByRole('button', { name: 'Save' }).click();
     await expect(page.getByRole('checkbox', { name: 'Write the quarterly report' })).toBeVisible();
 
     await items.filter({ hasText: 'Call mum' }).getByRole('button', { name: 'Delete' }).click();

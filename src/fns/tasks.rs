@@ -24,7 +24,9 @@ pub async fn add_task(title: String) -> Result<Task, AppError> {
     fns::respond(
         async move {
             let (state, user) = fns::require_user().await?;
-            tasks::create(&state, &user, &title).await
+            let result = tasks::create(&state, &user, &title).await?;
+            fns::return_to_after_form_post(crate::app::TASKS_PATH);
+            Ok(result)
         }
         .await,
     )
@@ -37,7 +39,9 @@ pub async fn set_task_done(id: i64, done: bool) -> Result<Task, AppError> {
     fns::respond(
         async move {
             let (state, user) = fns::require_user().await?;
-            tasks::update(&state, &user, id, None, Some(done)).await
+            let result = tasks::update(&state, &user, id, None, Some(done)).await?;
+            fns::return_to_after_form_post(crate::app::TASKS_PATH);
+            Ok(result)
         }
         .await,
     )
@@ -50,7 +54,9 @@ pub async fn rename_task(id: i64, title: String) -> Result<Task, AppError> {
     fns::respond(
         async move {
             let (state, user) = fns::require_user().await?;
-            tasks::update(&state, &user, id, Some(&title), None).await
+            let result = tasks::update(&state, &user, id, Some(&title), None).await?;
+            fns::return_to_after_form_post(crate::app::TASKS_PATH);
+            Ok(result)
         }
         .await,
     )
@@ -63,7 +69,9 @@ pub async fn delete_task(id: i64) -> Result<(), AppError> {
     fns::respond(
         async move {
             let (state, user) = fns::require_user().await?;
-            tasks::delete(&state, &user, id).await
+            let result = tasks::delete(&state, &user, id).await?;
+            fns::return_to_after_form_post(crate::app::TASKS_PATH);
+            Ok(result)
         }
         .await,
     )

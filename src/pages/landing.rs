@@ -9,9 +9,10 @@ use crate::app::{Auth, TASKS_PATH};
 pub fn Landing() -> impl IntoView {
     let auth = expect_context::<Auth>();
     // The server redirects signed-in visitors; this covers client-side navigation.
+    let navigate = use_navigate();
     Effect::new(move |_| {
         if let Some(Ok(Some(_))) = auth.user.get() {
-            use_navigate()(TASKS_PATH, Default::default());
+            navigate(TASKS_PATH, Default::default());
         }
     });
     view! {

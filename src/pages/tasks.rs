@@ -53,12 +53,13 @@ pub fn TasksPage() -> impl IntoView {
     });
 
     // A session that expired while the page was open: go and log in again.
+    let navigate = use_navigate();
     Effect::new(move |_| {
         let expired = matches!(tasks.get(), Some(Err(AppError::Unauthorized)))
             || matches!(list_error.get(), Some(AppError::Unauthorized))
             || matches!(add_error.get(), Some(AppError::Unauthorized));
         if expired {
-            use_navigate()(&format!("{LOGIN_PATH}?next=/tasks"), Default::default());
+            navigate(&format!("{LOGIN_PATH}?next=/tasks"), Default::default());
         }
     });
 

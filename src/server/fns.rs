@@ -79,6 +79,15 @@ pub fn set_error_status(err: &AppError) {
         }
 }
 
+/// After a plain HTML form post (JavaScript off), go back to `path`. Leptos would otherwise
+/// redirect to the Referer with its query string emptied (`/tasks?`). Calls from the wasm client
+/// are left alone: they update the page in place.
+pub fn return_to_after_form_post(path: &str) {
+    if is_plain_form_post() {
+        leptos_axum::redirect(path);
+    }
+}
+
 fn is_plain_form_post() -> bool {
     use_context::<Parts>()
         .and_then(|parts| {
