@@ -45,3 +45,27 @@ export async function logIn(page: Page, email: string, password = PASSWORD): Pro
   await page.getByLabel('Password', { exact: true }).fill(password);
   await page.getByRole('button', { name: 'Log in' }).click();
 }
+
+/** Fills and submits the sign-up form on the current page. */
+export async function signUpThroughForm(page: Page, name: string, email: string): Promise<void> {
+  await page.getByLabel('Name', { exact: true }).fill(name);
+  await page.getByLabel('Email', { exact: true }).fill(email);
+  await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
+  await page.getByLabel('Confirm password', { exact: true }).fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign up' }).click();
+}
+
+/**
+ * Creates an account through the API, logs in through the form, and waits for the hydrated
+ * task list. Returns the account's email.
+ */
+export async function onTaskListAs(page: Page, baseURL: string, name: string): Promise<string> {
+  const email = uniqueEmail(name.toLowerCase().replace(/\W+/g, '-'));
+  await createUser(baseURL, name, email);
+  await page.goto('/login');
+  await hydrated(page);
+  await logIn(page, email);
+  await expect(page).toHaveURL(/\/tasks$/);
+  await hydrated(page);
+  return email;
+}

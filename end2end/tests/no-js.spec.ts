@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { PASSWORD, createUser, uniqueEmail } from './helpers';
+import { PASSWORD, createUser, signUpThroughForm, uniqueEmail } from './helpers';
 
 // This file runs in the `no-js` project: JavaScript is disabled, so every form is a plain
 // HTML form post answered by a redirect.
@@ -7,11 +7,7 @@ import { PASSWORD, createUser, uniqueEmail } from './helpers';
 test('sign up, add a task, log out and log in again without JavaScript', async ({ page }) => {
   const email = uniqueEmail('nojs');
   await page.goto('/register');
-  await page.getByLabel('Name', { exact: true }).fill('No Script');
-  await page.getByLabel('Email', { exact: true }).fill(email);
-  await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
-  await page.getByLabel('Confirm password', { exact: true }).fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign up' }).click();
+  await signUpThroughForm(page, 'No Script', email);
   await expect(page).toHaveURL(/\/tasks$/);
   await expect(page.getByText('Signed in as No Script')).toBeVisible();
 

@@ -1,5 +1,14 @@
 import { expect, test } from '@playwright/test';
-import { PASSWORD, createUser, hydrated, logIn, uniqueEmail, watchConsole } from './helpers';
+import {
+  PASSWORD,
+  createUser,
+  hydrated,
+  logIn,
+  onTaskListAs,
+  signUpThroughForm,
+  uniqueEmail,
+  watchConsole,
+} from './helpers';
 
 test.describe('with JavaScript', () => {
   let consoleProblems: string[] = [];
@@ -16,11 +25,7 @@ test.describe('with JavaScript', () => {
     const email = uniqueEmail('signup');
     await page.goto('/register');
     await hydrated(page);
-    await page.getByLabel('Name', { exact: true }).fill('Grace Hopper');
-    await page.getByLabel('Email', { exact: true }).fill(email);
-    await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
-    await page.getByLabel('Confirm password', { exact: true }).fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign up' }).click();
+    await signUpThroughForm(page, 'Grace Hopper', email);
 
     await expect(page).toHaveURL(/\/tasks$/);
     await expect(page.getByRole('heading', { name: 'Your tasks' })).toBeVisible();
@@ -70,13 +75,7 @@ test.describe('with JavaScript', () => {
   });
 
   test('add three tasks, complete one, rename one, delete one, and reload', async ({ page, baseURL }) => {
-    const email = uniqueEmail('tasks');
-    await createUser(baseURL!, 'Tasker', email);
-    await page.goto('/login');
-    await hydrated(page);
-    await logIn(page, email);
-    await expect(page).toHaveURL(/\/tasks$/);
-    await hydrated(page);
+    await onTaskListAs(page, baseURL!, 'Tasker');
 
     const newTask = page.getByLabel('New task');
     for (const title of ['Buy milk', 'Write report', 'Call mum']) {
@@ -111,13 +110,7 @@ test.describe('with JavaScript', () => {
   });
 
   test('an empty title is refused with a message and nothing is added', async ({ page, baseURL }) => {
-    const email = uniqueEmail('empty');
-    await createUser(baseURL!, 'Empty', email);
-    await page.goto('/login');
-    await hydrated(page);
-    await logIn(page, email);
-    await expect(page).toHaveURL(/\/tasks$/);
-    await hydrated(page);
+    await onTaskListAs(page, baseURL!, 'Empty');
     await page.getByLabel('New task').fill('   ');
     await page.getByRole('button', { name: 'Add' }).click();
     await expect(page.locator('#new-task-error')).toHaveText('Enter a title for the task.');
@@ -125,26 +118,14 @@ test.describe('with JavaScript', () => {
   });
 
   test("a second user sees none of the first user's tasks", async ({ browser, baseURL }) => {
-    const first = uniqueEmail('first');
-    const second = uniqueEmail('second');
-    await createUser(baseURL!, 'First', first);
-    await createUser(baseURL!, 'Second', second);
-
     const alice = await browser.newPage();
-    await alice.goto('/login');
-    await hydrated(alice);
-    await logIn(alice, first);
-    await expect(alice).toHaveURL(/\/tasks$/);
-    await hydrated(alice);
+    await onTaskListAs(alice, baseURL!, 'Alice');
     await alice.getByLabel('New task').fill('Private plan');
     await alice.getByRole('button', { name: 'Add' }).click();
     await expect(alice.getByRole('checkbox', { name: 'Private plan' })).toBeVisible();
 
     const bob = await browser.newPage();
-    await bob.goto('/login');
-    await hydrated(bob);
-    await logIn(bob, second);
-    await expect(bob).toHaveURL(/\/tasks$/);
+    await onTaskListAs(bob, baseURL!, 'Bob');
     await expect(bob.getByText('No tasks yet.')).toBeVisible();
     await expect(bob.getByText('Private plan')).toHaveCount(0);
     await alice.close();
@@ -152,12 +133,7 @@ test.describe('with JavaScript', () => {
   });
 
   test('the session cookie is HttpOnly and invisible to page scripts', async ({ page, context, baseURL }) => {
-    const email = uniqueEmail('cookie');
-    await createUser(baseURL!, 'Cookie', email);
-    await page.goto('/login');
-    await hydrated(page);
-    await logIn(page, email);
-    await expect(page).toHaveURL(/\/tasks$/);
+    await onTaskListAs(page, baseURL!, 'Cookie');
 
     const cookies = await context.cookies();
     const session = cookies.find((c) => c.name.endsWith('tasks_session'));
@@ -184,12 +160,7 @@ test.describe('with JavaScript', () => {
     await page.goto('/');
     await expect(page.getByRole('main').getByRole('link', { name: 'Sign up' })).toBeVisible();
     await expect(page.getByRole('main').getByRole('link', { name: 'Log in' })).toBeVisible();
-    const email = uniqueEmail('home');
-    await createUser(baseURL!, 'Home', email);
-    await page.goto('/login');
-    await hydrated(page);
-    await logIn(page, email);
-    await expect(page).toHaveURL(/\/tasks$/);
+    await onTaskListAs(page, baseURL!, 'Home');
     await page.goto('/');
     await expect(page).toHaveURL(/\/tasks$/);
   });

@@ -197,7 +197,7 @@ fn RenameForm(
     view! {
         <ActionForm action=rename attr:class="rename">
             <input type="hidden" name="id" value=id />
-            <label class="visually-hidden" for=input_id.clone()>"New title"</label>
+            <label for=input_id.clone()>"New title"</label>
             <input
                 id=input_id
                 name="title"
