@@ -39,6 +39,10 @@ pub enum AppError {
     /// No valid credentials were presented (missing, expired, tampered token, or deleted user).
     #[error("You are not signed in, or your session has expired. Please log in.")]
     Unauthorized,
+    /// A token was presented but is invalid, expired, or belongs to a deleted account
+    /// (RFC 6750 `invalid_token`). Pages treat it like [`AppError::Unauthorized`].
+    #[error("Your session is invalid or has expired. Please log in again.")]
+    InvalidToken,
     #[error("You are not allowed to do that.")]
     Forbidden,
     /// The item does not exist *for this user*: other people's items look exactly like this.
@@ -47,6 +51,9 @@ pub enum AppError {
     /// The request itself could not be understood (malformed form data, missing field).
     #[error("The request was malformed: {0}")]
     BadRequest(String),
+    /// The request body is not in a format this endpoint accepts.
+    #[error("Unsupported content type: {0}")]
+    UnsupportedMediaType(String),
     /// The request body is larger than the server accepts.
     #[error("The request is too large.")]
     PayloadTooLarge,
@@ -83,12 +90,13 @@ impl AppError {
     pub fn status(&self) -> u16 {
         match self {
             Self::Validation(_) => 422,
-            Self::InvalidCredentials | Self::Unauthorized => 401,
+            Self::InvalidCredentials | Self::Unauthorized | Self::InvalidToken => 401,
             Self::Forbidden => 403,
             Self::NotFound => 404,
             Self::EmailTaken => 409,
             Self::BadRequest(_) => 400,
             Self::PayloadTooLarge => 413,
+            Self::UnsupportedMediaType(_) => 415,
             Self::RateLimited { .. } => 429,
             Self::Unavailable => 503,
             Self::Internal | Self::Network(_) => 500,

@@ -70,7 +70,7 @@ pub async fn current_user() -> Result<Option<User>, AppError> {
         async move {
             let state = fns::state()?;
             match fns::authenticate(&state).await {
-                Err(AppError::Unauthorized) => Ok(None),
+                Err(AppError::Unauthorized | AppError::InvalidToken) => Ok(None),
                 other => other,
             }
         }

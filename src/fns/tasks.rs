@@ -69,9 +69,9 @@ pub async fn delete_task(id: i64) -> Result<(), AppError> {
     fns::respond(
         async move {
             let (state, user) = fns::require_user().await?;
-            let result = tasks::delete(&state, &user, id).await?;
+            tasks::delete(&state, &user, id).await?;
             fns::return_to_after_form_post(crate::app::TASKS_PATH);
-            Ok(result)
+            Ok(())
         }
         .await,
     )

@@ -55,9 +55,10 @@ pub fn TasksPage() -> impl IntoView {
     // A session that expired while the page was open: go and log in again.
     let navigate = use_navigate();
     Effect::new(move |_| {
-        let expired = matches!(tasks.get(), Some(Err(AppError::Unauthorized)))
-            || matches!(list_error.get(), Some(AppError::Unauthorized))
-            || matches!(add_error.get(), Some(AppError::Unauthorized));
+        let signed_out = |e: &AppError| matches!(e, AppError::Unauthorized | AppError::InvalidToken);
+        let expired = matches!(tasks.get(), Some(Err(ref e)) if signed_out(e))
+            || list_error.get().as_ref().is_some_and(signed_out)
+            || add_error.get().as_ref().is_some_and(signed_out);
         if expired {
             navigate(&format!("{LOGIN_PATH}?next=/tasks"), Default::default());
         }

@@ -46,7 +46,7 @@ impl IntoResponse for AppError {
             AppError::Validation(errors) => json!({
                 "detail": errors
                     .iter()
-                    .map(|e| json!({"loc": ["body", e.field], "msg": e.message, "type": "value_error"}))
+                    .map(|e| json!({"loc": location(&e.field), "msg": e.message, "type": "value_error"}))
                     .collect::<Vec<_>>()
             }),
             other => json!({ "detail": other.to_string() }),
@@ -57,6 +57,13 @@ impl IntoResponse for AppError {
             AppError::Unauthorized | AppError::InvalidCredentials => {
                 headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             }
+            // RFC 6750 §3.1: a token was sent and is not acceptable.
+            AppError::InvalidToken => {
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static(r#"Bearer error="invalid_token""#),
+                );
+            }
             AppError::RateLimited { retry_after_secs } => {
                 if let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string()) {
                     headers.insert(header::RETRY_AFTER, value);
@@ -65,6 +72,15 @@ impl IntoResponse for AppError {
             _ => {}
         }
         response
+    }
+}
+
+/// FastAPI's `loc` for a field: `["body", "title"]`, or `["query", "limit"]` / `["path", "id"]`
+/// for fields named `query.limit` / `path.id`.
+fn location(field: &str) -> Vec<&str> {
+    match field.split_once('.') {
+        Some((source @ ("query" | "path"), name)) => vec![source, name],
+        _ => vec!["body", field],
     }
 }
 

@@ -1,6 +1,7 @@
 //! Everything that runs only on the server: configuration, state, auth, database, routing.
 
 pub mod accounts;
+pub mod api;
 pub mod auth;
 pub mod config;
 pub mod db;

@@ -38,6 +38,7 @@ pub fn app(state: AppState) -> Router {
             move || provide_context(context_state.clone()),
             move || shell(leptos_options.clone()),
         )
+        .nest("/api/v1", super::api::router())
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn_with_state(state.clone(), page_guard))
         .with_state(state)
@@ -78,7 +79,7 @@ async fn page_guard(State(state): State<AppState>, request: Request, next: Next)
         }
         Ok(None) if protected => redirect(&format!("{LOGIN_PATH}?next={path}"), None),
         Ok(None) => next.run(request).await,
-        Err(crate::error::AppError::Unauthorized) => {
+        Err(crate::error::AppError::InvalidToken) => {
             // An expired or invalid cookie: drop it so the browser stops sending it.
             let clear = cookie::removal(&state.config).to_string();
             if protected {

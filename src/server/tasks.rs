@@ -43,3 +43,44 @@ pub async fn update(
 pub async fn delete(state: &AppState, user: &User, id: i64) -> Result<(), AppError> {
     db::tasks::delete(&state.db, user.id, id).await
 }
+
+/// Default and largest page size of the REST list.
+pub const PAGE_DEFAULT: i64 = 50;
+pub const PAGE_MAX: i64 = 200;
+
+/// One page of the user's tasks and the cursor of the next page, if there is one.
+///
+/// # Errors
+/// [`AppError::Validation`] on `query.limit` outside 1..=200; database failures.
+pub async fn page(
+    state: &AppState,
+    user: &User,
+    done: Option<bool>,
+    cursor: Option<i64>,
+    limit: Option<i64>,
+) -> Result<(Vec<Task>, Option<i64>), AppError> {
+    let limit = limit.unwrap_or(PAGE_DEFAULT);
+    if !(1..=PAGE_MAX).contains(&limit) {
+        return Err(AppError::Validation(vec![crate::error::FieldError::new(
+            "query.limit",
+            format!("limit must be between 1 and {PAGE_MAX}"),
+        )]));
+    }
+    // One extra row tells whether another page follows.
+    let mut tasks = db::tasks::page(&state.db, user.id, done, cursor, limit + 1).await?;
+    let next = if tasks.len() as i64 > limit {
+        tasks.truncate(limit as usize);
+        tasks.last().map(|t| t.id)
+    } else {
+        None
+    };
+    Ok((tasks, next))
+}
+
+/// One task.
+///
+/// # Errors
+/// [`AppError::NotFound`] when the user has no such task.
+pub async fn get(state: &AppState, user: &User, id: i64) -> Result<Task, AppError> {
+    db::tasks::get(&state.db, user.id, id).await
+}

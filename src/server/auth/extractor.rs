@@ -58,27 +58,27 @@ fn presented_token(parts: &Parts, state: &AppState) -> Presented {
 /// Validates whatever credentials the request carries and loads their user.
 ///
 /// # Errors
-/// [`AppError::Unauthorized`] for malformed, invalid or expired tokens and for users that no
+/// [`AppError::InvalidToken`] for malformed, invalid or expired tokens and for users that no
 /// longer exist; database errors as themselves.
 pub async fn authenticate(parts: &Parts, state: &AppState) -> Result<Option<User>, AppError> {
     let token = match presented_token(parts, state) {
         Presented::Nothing => return Ok(None),
         Presented::Malformed => {
             tracing::debug!("rejected a malformed Authorization header");
-            return Err(AppError::Unauthorized);
+            return Err(AppError::InvalidToken);
         }
         Presented::Token(token) => token,
     };
     let (user_id, _claims) = state.jwt.verify(&token).map_err(|reason| {
         // The reason, never the token itself.
         tracing::debug!(%reason, "rejected an access token");
-        AppError::Unauthorized
+        AppError::InvalidToken
     })?;
     match db::users::find_by_id(&state.db, user_id).await? {
         Some(user) => Ok(Some(user)),
         None => {
             tracing::info!(user_id, "rejected a valid token for a user that no longer exists");
-            Err(AppError::Unauthorized)
+            Err(AppError::InvalidToken)
         }
     }
 }

@@ -90,3 +90,42 @@ pub async fn delete(db: &Db, owner: i64, id: i64) -> Result<(), AppError> {
         .await?;
     if result.rows_affected() == 0 { Err(AppError::NotFound) } else { Ok(()) }
 }
+
+/// One of `owner`'s tasks.
+///
+/// # Errors
+/// [`AppError::NotFound`] when `owner` has no task `id`; database failures.
+pub async fn get(db: &Db, owner: i64, id: i64) -> Result<Task, AppError> {
+    let row: Option<TaskRow> =
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM tasks WHERE id = $1 AND user_id = $2"))
+            .bind(id)
+            .bind(owner)
+            .fetch_optional(db)
+            .await?;
+    row.map(Into::into).ok_or(AppError::NotFound)
+}
+
+/// Up to `limit` of `owner`'s tasks, newest first, older than task `before` if given, and only
+/// done / open ones if `done` is given (keyset pagination: stable while tasks are added).
+///
+/// # Errors
+/// Database failures.
+pub async fn page(
+    db: &Db,
+    owner: i64,
+    done: Option<bool>,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<Vec<Task>, AppError> {
+    let mut query = sqlx::QueryBuilder::new(format!("SELECT {COLUMNS} FROM tasks WHERE user_id = "));
+    query.push_bind(owner);
+    if let Some(done) = done {
+        query.push(" AND done = ").push_bind(done);
+    }
+    if let Some(before) = before {
+        query.push(" AND id < ").push_bind(before);
+    }
+    query.push(" ORDER BY id DESC LIMIT ").push_bind(limit);
+    let rows: Vec<TaskRow> = query.build_query_as().fetch_all(db).await?;
+    Ok(rows.into_iter().map(Into::into).collect())
+}

@@ -1,0 +1,84 @@
+//! Extractors for the JSON API whose rejections are [`AppError`]s, so a malformed body, a
+//! wrong content type or an oversized request gets a clear FastAPI-style 4xx, never axum's
+//! plain-text default.
+
+use axum::extract::{
+    FromRequest, FromRequestParts,
+    rejection::{BytesRejection, FormRejection, JsonRejection, PathRejection, QueryRejection},
+};
+
+use crate::error::{AppError, FieldError};
+
+/// `axum::Json` with our errors.
+#[derive(FromRequest)]
+#[from_request(via(axum::Json), rejection(AppError))]
+pub struct ApiJson<T>(pub T);
+
+/// `axum::Form` (url-encoded body) with our errors.
+#[derive(FromRequest)]
+#[from_request(via(axum::Form), rejection(AppError))]
+pub struct ApiForm<T>(pub T);
+
+/// `axum::extract::Query` with our errors.
+#[derive(FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(AppError))]
+pub struct ApiQuery<T>(pub T);
+
+/// `axum::extract::Path` with our errors.
+#[derive(FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(AppError))]
+pub struct ApiPath<T>(pub T);
+
+fn from_bytes(rejection: &BytesRejection) -> AppError {
+    // The body limit layer trips while the body is read when no Content-Length was sent.
+    if rejection.body_text().contains("length limit exceeded") {
+        AppError::PayloadTooLarge
+    } else {
+        AppError::BadRequest(rejection.body_text())
+    }
+}
+
+impl From<JsonRejection> for AppError {
+    fn from(rejection: JsonRejection) -> Self {
+        match rejection {
+            JsonRejection::MissingJsonContentType(_) => {
+                Self::UnsupportedMediaType("send the body as JSON with `Content-Type: application/json`".into())
+            }
+            JsonRejection::JsonSyntaxError(e) => Self::BadRequest(format!("the body is not valid JSON: {}", e.body_text())),
+            JsonRejection::JsonDataError(e) => Self::field("body", e.body_text()),
+            JsonRejection::BytesRejection(e) => from_bytes(&e),
+            other => Self::BadRequest(other.body_text()),
+        }
+    }
+}
+
+impl From<FormRejection> for AppError {
+    fn from(rejection: FormRejection) -> Self {
+        match rejection {
+            FormRejection::InvalidFormContentType(_) => Self::UnsupportedMediaType(
+                "send the body as `application/x-www-form-urlencoded`".into(),
+            ),
+            FormRejection::FailedToDeserializeForm(e) => Self::field("body", e.body_text()),
+            FormRejection::FailedToDeserializeFormBody(e) => Self::field("body", e.body_text()),
+            FormRejection::BytesRejection(e) => from_bytes(&e),
+            other => Self::BadRequest(other.body_text()),
+        }
+    }
+}
+
+impl From<QueryRejection> for AppError {
+    fn from(rejection: QueryRejection) -> Self {
+        Self::Validation(vec![FieldError::new("query.string", rejection.body_text())])
+    }
+}
+
+impl From<PathRejection> for AppError {
+    fn from(rejection: PathRejection) -> Self {
+        match rejection {
+            PathRejection::FailedToDeserializePathParams(e) => {
+                Self::Validation(vec![FieldError::new("path.id", e.body_text())])
+            }
+            other => Self::BadRequest(other.body_text()),
+        }
+    }
+}
