@@ -293,3 +293,50 @@ async fn web_cookie_and_api_bearer_token_are_interchangeable() {
     let rest = json_request(&app, "GET", "/api/v1/tasks", Some(&token), None).await;
     assert_eq!(rest.json()["items"][0]["title"], "from the cookie");
 }
+
+#[tokio::test]
+async fn openapi_document_describes_every_endpoint_and_the_security_scheme() {
+    let app = spawn().await;
+    let reply = app.get("/api/v1/openapi.json", None).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let doc = reply.json();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    let paths = doc["paths"].as_object().unwrap();
+    for (path, methods) in [
+        ("/api/v1/auth/register", &["post"][..]),
+        ("/api/v1/auth/token", &["post"]),
+        ("/api/v1/users/me", &["get"]),
+        ("/api/v1/tasks", &["get", "post"]),
+        ("/api/v1/tasks/{id}", &["get", "patch", "delete"]),
+    ] {
+        for method in methods {
+            let op = &paths[path][*method];
+            assert!(op.is_object(), "{method} {path} undocumented");
+            assert!(op["responses"].as_object().unwrap().len() >= 2, "{method} {path}: errors undocumented");
+        }
+    }
+    let schemes = &doc["components"]["securitySchemes"];
+    assert_eq!(schemes["bearer"]["scheme"], "bearer");
+    assert_eq!(schemes["oauth2"]["flows"]["password"]["tokenUrl"], "/api/v1/auth/token");
+    for schema in ["UserOut", "TaskOut", "TaskPage", "TokenOut", "ErrorOut", "ValidationErrorOut"] {
+        assert!(doc["components"]["schemas"][schema].is_object(), "{schema} missing");
+    }
+}
+
+#[tokio::test]
+async fn interactive_docs_are_served_by_the_app_itself() {
+    let app = spawn().await;
+    let page = app.get("/api/v1/docs/", None).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("swagger-ui"));
+    // Every script and stylesheet comes from this server: no CDN.
+    for attr in ["src=\"http", "href=\"http", "src=\"//", "href=\"//"] {
+        assert!(!page.body.contains(attr), "external asset ({attr}) in {}", page.body);
+    }
+    let init = app.get("/api/v1/docs/swagger-initializer.js", None).await;
+    assert_eq!(init.status, StatusCode::OK);
+    assert!(init.body.contains("/api/v1/openapi.json"));
+    let bundle = app.get("/api/v1/docs/swagger-ui-bundle.js", None).await;
+    assert_eq!(bundle.status, StatusCode::OK);
+    assert!(bundle.body.len() > 100_000);
+}

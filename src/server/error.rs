@@ -5,9 +5,10 @@ use axum::{
     http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
-use serde_json::json;
-
-use super::config::ConfigError;
+use super::{
+    api::types::{ErrorOut, ValidationErrorOut, ValidationItem},
+    config::ConfigError,
+};
 use crate::error::AppError;
 
 impl AppError {
@@ -42,16 +43,21 @@ impl From<sqlx::Error> for AppError {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let status = self.status_code();
-        let body = match &self {
-            AppError::Validation(errors) => json!({
-                "detail": errors
+        // Serialized through the types the OpenAPI document describes, so they cannot drift.
+        let mut response = match &self {
+            AppError::Validation(errors) => {
+                let detail = errors
                     .iter()
-                    .map(|e| json!({"loc": location(&e.field), "msg": e.message, "type": "value_error"}))
-                    .collect::<Vec<_>>()
-            }),
-            other => json!({ "detail": other.to_string() }),
+                    .map(|e| ValidationItem {
+                        loc: location(&e.field).into_iter().map(str::to_owned).collect(),
+                        msg: e.message.clone(),
+                        kind: "value_error".into(),
+                    })
+                    .collect();
+                (status, Json(ValidationErrorOut { detail })).into_response()
+            }
+            other => (status, Json(ErrorOut { detail: other.to_string() })).into_response(),
         };
-        let mut response = (status, Json(body)).into_response();
         let headers = response.headers_mut();
         match &self {
             AppError::Unauthorized | AppError::InvalidCredentials => {
@@ -111,6 +117,7 @@ pub enum StartupError {
 #[cfg(test)]
 mod tests {
     use http_body_util::BodyExt;
+    use serde_json::json;
 
     use super::*;
     use crate::error::FieldError;

@@ -39,6 +39,7 @@ pub fn app(state: AppState) -> Router {
             move || shell(leptos_options.clone()),
         )
         .nest("/api/v1", super::api::router())
+        .merge(super::api::doc::swagger_ui())
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn_with_state(state.clone(), page_guard))
         .with_state(state)

@@ -5,6 +5,7 @@
 //! doors onto `server::accounts` and `server::tasks`, like the server functions; authentication
 //! is the same [`CurrentUser`] extractor, which also accepts the browser's cookie.
 
+pub mod doc;
 pub mod extract;
 pub mod types;
 
@@ -18,7 +19,10 @@ use axum::{
 
 use self::{
     extract::{ApiForm, ApiJson, ApiPath, ApiQuery},
-    types::{ListQuery, NewTask, RegisterBody, TaskOut, TaskPage, TaskPatch, TokenForm, TokenOut, UserOut},
+    types::{
+        ErrorOut, ListQuery, NewTask, RegisterBody, TaskOut, TaskPage, TaskPatch, TokenForm, TokenOut,
+        UserOut, ValidationErrorOut,
+    },
 };
 use super::{accounts, auth::CurrentUser, state::AppState, tasks};
 use crate::error::AppError;
@@ -44,6 +48,17 @@ fn no_store() -> [(header::HeaderName, HeaderValue); 2] {
     ]
 }
 
+/// Create an account.
+#[utoipa::path(post, path = "/api/v1/auth/register", tag = "auth",
+    request_body = RegisterBody,
+    responses(
+        (status = 201, description = "Account created", body = UserOut),
+        (status = 400, description = "Malformed JSON", body = ErrorOut),
+        (status = 409, description = "Email already registered", body = ErrorOut),
+        (status = 413, description = "Body too large", body = ErrorOut),
+        (status = 415, description = "Not JSON", body = ErrorOut),
+        (status = 422, description = "Invalid fields", body = ValidationErrorOut),
+    ))]
 async fn register(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<RegisterBody>,
@@ -52,6 +67,17 @@ async fn register(
     Ok((StatusCode::CREATED, Json(UserOut::from(user))))
 }
 
+/// Log in: OAuth2 password grant (`username` is the email). Returns a Bearer access token.
+#[utoipa::path(post, path = "/api/v1/auth/token", tag = "auth",
+    request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Access token", body = TokenOut),
+        (status = 401, description = "Incorrect email or password", body = ErrorOut,
+            headers(("WWW-Authenticate" = String, description = "Bearer"))),
+        (status = 413, description = "Body too large", body = ErrorOut),
+        (status = 415, description = "Not a form", body = ErrorOut),
+        (status = 422, description = "Missing fields or unsupported grant_type", body = ValidationErrorOut),
+    ))]
 async fn token(
     State(state): State<AppState>,
     ApiForm(form): ApiForm<TokenForm>,
@@ -70,10 +96,23 @@ async fn token(
     Ok((no_store(), Json(body)))
 }
 
+/// The signed-in user.
+#[utoipa::path(get, path = "/api/v1/users/me", tag = "users", security(("bearer" = []), ("oauth2" = [])),
+    responses(
+        (status = 200, description = "The current user", body = UserOut),
+        (status = 401, description = "Missing or invalid token", body = ErrorOut),
+    ))]
 async fn me(CurrentUser(user): CurrentUser) -> impl IntoResponse {
     (no_store(), Json(UserOut::from(user)))
 }
 
+/// The caller's tasks, newest first, one page at a time.
+#[utoipa::path(get, path = "/api/v1/tasks", tag = "tasks", params(ListQuery), security(("bearer" = []), ("oauth2" = [])),
+    responses(
+        (status = 200, description = "A page of tasks; `next` is the URL of the next page", body = TaskPage),
+        (status = 401, description = "Missing or invalid token", body = ErrorOut),
+        (status = 422, description = "Invalid query parameters", body = ValidationErrorOut),
+    ))]
 async fn list_tasks(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -99,6 +138,17 @@ async fn list_tasks(
     Ok((headers, Json(page)))
 }
 
+/// Add a task.
+#[utoipa::path(post, path = "/api/v1/tasks", tag = "tasks", request_body = NewTask, security(("bearer" = []), ("oauth2" = [])),
+    responses(
+        (status = 201, description = "Task created", body = TaskOut,
+            headers(("Location" = String, description = "URL of the new task"))),
+        (status = 400, description = "Malformed JSON", body = ErrorOut),
+        (status = 401, description = "Missing or invalid token", body = ErrorOut),
+        (status = 413, description = "Body too large", body = ErrorOut),
+        (status = 415, description = "Not JSON", body = ErrorOut),
+        (status = 422, description = "Invalid title", body = ValidationErrorOut),
+    ))]
 async fn create_task(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -110,6 +160,15 @@ async fn create_task(
     Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(TaskOut::from(task))))
 }
 
+/// One task.
+#[utoipa::path(get, path = "/api/v1/tasks/{id}", tag = "tasks", params(("id" = i64, Path, description = "Task id")),
+    security(("bearer" = []), ("oauth2" = [])),
+    responses(
+        (status = 200, description = "The task", body = TaskOut),
+        (status = 401, description = "Missing or invalid token", body = ErrorOut),
+        (status = 404, description = "No such task (also: another user's task)", body = ErrorOut),
+        (status = 422, description = "The id is not a number", body = ValidationErrorOut),
+    ))]
 async fn get_task(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -118,6 +177,18 @@ async fn get_task(
     Ok((no_store(), Json(TaskOut::from(tasks::get(&state, &user, id).await?))))
 }
 
+/// Rename a task and/or mark it done or not done.
+#[utoipa::path(patch, path = "/api/v1/tasks/{id}", tag = "tasks", params(("id" = i64, Path, description = "Task id")),
+    request_body = TaskPatch, security(("bearer" = []), ("oauth2" = [])),
+    responses(
+        (status = 200, description = "The updated task", body = TaskOut),
+        (status = 400, description = "Malformed JSON", body = ErrorOut),
+        (status = 401, description = "Missing or invalid token", body = ErrorOut),
+        (status = 404, description = "No such task (also: another user's task)", body = ErrorOut),
+        (status = 413, description = "Body too large", body = ErrorOut),
+        (status = 415, description = "Not JSON", body = ErrorOut),
+        (status = 422, description = "Invalid title or id", body = ValidationErrorOut),
+    ))]
 async fn update_task(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -128,6 +199,15 @@ async fn update_task(
     Ok(Json(TaskOut::from(task)))
 }
 
+/// Delete a task.
+#[utoipa::path(delete, path = "/api/v1/tasks/{id}", tag = "tasks", params(("id" = i64, Path, description = "Task id")),
+    security(("bearer" = []), ("oauth2" = [])),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "Missing or invalid token", body = ErrorOut),
+        (status = 404, description = "No such task (also: another user's task)", body = ErrorOut),
+        (status = 422, description = "The id is not a number", body = ValidationErrorOut),
+    ))]
 async fn delete_task(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,

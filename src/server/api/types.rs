@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 use time::{OffsetDateTime, format_description::well_known::Rfc3339};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::model::{Task, User};
 
@@ -14,7 +15,8 @@ pub fn rfc3339(millis: i64) -> String {
 }
 
 /// `POST /api/v1/auth/register` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"email": "ada@example.com", "name": "Ada", "password": "correct horse battery staple"}))]
 pub struct RegisterBody {
     pub email: String,
     pub name: String,
@@ -22,7 +24,7 @@ pub struct RegisterBody {
 }
 
 /// A user, without any credential material.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct UserOut {
     pub id: i64,
     pub email: String,
@@ -38,25 +40,30 @@ impl From<User> for UserOut {
 }
 
 /// OAuth2 password grant form (`application/x-www-form-urlencoded`).
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct TokenForm {
+    /// The account's email.
     pub username: String,
     pub password: String,
+    /// `password` (the only grant supported); may be omitted.
     pub grant_type: Option<String>,
+    /// Ignored.
     pub scope: Option<String>,
 }
 
 /// The token response of RFC 6749 §5.1.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct TokenOut {
     pub access_token: String,
+    /// Always `bearer`.
+    #[schema(value_type = String, example = "bearer")]
     pub token_type: &'static str,
     /// Seconds until the access token expires.
     pub expires_in: u64,
 }
 
 /// A task.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct TaskOut {
     pub id: i64,
     pub title: String,
@@ -72,9 +79,11 @@ impl From<Task> for TaskOut {
 }
 
 /// `GET /api/v1/tasks` query.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
     /// Return tasks older than this one: the `next_cursor` of the previous page.
     pub cursor: Option<i64>,
@@ -83,7 +92,7 @@ pub struct ListQuery {
 }
 
 /// One page of tasks, newest first.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct TaskPage {
     pub items: Vec<TaskOut>,
     /// Pass as `cursor` to get the next page; `null` on the last page.
@@ -93,14 +102,37 @@ pub struct TaskPage {
 }
 
 /// `POST /api/v1/tasks` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct NewTask {
+    /// 1 to 500 characters after trimming.
     pub title: String,
 }
 
 /// `PATCH /api/v1/tasks/{id}` body: any of the fields.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct TaskPatch {
     pub title: Option<String>,
     pub done: Option<bool>,
+}
+
+/// Every non-validation error: `{"detail": "what happened and what to do"}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorOut {
+    pub detail: String,
+}
+
+/// A validation error (422), one entry per bad field, as FastAPI sends it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ValidationErrorOut {
+    pub detail: Vec<ValidationItem>,
+}
+
+/// One invalid field.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ValidationItem {
+    /// Where the field is: `["body", "title"]`, `["query", "limit"]`, `["path", "id"]`.
+    pub loc: Vec<String>,
+    pub msg: String,
+    #[serde(rename = "type")]
+    pub kind: String,
 }

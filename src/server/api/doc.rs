@@ -1,0 +1,69 @@
+//! The OpenAPI 3.1 document of the REST API, generated from the handlers and types by utoipa,
+//! and the Swagger UI that renders it (bundled in the binary: no CDN).
+
+use utoipa::{
+    Modify, OpenApi,
+    openapi::security::{Flow, HttpAuthScheme, HttpBuilder, OAuth2, Password, Scopes, SecurityScheme},
+};
+use utoipa_swagger_ui::SwaggerUi;
+
+use super::types::{
+    ErrorOut, NewTask, RegisterBody, TaskOut, TaskPage, TaskPatch, TokenForm, TokenOut, UserOut,
+    ValidationErrorOut, ValidationItem,
+};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Tasks API",
+        description = "Your task list over JSON. Get a token from `POST /api/v1/auth/token` \
+                       (OAuth2 password grant) and send it as `Authorization: Bearer <token>`."
+    ),
+    paths(
+        super::register,
+        super::token,
+        super::me,
+        super::list_tasks,
+        super::create_task,
+        super::get_task,
+        super::update_task,
+        super::delete_task
+    ),
+    components(schemas(
+        RegisterBody, UserOut, TokenForm, TokenOut, TaskOut, TaskPage, NewTask, TaskPatch,
+        ErrorOut, ValidationErrorOut, ValidationItem
+    )),
+    modifiers(&Security),
+    tags(
+        (name = "auth", description = "Sign up and get tokens"),
+        (name = "users", description = "The signed-in user"),
+        (name = "tasks", description = "The signed-in user's tasks")
+    )
+)]
+pub struct ApiDoc;
+
+/// Declares how clients authenticate: a Bearer JWT, obtainable with the OAuth2 password flow
+/// (which also lets Swagger UI's "Authorize" button log in).
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+        );
+        components.add_security_scheme(
+            "oauth2",
+            SecurityScheme::OAuth2(OAuth2::new([Flow::Password(Password::new(
+                "/api/v1/auth/token",
+                Scopes::new(),
+            ))])),
+        );
+    }
+}
+
+/// Swagger UI at `/api/v1/docs`, and the document itself at `/api/v1/openapi.json`.
+pub fn swagger_ui() -> SwaggerUi {
+    SwaggerUi::new("/api/v1/docs").url("/api/v1/openapi.json", ApiDoc::openapi())
+}
