@@ -257,6 +257,8 @@ async fn malformed_requests_get_clear_4xx_answers_never_500() {
     assert_eq!(missing_field.status, StatusCode::UNPROCESSABLE_ENTITY);
     let wrong_field_type = app.send(send("application/json", "{\"title\": 5}".into())).await;
     assert_eq!(wrong_field_type.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let array = app.send(send("application/json", "[\"by position\"]".into())).await;
+    assert_eq!(array.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", array.body);
     let huge = app.send(send("application/json", format!("{{\"title\": \"{}\"}}", "x".repeat(100_000)))).await;
     assert_eq!(huge.status, StatusCode::PAYLOAD_TOO_LARGE);
     let bad_id = json_request(&app, "GET", "/api/v1/tasks/abc", Some(&token), None).await;

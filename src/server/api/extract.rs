@@ -3,16 +3,28 @@
 //! plain-text default.
 
 use axum::extract::{
-    FromRequest, FromRequestParts,
+    FromRequest, FromRequestParts, Request,
     rejection::{BytesRejection, FormRejection, JsonRejection, PathRejection, QueryRejection},
 };
+use serde::de::DeserializeOwned;
 
 use crate::error::{AppError, FieldError};
 
-/// `axum::Json` with our errors.
-#[derive(FromRequest)]
-#[from_request(via(axum::Json), rejection(AppError))]
+/// A JSON object body with our errors. Unlike `axum::Json`, it refuses a JSON array where an
+/// object is expected (serde would otherwise fill a struct from `[..]` by position).
 pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = AppError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let axum::Json(value) = axum::Json::<serde_json::Value>::from_request(request, state).await?;
+        if !value.is_object() {
+            return Err(AppError::field("body", "the body must be a JSON object"));
+        }
+        serde_json::from_value(value).map(Self).map_err(|e| AppError::field("body", e.to_string()))
+    }
+}
 
 /// `axum::Form` (url-encoded body) with our errors.
 #[derive(FromRequest)]

@@ -18,8 +18,14 @@ pub fn rfc3339(millis: i64) -> String {
 #[derive(Debug, Deserialize, ToSchema)]
 #[schema(example = json!({"email": "ada@example.com", "name": "Ada", "password": "correct horse battery staple"}))]
 pub struct RegisterBody {
+    /// Stored trimmed and lower-cased; must be unique.
+    #[schema(format = Email, max_length = 254)]
     pub email: String,
+    /// 1 to 100 characters after trimming.
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub name: String,
+    /// 8 to 128 characters; never trimmed or truncated.
+    #[schema(min_length = 8, max_length = 128)]
     pub password: String,
 }
 
@@ -105,12 +111,15 @@ pub struct TaskPage {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct NewTask {
     /// 1 to 500 characters after trimming.
+    #[schema(min_length = 1, max_length = 500, pattern = r"\S")]
     pub title: String,
 }
 
 /// `PATCH /api/v1/tasks/{id}` body: any of the fields.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct TaskPatch {
+    /// 1 to 500 characters after trimming.
+    #[schema(min_length = 1, max_length = 500, pattern = r"\S")]
     pub title: Option<String>,
     pub done: Option<bool>,
 }
