@@ -2,7 +2,7 @@
 //! and the Swagger UI that renders it (bundled in the binary: no CDN).
 
 use utoipa::{
-    Modify, OpenApi,
+    IntoResponses, Modify, OpenApi,
     openapi::security::{Flow, HttpAuthScheme, HttpBuilder, OAuth2, Password, Scopes, SecurityScheme},
 };
 use utoipa_swagger_ui::SwaggerUi;
@@ -11,6 +11,35 @@ use super::types::{
     ErrorOut, NewTask, RegisterBody, TaskOut, TaskPage, TaskPatch, TokenForm, TokenOut, UserOut,
     ValidationErrorOut, ValidationItem,
 };
+
+/// The answers every endpoint with a JSON body may give to a body it cannot read.
+#[derive(IntoResponses)]
+pub enum JsonBodyErrors {
+    #[response(status = 400, description = "The body is not valid JSON")]
+    Malformed(ErrorOut),
+    #[response(status = 413, description = "The body is larger than 64 KiB")]
+    TooLarge(ErrorOut),
+    #[response(status = 415, description = "The body is not `application/json`")]
+    NotJson(ErrorOut),
+}
+
+/// The answers every Bearer-protected endpoint may give.
+#[derive(IntoResponses)]
+pub enum AuthErrors {
+    #[response(
+        status = 401,
+        description = "No token (`WWW-Authenticate: Bearer`), or an invalid or expired one \
+                       (`Bearer error=\"invalid_token\"`)"
+    )]
+    Unauthorized(ErrorOut),
+}
+
+/// The answers of endpoints that address one task by id.
+#[derive(IntoResponses)]
+pub enum TaskIdErrors {
+    #[response(status = 404, description = "No such task (another user's task looks the same)")]
+    NotFound(ErrorOut),
+}
 
 #[derive(OpenApi)]
 #[openapi(

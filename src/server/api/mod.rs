@@ -19,6 +19,7 @@ use axum::{
 
 use self::{
     extract::{ApiForm, ApiJson, ApiPath, ApiQuery},
+    doc::{AuthErrors, JsonBodyErrors, TaskIdErrors},
     types::{
         ErrorOut, ListQuery, NewTask, RegisterBody, TaskOut, TaskPage, TaskPatch, TokenForm, TokenOut,
         UserOut, ValidationErrorOut,
@@ -53,10 +54,8 @@ fn no_store() -> [(header::HeaderName, HeaderValue); 2] {
     request_body = RegisterBody,
     responses(
         (status = 201, description = "Account created", body = UserOut),
-        (status = 400, description = "Malformed JSON", body = ErrorOut),
         (status = 409, description = "Email already registered", body = ErrorOut),
-        (status = 413, description = "Body too large", body = ErrorOut),
-        (status = 415, description = "Not JSON", body = ErrorOut),
+        JsonBodyErrors,
         (status = 422, description = "Invalid fields", body = ValidationErrorOut),
     ))]
 async fn register(
@@ -100,7 +99,7 @@ async fn token(
 #[utoipa::path(get, path = "/api/v1/users/me", tag = "users", security(("bearer" = []), ("oauth2" = [])),
     responses(
         (status = 200, description = "The current user", body = UserOut),
-        (status = 401, description = "Missing or invalid token", body = ErrorOut),
+        AuthErrors,
     ))]
 async fn me(CurrentUser(user): CurrentUser) -> impl IntoResponse {
     (no_store(), Json(UserOut::from(user)))
@@ -110,7 +109,7 @@ async fn me(CurrentUser(user): CurrentUser) -> impl IntoResponse {
 #[utoipa::path(get, path = "/api/v1/tasks", tag = "tasks", params(ListQuery), security(("bearer" = []), ("oauth2" = [])),
     responses(
         (status = 200, description = "A page of tasks; `next` is the URL of the next page", body = TaskPage),
-        (status = 401, description = "Missing or invalid token", body = ErrorOut),
+        AuthErrors,
         (status = 422, description = "Invalid query parameters", body = ValidationErrorOut),
     ))]
 async fn list_tasks(
@@ -143,10 +142,8 @@ async fn list_tasks(
     responses(
         (status = 201, description = "Task created", body = TaskOut,
             headers(("Location" = String, description = "URL of the new task"))),
-        (status = 400, description = "Malformed JSON", body = ErrorOut),
-        (status = 401, description = "Missing or invalid token", body = ErrorOut),
-        (status = 413, description = "Body too large", body = ErrorOut),
-        (status = 415, description = "Not JSON", body = ErrorOut),
+        AuthErrors,
+        JsonBodyErrors,
         (status = 422, description = "Invalid title", body = ValidationErrorOut),
     ))]
 async fn create_task(
@@ -165,8 +162,8 @@ async fn create_task(
     security(("bearer" = []), ("oauth2" = [])),
     responses(
         (status = 200, description = "The task", body = TaskOut),
-        (status = 401, description = "Missing or invalid token", body = ErrorOut),
-        (status = 404, description = "No such task (also: another user's task)", body = ErrorOut),
+        AuthErrors,
+        TaskIdErrors,
         (status = 422, description = "The id is not a number", body = ValidationErrorOut),
     ))]
 async fn get_task(
@@ -182,11 +179,9 @@ async fn get_task(
     request_body = TaskPatch, security(("bearer" = []), ("oauth2" = [])),
     responses(
         (status = 200, description = "The updated task", body = TaskOut),
-        (status = 400, description = "Malformed JSON", body = ErrorOut),
-        (status = 401, description = "Missing or invalid token", body = ErrorOut),
-        (status = 404, description = "No such task (also: another user's task)", body = ErrorOut),
-        (status = 413, description = "Body too large", body = ErrorOut),
-        (status = 415, description = "Not JSON", body = ErrorOut),
+        AuthErrors,
+        TaskIdErrors,
+        JsonBodyErrors,
         (status = 422, description = "Invalid title or id", body = ValidationErrorOut),
     ))]
 async fn update_task(
@@ -204,8 +199,8 @@ async fn update_task(
     security(("bearer" = []), ("oauth2" = [])),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "Missing or invalid token", body = ErrorOut),
-        (status = 404, description = "No such task (also: another user's task)", body = ErrorOut),
+        AuthErrors,
+        TaskIdErrors,
         (status = 422, description = "The id is not a number", body = ValidationErrorOut),
     ))]
 async fn delete_task(
