@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod api;
 pub mod auth;
 pub mod config;
+pub mod csrf;
 pub mod db;
 pub mod error;
 pub mod fns;

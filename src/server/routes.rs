@@ -47,6 +47,8 @@ pub fn app(state: AppState) -> Router {
         // (tower-cookies only emits Set-Cookie for cookies added through this layer).
         .layer(CookieManagerLayer::new())
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        // Before any handler or server function can act on a forged cross-site request.
+        .layer(middleware::from_fn(super::csrf::guard))
         .layer(TraceLayer::new_for_http())
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
