@@ -115,14 +115,9 @@ impl FromServerFnError for AppError {
             ServerFnErrorErr::MissingArg(name) => {
                 Self::BadRequest(format!("the field `{name}` is missing"))
             }
-            // On the server, the request body could not be read: over the size limit (when the
-            // client sent no Content-Length, the limit trips while reading) or not decodable.
+            // On the server: the request body could not be read (too large, or not decodable).
             #[cfg(feature = "ssr")]
-            ServerFnErrorErr::Deserialization(msg) if msg.contains("length limit exceeded") => {
-                Self::PayloadTooLarge
-            }
-            #[cfg(feature = "ssr")]
-            ServerFnErrorErr::Deserialization(msg) => Self::BadRequest(msg),
+            ServerFnErrorErr::Deserialization(msg) => Self::unreadable_body(msg),
             // On the client: the request never reached the server or its answer was garbled.
             #[cfg(not(feature = "ssr"))]
             ServerFnErrorErr::Request(msg) | ServerFnErrorErr::Deserialization(msg) => {

@@ -41,16 +41,12 @@ pub fn TasksPage() -> impl IntoView {
     );
 
     let add_error = action_error(add);
-    let list_error = Signal::derive(move || {
-        [
-            action_error(actions.toggle).get(),
-            action_error(actions.rename).get(),
-            action_error(actions.delete).get(),
-        ]
-        .into_iter()
-        .flatten()
-        .next()
-    });
+    let item_errors = [
+        action_error(actions.toggle),
+        action_error(actions.rename),
+        action_error(actions.delete),
+    ];
+    let list_error = Signal::derive(move || item_errors.iter().find_map(|error| error.get()));
 
     // A session that expired while the page was open: go and log in again.
     let navigate = use_navigate();

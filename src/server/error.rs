@@ -24,6 +24,18 @@ impl AppError {
     }
 }
 
+impl AppError {
+    /// The request body could not be read. The body limit layer trips while the body is read
+    /// when the client sent no Content-Length, and the read error only says so in its text.
+    pub fn unreadable_body(message: String) -> Self {
+        if message.contains("length limit exceeded") {
+            Self::PayloadTooLarge
+        } else {
+            Self::BadRequest(message)
+        }
+    }
+}
+
 impl From<sqlx::Error> for AppError {
     fn from(err: sqlx::Error) -> Self {
         match err {

@@ -79,13 +79,18 @@ pub fn set_error_status(err: &AppError) {
         }
 }
 
-/// After a plain HTML form post (JavaScript off), go back to `path`. Leptos would otherwise
-/// redirect to the Referer with its query string emptied (`/tasks?`). Calls from the wasm client
-/// are left alone: they update the page in place.
-pub fn return_to_after_form_post(path: &str) {
-    if is_plain_form_post() {
+/// Passes `result` through; when it is a success answering a plain HTML form post (JavaScript
+/// off), redirects back to `path`. Leptos would otherwise redirect to the Referer with its query
+/// string emptied (`/tasks?`). Calls from the wasm client are left alone: they update the page
+/// in place.
+///
+/// # Errors
+/// Passes `result` through unchanged.
+pub fn return_to_after_form_post<T>(path: &str, result: Result<T, AppError>) -> Result<T, AppError> {
+    if result.is_ok() && is_plain_form_post() {
         leptos_axum::redirect(path);
     }
+    result
 }
 
 fn is_plain_form_post() -> bool {

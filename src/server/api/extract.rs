@@ -4,7 +4,7 @@
 
 use axum::extract::{
     FromRequest, FromRequestParts, Request,
-    rejection::{BytesRejection, FormRejection, JsonRejection, PathRejection, QueryRejection},
+    rejection::{FormRejection, JsonRejection, PathRejection, QueryRejection},
 };
 use serde::de::DeserializeOwned;
 
@@ -41,15 +41,6 @@ pub struct ApiQuery<T>(pub T);
 #[from_request(via(axum::extract::Path), rejection(AppError))]
 pub struct ApiPath<T>(pub T);
 
-fn from_bytes(rejection: &BytesRejection) -> AppError {
-    // The body limit layer trips while the body is read when no Content-Length was sent.
-    if rejection.body_text().contains("length limit exceeded") {
-        AppError::PayloadTooLarge
-    } else {
-        AppError::BadRequest(rejection.body_text())
-    }
-}
-
 impl From<JsonRejection> for AppError {
     fn from(rejection: JsonRejection) -> Self {
         match rejection {
@@ -58,7 +49,7 @@ impl From<JsonRejection> for AppError {
             }
             JsonRejection::JsonSyntaxError(e) => Self::BadRequest(format!("the body is not valid JSON: {}", e.body_text())),
             JsonRejection::JsonDataError(e) => Self::field("body", e.body_text()),
-            JsonRejection::BytesRejection(e) => from_bytes(&e),
+            JsonRejection::BytesRejection(e) => Self::unreadable_body(e.body_text()),
             other => Self::BadRequest(other.body_text()),
         }
     }
@@ -72,7 +63,7 @@ impl From<FormRejection> for AppError {
             ),
             FormRejection::FailedToDeserializeForm(e) => Self::field("body", e.body_text()),
             FormRejection::FailedToDeserializeFormBody(e) => Self::field("body", e.body_text()),
-            FormRejection::BytesRejection(e) => from_bytes(&e),
+            FormRejection::BytesRejection(e) => Self::unreadable_body(e.body_text()),
             other => Self::BadRequest(other.body_text()),
         }
     }

@@ -84,7 +84,6 @@ async fn token(
     if form.grant_type.as_deref().is_some_and(|g| g != "password") {
         return Err(AppError::field("grant_type", "only grant_type=password is supported"));
     }
-    let _ = form.scope;
     let user = accounts::authenticate(&state, &form.username, form.password).await?;
     let token = accounts::issue_token(&state, &user)?;
     let body = TokenOut {

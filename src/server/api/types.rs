@@ -53,7 +53,8 @@ pub struct TokenForm {
     pub password: String,
     /// `password` (the only grant supported); may be omitted.
     pub grant_type: Option<String>,
-    /// Ignored.
+    /// Accepted for OAuth2 compatibility and ignored: tokens carry no scopes.
+    #[allow(dead_code)]
     pub scope: Option<String>,
 }
 
