@@ -13,7 +13,10 @@ use crate::{
     error::AppError,
     fns::auth::{Login, Logout, Register, current_user},
     model::User,
-    pages::{landing::Landing, login::LoginPage, not_found::NotFound, register::RegisterPage, tasks::TasksPage},
+    pages::{
+        landing::Landing, login::LoginPage, not_found::NotFound, register::RegisterPage,
+        tasks::TasksPage,
+    },
 };
 
 pub const LOGIN_PATH: &str = "/login";
@@ -79,10 +82,21 @@ fn Layout() -> impl IntoView {
     let register = ServerAction::<Register>::new();
     let logout = ServerAction::<Logout>::new();
     let user = Resource::new(
-        move || (login.version().get(), register.version().get(), logout.version().get()),
+        move || {
+            (
+                login.version().get(),
+                register.version().get(),
+                logout.version().get(),
+            )
+        },
         |_| current_user(),
     );
-    provide_context(Auth { login, register, logout, user });
+    provide_context(Auth {
+        login,
+        register,
+        logout,
+        user,
+    });
 
     // `SsrMode::Async`: the server waits for every resource and sends complete HTML. Out-of-order
     // streaming would deliver <Suspense> content as templates that only JavaScript swaps in, so

@@ -20,7 +20,10 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { field: field.into(), message: message.into() }
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -78,9 +81,10 @@ impl AppError {
     /// The message for `field`, if this is a validation error that names it.
     pub fn message_for(&self, field: &str) -> Option<String> {
         match self {
-            Self::Validation(errors) => {
-                errors.iter().find(|e| e.field == field).map(|e| e.message.clone())
-            }
+            Self::Validation(errors) => errors
+                .iter()
+                .find(|e| e.field == field)
+                .map(|e| e.message.clone()),
             Self::EmailTaken if field == "email" => Some(self.to_string()),
             _ => None,
         }
@@ -160,7 +164,9 @@ mod tests {
         for err in [
             AppError::field("title", "too long"),
             AppError::InvalidCredentials,
-            AppError::RateLimited { retry_after_secs: 7 },
+            AppError::RateLimited {
+                retry_after_secs: 7,
+            },
             AppError::Internal,
         ] {
             let bytes = err.ser();

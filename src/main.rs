@@ -27,7 +27,10 @@ mod server_main {
     pub fn init_tracing() {
         let filter = EnvFilter::try_from_default_env()
             .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info"));
-        tracing_subscriber::registry().with(filter).with(fmt::layer()).init();
+        tracing_subscriber::registry()
+            .with(filter)
+            .with(fmt::layer())
+            .init();
     }
 
     pub async fn run() -> Result<(), StartupError> {
@@ -42,7 +45,9 @@ mod server_main {
             ),
         }
         if !config.cookie_secure {
-            tracing::warn!("COOKIE_SECURE=false: the auth cookie is sent over plain HTTP (development only)");
+            tracing::warn!(
+                "COOKIE_SECURE=false: the auth cookie is sent over plain HTTP (development only)"
+            );
         }
         let leptos = leptos::config::get_configuration(None)
             .map_err(|e| StartupError::Leptos(e.to_string()))?

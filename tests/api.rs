@@ -9,7 +9,13 @@ use axum::{
 use common::{PASSWORD, Reply, TestApp, spawn};
 use serde_json::{Value, json};
 
-async fn json_request(app: &TestApp, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> Reply {
+async fn json_request(
+    app: &TestApp,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> Reply {
     let mut request = Request::builder().method(method).uri(path);
     if let Some(token) = token {
         request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
@@ -25,11 +31,19 @@ async fn json_request(app: &TestApp, method: &str, path: &str, token: Option<&st
 }
 
 async fn api_register(app: &TestApp, email: &str) -> Reply {
-    json_request(app, "POST", "/api/v1/auth/register", None, Some(json!({"email": email, "name": "Api User", "password": PASSWORD}))).await
+    json_request(
+        app,
+        "POST",
+        "/api/v1/auth/register",
+        None,
+        Some(json!({"email": email, "name": "Api User", "password": PASSWORD})),
+    )
+    .await
 }
 
 async fn api_token(app: &TestApp, username: &str, password: &str) -> Reply {
-    let body = serde_urlencoded::to_string([("username", username), ("password", password)]).unwrap();
+    let body =
+        serde_urlencoded::to_string([("username", username), ("password", password)]).unwrap();
     let request = Request::post("/api/v1/auth/token")
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .body(Body::from(body))
@@ -54,7 +68,11 @@ async fn register_returns_201_with_the_user_and_never_a_hash() {
     assert_eq!(user["email"], "new@example.com");
     assert_eq!(user["name"], "Api User");
     assert!(user["id"].is_i64());
-    assert!(user["created_at"].as_str().unwrap().ends_with('Z'), "RFC 3339: {}", user["created_at"]);
+    assert!(
+        user["created_at"].as_str().unwrap().ends_with('Z'),
+        "RFC 3339: {}",
+        user["created_at"]
+    );
     let keys: Vec<&String> = user.as_object().unwrap().keys().collect();
     assert_eq!(keys.len(), 4, "only id, email, name, created_at: {keys:?}");
     assert!(!reply.body.contains("argon2"));
@@ -66,12 +84,36 @@ async fn register_errors_are_fastapi_shaped() {
     api_register(&app, "taken@example.com").await;
     let taken = api_register(&app, "TAKEN@example.com").await;
     assert_eq!(taken.status, StatusCode::CONFLICT);
-    assert!(taken.json()["detail"].as_str().unwrap().contains("already registered"));
+    assert!(
+        taken.json()["detail"]
+            .as_str()
+            .unwrap()
+            .contains("already registered")
+    );
 
-    let invalid = json_request(&app, "POST", "/api/v1/auth/register", None, Some(json!({"email": "nope", "name": "", "password": "short"}))).await;
+    let invalid = json_request(
+        &app,
+        "POST",
+        "/api/v1/auth/register",
+        None,
+        Some(json!({"email": "nope", "name": "", "password": "short"})),
+    )
+    .await;
     assert_eq!(invalid.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let locs: Vec<Value> = invalid.json()["detail"].as_array().unwrap().iter().map(|d| d["loc"].clone()).collect();
-    assert_eq!(locs, [json!(["body", "name"]), json!(["body", "email"]), json!(["body", "password"])]);
+    let locs: Vec<Value> = invalid.json()["detail"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["loc"].clone())
+        .collect();
+    assert_eq!(
+        locs,
+        [
+            json!(["body", "name"]),
+            json!(["body", "email"]),
+            json!(["body", "password"])
+        ]
+    );
     for item in invalid.json()["detail"].as_array().unwrap() {
         assert!(!item["msg"].as_str().unwrap().is_empty());
     }
@@ -100,13 +142,28 @@ async fn token_endpoint_is_an_oauth2_password_grant() {
 #[tokio::test]
 async fn token_endpoint_refuses_other_grants_and_json() {
     let app = spawn().await;
-    let body = serde_urlencoded::to_string([("grant_type", "client_credentials"), ("username", "a@b.co"), ("password", "x")]).unwrap();
+    let body = serde_urlencoded::to_string([
+        ("grant_type", "client_credentials"),
+        ("username", "a@b.co"),
+        ("password", "x"),
+    ])
+    .unwrap();
     let request = Request::post("/api/v1/auth/token")
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .body(Body::from(body))
         .unwrap();
-    assert_eq!(app.send(request).await.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let as_json = json_request(&app, "POST", "/api/v1/auth/token", None, Some(json!({"username": "a", "password": "b"}))).await;
+    assert_eq!(
+        app.send(request).await.status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    let as_json = json_request(
+        &app,
+        "POST",
+        "/api/v1/auth/token",
+        None,
+        Some(json!({"username": "a", "password": "b"})),
+    )
+    .await;
     assert_eq!(as_json.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
     let missing = api_token(&app, "", "").await;
     assert_eq!(missing.status, StatusCode::UNAUTHORIZED);
@@ -128,9 +185,15 @@ async fn me_requires_a_token_and_says_which_problem_per_rfc_6750() {
     for bad in ["garbage", "a.b.c", &format!("{token}x")] {
         let reply = json_request(&app, "GET", "/api/v1/users/me", Some(bad), None).await;
         assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
-        assert_eq!(reply.headers[header::WWW_AUTHENTICATE], r#"Bearer error="invalid_token""#);
+        assert_eq!(
+            reply.headers[header::WWW_AUTHENTICATE],
+            r#"Bearer error="invalid_token""#
+        );
     }
-    let basic = Request::get("/api/v1/users/me").header(header::AUTHORIZATION, "Basic Zm9vOmJhcg==").body(Body::empty()).unwrap();
+    let basic = Request::get("/api/v1/users/me")
+        .header(header::AUTHORIZATION, "Basic Zm9vOmJhcg==")
+        .body(Body::empty())
+        .unwrap();
     assert_eq!(app.send(basic).await.status, StatusCode::UNAUTHORIZED);
 }
 
@@ -138,30 +201,82 @@ async fn me_requires_a_token_and_says_which_problem_per_rfc_6750() {
 async fn task_crud_with_a_bearer_token() {
     let app = spawn().await;
     let token = bearer(&app, "crud-api@example.com").await;
-    let created = json_request(&app, "POST", "/api/v1/tasks", Some(&token), Some(json!({"title": "  Ship it  "}))).await;
+    let created = json_request(
+        &app,
+        "POST",
+        "/api/v1/tasks",
+        Some(&token),
+        Some(json!({"title": "  Ship it  "})),
+    )
+    .await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
     let task = created.json();
     assert_eq!(task["title"], "Ship it");
     assert_eq!(task["done"], false);
     let id = task["id"].as_i64().unwrap();
-    assert_eq!(created.location(), Some(format!("/api/v1/tasks/{id}").as_str()));
+    assert_eq!(
+        created.location(),
+        Some(format!("/api/v1/tasks/{id}").as_str())
+    );
 
     let path = format!("/api/v1/tasks/{id}");
-    assert_eq!(json_request(&app, "GET", &path, Some(&token), None).await.json()["title"], "Ship it");
-    let patched = json_request(&app, "PATCH", &path, Some(&token), Some(json!({"done": true}))).await;
+    assert_eq!(
+        json_request(&app, "GET", &path, Some(&token), None)
+            .await
+            .json()["title"],
+        "Ship it"
+    );
+    let patched = json_request(
+        &app,
+        "PATCH",
+        &path,
+        Some(&token),
+        Some(json!({"done": true})),
+    )
+    .await;
     assert_eq!(patched.json()["done"], true);
     assert_eq!(patched.json()["title"], "Ship it");
-    let renamed = json_request(&app, "PATCH", &path, Some(&token), Some(json!({"title": "Shipped"}))).await;
-    assert_eq!((renamed.json()["title"].clone(), renamed.json()["done"].clone()), (json!("Shipped"), json!(true)));
-    let bad = json_request(&app, "PATCH", &path, Some(&token), Some(json!({"title": ""}))).await;
+    let renamed = json_request(
+        &app,
+        "PATCH",
+        &path,
+        Some(&token),
+        Some(json!({"title": "Shipped"})),
+    )
+    .await;
+    assert_eq!(
+        (
+            renamed.json()["title"].clone(),
+            renamed.json()["done"].clone()
+        ),
+        (json!("Shipped"), json!(true))
+    );
+    let bad = json_request(
+        &app,
+        "PATCH",
+        &path,
+        Some(&token),
+        Some(json!({"title": ""})),
+    )
+    .await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(bad.json()["detail"][0]["loc"], json!(["body", "title"]));
 
     let deleted = json_request(&app, "DELETE", &path, Some(&token), None).await;
     assert_eq!(deleted.status, StatusCode::NO_CONTENT);
     assert!(deleted.body.is_empty());
-    assert_eq!(json_request(&app, "GET", &path, Some(&token), None).await.status, StatusCode::NOT_FOUND);
-    assert_eq!(json_request(&app, "DELETE", &path, Some(&token), None).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        json_request(&app, "GET", &path, Some(&token), None)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        json_request(&app, "DELETE", &path, Some(&token), None)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
 }
 
 #[tokio::test]
@@ -169,17 +284,48 @@ async fn another_users_task_id_is_a_404_exactly_like_a_missing_one() {
     let app = spawn().await;
     let alice = bearer(&app, "alice-api@example.com").await;
     let bob = bearer(&app, "bob-api@example.com").await;
-    let id = json_request(&app, "POST", "/api/v1/tasks", Some(&alice), Some(json!({"title": "mine"}))).await.json()["id"].as_i64().unwrap();
-    for (method, body) in [("GET", None), ("PATCH", Some(json!({"done": true}))), ("DELETE", None)] {
-        let foreign = json_request(&app, method, &format!("/api/v1/tasks/{id}"), Some(&bob), body.clone()).await;
+    let id = json_request(
+        &app,
+        "POST",
+        "/api/v1/tasks",
+        Some(&alice),
+        Some(json!({"title": "mine"})),
+    )
+    .await
+    .json()["id"]
+        .as_i64()
+        .unwrap();
+    for (method, body) in [
+        ("GET", None),
+        ("PATCH", Some(json!({"done": true}))),
+        ("DELETE", None),
+    ] {
+        let foreign = json_request(
+            &app,
+            method,
+            &format!("/api/v1/tasks/{id}"),
+            Some(&bob),
+            body.clone(),
+        )
+        .await;
         let missing = json_request(&app, method, "/api/v1/tasks/987654", Some(&bob), body).await;
         assert_eq!(foreign.status, StatusCode::NOT_FOUND, "{method}");
         assert_eq!(foreign.body, missing.body, "{method}");
     }
     let list = json_request(&app, "GET", "/api/v1/tasks", Some(&bob), None).await;
     assert_eq!(list.json()["items"], json!([]));
-    let still = json_request(&app, "GET", &format!("/api/v1/tasks/{id}"), Some(&alice), None).await;
-    assert_eq!((still.json()["title"].clone(), still.json()["done"].clone()), (json!("mine"), json!(false)));
+    let still = json_request(
+        &app,
+        "GET",
+        &format!("/api/v1/tasks/{id}"),
+        Some(&alice),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (still.json()["title"].clone(), still.json()["done"].clone()),
+        (json!("mine"), json!(false))
+    );
 }
 
 #[tokio::test]
@@ -187,10 +333,24 @@ async fn listing_is_newest_first_paginated_by_cursor_and_filterable() {
     let app = spawn().await;
     let token = bearer(&app, "pages@example.com").await;
     for i in 1..=5 {
-        let reply = json_request(&app, "POST", "/api/v1/tasks", Some(&token), Some(json!({"title": format!("task {i}")}))).await;
+        let reply = json_request(
+            &app,
+            "POST",
+            "/api/v1/tasks",
+            Some(&token),
+            Some(json!({"title": format!("task {i}")})),
+        )
+        .await;
         if i % 2 == 0 {
             let id = reply.json()["id"].as_i64().unwrap();
-            json_request(&app, "PATCH", &format!("/api/v1/tasks/{id}"), Some(&token), Some(json!({"done": true}))).await;
+            json_request(
+                &app,
+                "PATCH",
+                &format!("/api/v1/tasks/{id}"),
+                Some(&token),
+                Some(json!({"done": true})),
+            )
+            .await;
         }
     }
     let mut titles = Vec::new();
@@ -201,11 +361,22 @@ async fn listing_is_newest_first_paginated_by_cursor_and_filterable() {
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
         let page = reply.json();
         assert!(page["items"].as_array().unwrap().len() <= 2);
-        titles.extend(page["items"].as_array().unwrap().iter().map(|t| t["title"].as_str().unwrap().to_owned()));
+        titles.extend(
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t["title"].as_str().unwrap().to_owned()),
+        );
         pages += 1;
         match page["next"].as_str() {
             Some(next) => {
-                assert!(reply.headers[header::LINK].to_str().unwrap().contains("rel=\"next\""));
+                assert!(
+                    reply.headers[header::LINK]
+                        .to_str()
+                        .unwrap()
+                        .contains("rel=\"next\"")
+                );
                 url = next.to_owned();
             }
             None => {
@@ -217,10 +388,25 @@ async fn listing_is_newest_first_paginated_by_cursor_and_filterable() {
     assert_eq!(pages, 3);
     assert_eq!(titles, ["task 5", "task 4", "task 3", "task 2", "task 1"]);
 
-    let done = json_request(&app, "GET", "/api/v1/tasks?done=true", Some(&token), None).await.json();
-    let done_titles: Vec<&str> = done["items"].as_array().unwrap().iter().map(|t| t["title"].as_str().unwrap()).collect();
+    let done = json_request(&app, "GET", "/api/v1/tasks?done=true", Some(&token), None)
+        .await
+        .json();
+    let done_titles: Vec<&str> = done["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["title"].as_str().unwrap())
+        .collect();
     assert_eq!(done_titles, ["task 4", "task 2"]);
-    let open = json_request(&app, "GET", "/api/v1/tasks?done=false&limit=50", Some(&token), None).await.json();
+    let open = json_request(
+        &app,
+        "GET",
+        "/api/v1/tasks?done=false&limit=50",
+        Some(&token),
+        None,
+    )
+    .await
+    .json();
     assert_eq!(open["items"].as_array().unwrap().len(), 3);
     assert!(open["next"].is_null());
 }
@@ -229,12 +415,35 @@ async fn listing_is_newest_first_paginated_by_cursor_and_filterable() {
 async fn bad_list_parameters_are_422_naming_the_query() {
     let app = spawn().await;
     let token = bearer(&app, "params@example.com").await;
-    for query in ["limit=0", "limit=201", "limit=ten", "done=maybe", "cursor=x"] {
-        let reply = json_request(&app, "GET", &format!("/api/v1/tasks?{query}"), Some(&token), None).await;
-        assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{query}: {}", reply.body);
+    for query in [
+        "limit=0",
+        "limit=201",
+        "limit=ten",
+        "done=maybe",
+        "cursor=x",
+    ] {
+        let reply = json_request(
+            &app,
+            "GET",
+            &format!("/api/v1/tasks?{query}"),
+            Some(&token),
+            None,
+        )
+        .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{query}: {}",
+            reply.body
+        );
         assert_eq!(reply.json()["detail"][0]["loc"][0], "query", "{query}");
     }
-    assert_eq!(json_request(&app, "GET", "/api/v1/tasks?limit=200", Some(&token), None).await.status, StatusCode::OK);
+    assert_eq!(
+        json_request(&app, "GET", "/api/v1/tasks?limit=200", Some(&token), None)
+            .await
+            .status,
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
@@ -248,18 +457,41 @@ async fn malformed_requests_get_clear_4xx_answers_never_500() {
             .body(Body::from(body))
             .unwrap()
     };
-    let syntax = app.send(send("application/json", "{\"title\": ".into())).await;
+    let syntax = app
+        .send(send("application/json", "{\"title\": ".into()))
+        .await;
     assert_eq!(syntax.status, StatusCode::BAD_REQUEST);
-    assert!(syntax.json()["detail"].as_str().unwrap().contains("not valid JSON"));
-    let wrong_type = app.send(send("text/plain", "{\"title\": \"x\"}".into())).await;
+    assert!(
+        syntax.json()["detail"]
+            .as_str()
+            .unwrap()
+            .contains("not valid JSON")
+    );
+    let wrong_type = app
+        .send(send("text/plain", "{\"title\": \"x\"}".into()))
+        .await;
     assert_eq!(wrong_type.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
     let missing_field = app.send(send("application/json", "{}".into())).await;
     assert_eq!(missing_field.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let wrong_field_type = app.send(send("application/json", "{\"title\": 5}".into())).await;
+    let wrong_field_type = app
+        .send(send("application/json", "{\"title\": 5}".into()))
+        .await;
     assert_eq!(wrong_field_type.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let array = app.send(send("application/json", "[\"by position\"]".into())).await;
-    assert_eq!(array.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", array.body);
-    let huge = app.send(send("application/json", format!("{{\"title\": \"{}\"}}", "x".repeat(100_000)))).await;
+    let array = app
+        .send(send("application/json", "[\"by position\"]".into()))
+        .await;
+    assert_eq!(
+        array.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        array.body
+    );
+    let huge = app
+        .send(send(
+            "application/json",
+            format!("{{\"title\": \"{}\"}}", "x".repeat(100_000)),
+        ))
+        .await;
     assert_eq!(huge.status, StatusCode::PAYLOAD_TOO_LARGE);
     let bad_id = json_request(&app, "GET", "/api/v1/tasks/abc", Some(&token), None).await;
     assert_eq!(bad_id.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -268,7 +500,11 @@ async fn malformed_requests_get_clear_4xx_answers_never_500() {
     assert_eq!(nowhere.status, StatusCode::NOT_FOUND);
     assert!(nowhere.json()["detail"].is_string());
     let list = json_request(&app, "GET", "/api/v1/tasks", Some(&token), None).await;
-    assert_eq!(list.json()["items"], json!([]), "nothing was created by the bad requests");
+    assert_eq!(
+        list.json()["items"],
+        json!([]),
+        "nothing was created by the bad requests"
+    );
 }
 
 #[tokio::test]
@@ -283,7 +519,10 @@ async fn web_cookie_and_api_bearer_token_are_interchangeable() {
         .unwrap();
     assert_eq!(app.send(request).await.status, StatusCode::CREATED);
     // REST token -> Bearer header on a server function.
-    let token = api_token(&app, "both@example.com", PASSWORD).await.json()["access_token"].as_str().unwrap().to_owned();
+    let token = api_token(&app, "both@example.com", PASSWORD).await.json()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let list = Request::post("/api/tasks/list")
         .header(header::AUTHORIZATION, format!("Bearer {token}"))
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
@@ -314,14 +553,30 @@ async fn openapi_document_describes_every_endpoint_and_the_security_scheme() {
         for method in methods {
             let op = &paths[path][*method];
             assert!(op.is_object(), "{method} {path} undocumented");
-            assert!(op["responses"].as_object().unwrap().len() >= 2, "{method} {path}: errors undocumented");
+            assert!(
+                op["responses"].as_object().unwrap().len() >= 2,
+                "{method} {path}: errors undocumented"
+            );
         }
     }
     let schemes = &doc["components"]["securitySchemes"];
     assert_eq!(schemes["bearer"]["scheme"], "bearer");
-    assert_eq!(schemes["oauth2"]["flows"]["password"]["tokenUrl"], "/api/v1/auth/token");
-    for schema in ["UserOut", "TaskOut", "TaskPage", "TokenOut", "ErrorOut", "ValidationErrorOut"] {
-        assert!(doc["components"]["schemas"][schema].is_object(), "{schema} missing");
+    assert_eq!(
+        schemes["oauth2"]["flows"]["password"]["tokenUrl"],
+        "/api/v1/auth/token"
+    );
+    for schema in [
+        "UserOut",
+        "TaskOut",
+        "TaskPage",
+        "TokenOut",
+        "ErrorOut",
+        "ValidationErrorOut",
+    ] {
+        assert!(
+            doc["components"]["schemas"][schema].is_object(),
+            "{schema} missing"
+        );
     }
 }
 
@@ -333,7 +588,11 @@ async fn interactive_docs_are_served_by_the_app_itself() {
     assert!(page.body.contains("swagger-ui"));
     // Every script and stylesheet comes from this server: no CDN.
     for attr in ["src=\"http", "href=\"http", "src=\"//", "href=\"//"] {
-        assert!(!page.body.contains(attr), "external asset ({attr}) in {}", page.body);
+        assert!(
+            !page.body.contains(attr),
+            "external asset ({attr}) in {}",
+            page.body
+        );
     }
     let init = app.get("/api/v1/docs/swagger-initializer.js", None).await;
     assert_eq!(init.status, StatusCode::OK);

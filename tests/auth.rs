@@ -18,17 +18,38 @@ async fn register_signs_in_with_an_httponly_secure_lax_cookie_and_goes_to_tasks(
         .into_iter()
         .find(|c| c.starts_with(COOKIE_NAME))
         .expect("session cookie");
-    for attribute in ["HttpOnly", "SameSite=Lax", "Path=/", "Secure", "Max-Age=1800"] {
-        assert!(set_cookie.contains(attribute), "{attribute} missing: {set_cookie}");
+    for attribute in [
+        "HttpOnly",
+        "SameSite=Lax",
+        "Path=/",
+        "Secure",
+        "Max-Age=1800",
+    ] {
+        assert!(
+            set_cookie.contains(attribute),
+            "{attribute} missing: {set_cookie}"
+        );
     }
     // The token lives in the cookie only, never in the body the page sees.
-    let token = reply.session_cookie().unwrap().split_once('=').unwrap().1.to_owned();
+    let token = reply
+        .session_cookie()
+        .unwrap()
+        .split_once('=')
+        .unwrap()
+        .1
+        .to_owned();
     assert!(!reply.body.contains(&token));
 
-    let me = app.call("me", &[], Some(&reply.session_cookie().unwrap())).await;
+    let me = app
+        .call("me", &[], Some(&reply.session_cookie().unwrap()))
+        .await;
     assert_eq!(me.json()["email"], "ada@example.com");
     assert_eq!(me.json()["name"], "Ada");
-    assert!(!me.body.contains("argon2"), "the hash must never be sent: {}", me.body);
+    assert!(
+        !me.body.contains("argon2"),
+        "the hash must never be sent: {}",
+        me.body
+    );
 }
 
 #[tokio::test]
@@ -39,7 +60,10 @@ async fn passwords_are_stored_only_as_argon2id_hashes() {
         .fetch_one(&app.state.db)
         .await
         .unwrap();
-    assert!(stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{stored}");
+    assert!(
+        stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+        "{stored}"
+    );
     assert!(!stored.contains(PASSWORD));
 }
 
@@ -58,7 +82,12 @@ async fn register_rejects_bad_input_naming_each_field_and_creates_nothing() {
             None,
         )
         .await;
-    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", reply.body);
+    assert_eq!(
+        reply.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        reply.body
+    );
     assert_eq!(reply.error_kind(), "validation");
     let fields: Vec<String> = reply.json()["detail"]
         .as_array()
@@ -76,10 +105,15 @@ async fn register_rejects_overlong_name_and_password() {
     let app = spawn().await;
     let long_name = "n".repeat(101);
     let long_password = "p".repeat(129);
-    let reply = app.register(&long_name, "long@example.com", &long_password).await;
+    let reply = app
+        .register(&long_name, "long@example.com", &long_password)
+        .await;
     assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
     let text = reply.body;
-    assert!(text.contains("at most 100") && text.contains("at most 128"), "{text}");
+    assert!(
+        text.contains("at most 100") && text.contains("at most 128"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -98,13 +132,26 @@ async fn concurrent_registrations_of_one_email_create_exactly_one_account() {
     let app = spawn().await;
     let replies = join_all((0..8).map(|i| {
         let app = &app;
-        async move { app.register(&format!("Racer {i}"), "race@example.com", PASSWORD).await }
+        async move {
+            app.register(&format!("Racer {i}"), "race@example.com", PASSWORD)
+                .await
+        }
     }))
     .await;
-    let ok = replies.iter().filter(|r| r.status == StatusCode::OK).count();
-    let taken = replies.iter().filter(|r| r.status == StatusCode::CONFLICT).count();
+    let ok = replies
+        .iter()
+        .filter(|r| r.status == StatusCode::OK)
+        .count();
+    let taken = replies
+        .iter()
+        .filter(|r| r.status == StatusCode::CONFLICT)
+        .count();
     assert_eq!((ok, taken), (1, 7), "{replies:#?}");
-    assert!(replies.iter().all(|r| r.status != StatusCode::INTERNAL_SERVER_ERROR));
+    assert!(
+        replies
+            .iter()
+            .all(|r| r.status != StatusCode::INTERNAL_SERVER_ERROR)
+    );
     assert_eq!(app.count_users().await, 1);
 }
 
@@ -113,21 +160,45 @@ async fn login_with_the_right_password_sets_the_cookie_and_honours_a_safe_next()
     let app = spawn().await;
     app.signed_up("login@example.com").await;
     let reply = app
-        .call("login", &[("email", " Login@Example.com"), ("password", PASSWORD), ("next", "/tasks")], None)
+        .call(
+            "login",
+            &[
+                ("email", " Login@Example.com"),
+                ("password", PASSWORD),
+                ("next", "/tasks"),
+            ],
+            None,
+        )
         .await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     assert_eq!(reply.location(), Some("/tasks"));
     let cookie = reply.session_cookie().expect("cookie");
-    assert_eq!(app.call("me", &[], Some(&cookie)).await.json()["email"], "login@example.com");
+    assert_eq!(
+        app.call("me", &[], Some(&cookie)).await.json()["email"],
+        "login@example.com"
+    );
 }
 
 #[tokio::test]
 async fn login_never_redirects_off_site() {
     let app = spawn().await;
     app.signed_up("next@example.com").await;
-    for next in ["https://evil.example/", "//evil.example", "/\\evil.example", "javascript:alert(1)"] {
+    for next in [
+        "https://evil.example/",
+        "//evil.example",
+        "/\\evil.example",
+        "javascript:alert(1)",
+    ] {
         let reply = app
-            .call("login", &[("email", "next@example.com"), ("password", PASSWORD), ("next", next)], None)
+            .call(
+                "login",
+                &[
+                    ("email", "next@example.com"),
+                    ("password", PASSWORD),
+                    ("next", next),
+                ],
+                None,
+            )
             .await;
         assert_eq!(reply.location(), Some("/tasks"), "next={next}");
     }
@@ -159,7 +230,10 @@ async fn logout_expires_the_cookie_with_matching_attributes() {
         .find(|c| c.starts_with(&format!("{COOKIE_NAME}=;")))
         .expect("removal cookie");
     for attribute in ["Max-Age=0", "Path=/", "Secure", "HttpOnly"] {
-        assert!(removal.contains(attribute), "{attribute} missing: {removal}");
+        assert!(
+            removal.contains(attribute),
+            "{attribute} missing: {removal}"
+        );
     }
 }
 
@@ -178,13 +252,24 @@ async fn invalid_tokens_are_rejected_never_treated_as_anonymous() {
         aud: "tasks".into(),
         jti: "t".into(),
     };
-    let expired = app.state.jwt.sign(&claims(now - 3600)).unwrap().expose().to_owned();
+    let expired = app
+        .state
+        .jwt
+        .sign(&claims(now - 3600))
+        .unwrap()
+        .expose()
+        .to_owned();
     let mut tampered = token.clone();
     tampered.pop();
     tampered.push(if token.ends_with('A') { 'B' } else { 'A' });
     for bad in [expired.as_str(), tampered.as_str(), "garbage", "a.b.c"] {
         let reply = app.call("tasks/list", &[], Some(&cookie_with(bad))).await;
-        assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "accepted {bad}: {}", reply.body);
+        assert_eq!(
+            reply.status,
+            StatusCode::UNAUTHORIZED,
+            "accepted {bad}: {}",
+            reply.body
+        );
         let me = app.call("me", &[], Some(&cookie_with(bad))).await;
         assert_eq!(me.body, "null", "an invalid cookie means signed out");
     }
@@ -194,13 +279,19 @@ async fn invalid_tokens_are_rejected_never_treated_as_anonymous() {
 async fn a_token_for_a_deleted_user_is_rejected() {
     let app = spawn().await;
     let cookie = app.signed_up("gone@example.com").await;
-    sqlx::query("DELETE FROM users").execute(&app.state.db).await.unwrap();
+    sqlx::query("DELETE FROM users")
+        .execute(&app.state.db)
+        .await
+        .unwrap();
     let reply = app.call("tasks/list", &[], Some(&cookie)).await;
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
     // Ids are never reused, so the next account cannot inherit the old token.
     let new_cookie = app.signed_up("new@example.com").await;
     assert_ne!(new_cookie, cookie);
-    assert_eq!(app.call("tasks/list", &[], Some(&cookie)).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.call("tasks/list", &[], Some(&cookie)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
 }
 
 #[tokio::test]
@@ -213,7 +304,10 @@ async fn a_bearer_header_works_like_the_cookie() {
         .header("content-type", "application/x-www-form-urlencoded")
         .body(axum::body::Body::empty())
         .unwrap();
-    assert_eq!(app.send(request).await.json()["email"], "bearer@example.com");
+    assert_eq!(
+        app.send(request).await.json()["email"],
+        "bearer@example.com"
+    );
 }
 
 #[tokio::test]
@@ -233,19 +327,30 @@ async fn without_javascript_login_failure_returns_to_the_form_with_the_error() {
     let reply = app
         .post_form_no_js(
             "login",
-            &[("email", "nojs@example.com"), ("password", "wrong password"), ("next", "")],
+            &[
+                ("email", "nojs@example.com"),
+                ("password", "wrong password"),
+                ("next", ""),
+            ],
             "http://localhost:3000/login",
         )
         .await;
     assert_eq!(reply.status, StatusCode::FOUND);
     let location = reply.location().unwrap();
-    assert!(location.starts_with("http://localhost:3000/login?") && location.contains("__err="), "{location}");
+    assert!(
+        location.starts_with("http://localhost:3000/login?") && location.contains("__err="),
+        "{location}"
+    );
     assert!(reply.session_cookie().is_none());
 
     // The login page rendered at that address shows the message.
     let path = location.trim_start_matches("http://localhost:3000");
     let page = app.get(path, None).await;
-    assert!(page.body.contains("Incorrect email or password."), "{}", page.body);
+    assert!(
+        page.body.contains("Incorrect email or password."),
+        "{}",
+        page.body
+    );
 }
 
 #[tokio::test]
@@ -255,14 +360,21 @@ async fn without_javascript_login_success_redirects_to_tasks_with_the_cookie() {
     let reply = app
         .post_form_no_js(
             "login",
-            &[("email", "nojs-ok@example.com"), ("password", PASSWORD), ("next", "/tasks")],
+            &[
+                ("email", "nojs-ok@example.com"),
+                ("password", PASSWORD),
+                ("next", "/tasks"),
+            ],
             "http://localhost:3000/login?next=/tasks",
         )
         .await;
     assert_eq!(reply.status, StatusCode::FOUND);
     assert_eq!(reply.location(), Some("/tasks"));
     let cookie = reply.session_cookie().expect("cookie");
-    assert_eq!(app.get("/tasks", Some(&cookie)).await.status, StatusCode::OK);
+    assert_eq!(
+        app.get("/tasks", Some(&cookie)).await.status,
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
@@ -276,10 +388,17 @@ async fn signed_out_visit_to_tasks_redirects_to_login_with_next() {
 #[tokio::test]
 async fn an_expired_cookie_on_a_page_is_cleared_and_sent_to_login() {
     let app = spawn().await;
-    let reply = app.get("/tasks", Some(&cookie_with("expired.or.garbage"))).await;
+    let reply = app
+        .get("/tasks", Some(&cookie_with("expired.or.garbage")))
+        .await;
     assert_eq!(reply.status, StatusCode::SEE_OTHER);
     assert_eq!(reply.location(), Some("/login?next=/tasks"));
-    assert!(reply.set_cookies().iter().any(|c| c.starts_with(&format!("{COOKIE_NAME}=;"))));
+    assert!(
+        reply
+            .set_cookies()
+            .iter()
+            .any(|c| c.starts_with(&format!("{COOKIE_NAME}=;")))
+    );
 }
 
 #[tokio::test]
@@ -305,11 +424,17 @@ async fn the_tasks_page_shows_the_users_tasks_and_is_not_cached() {
     assert!(page.body.contains("Signed in as"));
     assert_eq!(page.headers["cache-control"], "private, no-store");
     let token = cookie.split_once('=').unwrap().1;
-    assert!(!page.body.contains(token), "the token must never be in the page");
+    assert!(
+        !page.body.contains(token),
+        "the token must never be in the page"
+    );
 }
 
 #[tokio::test]
 async fn unknown_pages_are_404() {
     let app = spawn().await;
-    assert_eq!(app.get("/no-such-page", None).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.get("/no-such-page", None).await.status,
+        StatusCode::NOT_FOUND
+    );
 }

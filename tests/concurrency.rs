@@ -20,7 +20,10 @@ async fn sixty_four_concurrent_logins_and_task_lists_all_complete() {
     let server = tokio::spawn(async move { axum::serve(listener, router).await });
 
     // The timeout only stops a deadlocked test from hanging CI; it is not a performance bound.
-    let client = reqwest::Client::builder().timeout(Duration::from_secs(120)).build().unwrap();
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(120))
+        .build()
+        .unwrap();
     let requests = (0..64).map(|i| {
         let client = client.clone();
         let cookie = cookie.clone();
@@ -29,9 +32,17 @@ async fn sixty_four_concurrent_logins_and_task_lists_all_complete() {
                 client
                     .post(format!("http://{addr}/api/login"))
                     .header("content-type", "application/x-www-form-urlencoded")
-                    .body(serde_urlencoded::to_string([("email", "burst@example.com"), ("password", PASSWORD)]).unwrap())
+                    .body(
+                        serde_urlencoded::to_string([
+                            ("email", "burst@example.com"),
+                            ("password", PASSWORD),
+                        ])
+                        .unwrap(),
+                    )
             } else {
-                client.post(format!("http://{addr}/api/tasks/list")).header("cookie", cookie)
+                client
+                    .post(format!("http://{addr}/api/tasks/list"))
+                    .header("cookie", cookie)
             };
             let response = request.send().await.expect("request completes");
             let status = response.status();

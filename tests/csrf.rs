@@ -16,7 +16,8 @@ fn login_request(extra: &[(&str, &str)]) -> Request<Body> {
     for (name, value) in extra {
         request = request.header(*name, *value);
     }
-    let body = serde_urlencoded::to_string([("email", "csrf@example.com"), ("password", PASSWORD)]).unwrap();
+    let body = serde_urlencoded::to_string([("email", "csrf@example.com"), ("password", PASSWORD)])
+        .unwrap();
     request.body(Body::from(body)).unwrap()
 }
 
@@ -32,8 +33,16 @@ async fn a_cross_site_form_post_to_a_server_function_is_refused_before_it_runs()
     ] {
         let reply = app.send(login_request(&headers)).await;
         assert_eq!(reply.status, StatusCode::FORBIDDEN, "{headers:?}");
-        assert!(reply.json()["detail"].as_str().unwrap().contains("Cross-origin request refused"));
-        assert!(reply.session_cookie().is_none(), "login CSRF must not sign anyone in: {headers:?}");
+        assert!(
+            reply.json()["detail"]
+                .as_str()
+                .unwrap()
+                .contains("Cross-origin request refused")
+        );
+        assert!(
+            reply.session_cookie().is_none(),
+            "login CSRF must not sign anyone in: {headers:?}"
+        );
     }
 }
 
@@ -69,8 +78,15 @@ async fn a_cross_site_api_write_with_the_victims_cookie_is_refused() {
         .body(Body::from("title=planted"))
         .unwrap();
     assert_eq!(app.send(add).await.status, StatusCode::FORBIDDEN);
-    assert!(app.list_tasks(&cookie).await.is_empty(), "nothing was planted");
+    assert!(
+        app.list_tasks(&cookie).await.is_empty(),
+        "nothing was planted"
+    );
     // Reading is still possible cross-site (navigation), writing is not.
-    let page = Request::get("/tasks").header(header::COOKIE, &cookie).header("sec-fetch-site", "cross-site").body(Body::empty()).unwrap();
+    let page = Request::get("/tasks")
+        .header(header::COOKIE, &cookie)
+        .header("sec-fetch-site", "cross-site")
+        .body(Body::empty())
+        .unwrap();
     assert_eq!(app.send(page).await.status, StatusCode::OK);
 }

@@ -9,12 +9,20 @@ use common::spawn;
 use serde_json::Value;
 
 fn walkthrough_block() -> String {
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
-    let start = readme.find("<!-- walkthrough:start -->").expect("walkthrough start marker");
-    let end = readme.find("<!-- walkthrough:end -->").expect("walkthrough end marker");
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let start = readme
+        .find("<!-- walkthrough:start -->")
+        .expect("walkthrough start marker");
+    let end = readme
+        .find("<!-- walkthrough:end -->")
+        .expect("walkthrough end marker");
     let section = &readme[start..end];
     let code_start = section.find("```sh\n").expect("sh code block") + "```sh\n".len();
-    let code_end = section[code_start..].find("```").expect("end of code block") + code_start;
+    let code_end = section[code_start..]
+        .find("```")
+        .expect("end of code block")
+        + code_start;
     section[code_start..code_end].to_owned()
 }
 
@@ -27,17 +35,28 @@ async fn the_readme_curl_walkthrough_works_as_written() {
     let server = tokio::spawn(async move { axum::serve(listener, router).await });
 
     let script = walkthrough_block();
-    assert!(script.contains("API=http://127.0.0.1:3000/api/v1"), "the walkthrough should target the default address");
+    assert!(
+        script.contains("API=http://127.0.0.1:3000/api/v1"),
+        "the walkthrough should target the default address"
+    );
     let script = script.replace("http://127.0.0.1:3000", &format!("http://{addr}"));
     let output = tokio::task::spawn_blocking(move || {
-        Command::new("bash").arg("-euo").arg("pipefail").arg("-c").arg(script).output()
+        Command::new("bash")
+            .arg("-euo")
+            .arg("pipefail")
+            .arg("-c")
+            .arg(script)
+            .output()
     })
     .await
     .unwrap()
     .expect("bash runs");
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "walkthrough failed\nstdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(
+        output.status.success(),
+        "walkthrough failed\nstdout:\n{stdout}\nstderr:\n{stderr}"
+    );
 
     let lines: Vec<Value> = stdout
         .lines()

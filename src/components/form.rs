@@ -64,7 +64,9 @@ pub fn no_js_error<S: ServerFn>() -> Option<AppError> {
     if query.get("__path").as_deref() != Some(S::PATH) {
         return None;
     }
-    query.get("__err").map(|err| ServerFnUrlError::<AppError>::decode_err(&err))
+    query
+        .get("__err")
+        .map(|err| ServerFnUrlError::<AppError>::decode_err(&err))
 }
 
 /// The latest error of `action`: its last result when it has run here, otherwise the error a
@@ -82,7 +84,10 @@ where
 }
 
 /// The message for `field` in `error`.
-pub fn field_message(error: Signal<Option<AppError>>, field: &'static str) -> Signal<Option<String>> {
+pub fn field_message(
+    error: Signal<Option<AppError>>,
+    field: &'static str,
+) -> Signal<Option<String>> {
     Signal::derive(move || error.get().and_then(|e| e.message_for(field)))
 }
 
@@ -93,7 +98,11 @@ pub fn general_message(
 ) -> Signal<Option<String>> {
     Signal::derive(move || {
         error.get().and_then(|e| {
-            if fields.iter().any(|f| e.message_for(f).is_some()) { None } else { Some(e.to_string()) }
+            if fields.iter().any(|f| e.message_for(f).is_some()) {
+                None
+            } else {
+                Some(e.to_string())
+            }
         })
     })
 }

@@ -17,8 +17,8 @@ pub async fn register(
         async move {
             let state = fns::state()?;
             let cookies = fns::cookies().await?;
-            let user =
-                accounts::register(&state, &name, &email, password, Some(&password_confirm)).await?;
+            let user = accounts::register(&state, &name, &email, password, Some(&password_confirm))
+                .await?;
             accounts::sign_in_browser(&state, &cookies, &user)?;
             leptos_axum::redirect(crate::app::TASKS_PATH);
             Ok(())

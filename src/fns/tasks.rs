@@ -20,7 +20,10 @@ pub async fn list_tasks() -> Result<Vec<Task>, AppError> {
 /// Adds a task with the given title (trimmed, 1 to 500 characters).
 #[server(endpoint = "tasks/add")]
 pub async fn add_task(title: String) -> Result<Task, AppError> {
-    use crate::{app::TASKS_PATH, server::{fns, tasks}};
+    use crate::{
+        app::TASKS_PATH,
+        server::{fns, tasks},
+    };
     fns::respond(
         async move {
             let (state, user) = fns::require_user().await?;
@@ -33,11 +36,17 @@ pub async fn add_task(title: String) -> Result<Task, AppError> {
 /// Marks a task done or not done.
 #[server(endpoint = "tasks/set_done")]
 pub async fn set_task_done(id: i64, done: bool) -> Result<Task, AppError> {
-    use crate::{app::TASKS_PATH, server::{fns, tasks}};
+    use crate::{
+        app::TASKS_PATH,
+        server::{fns, tasks},
+    };
     fns::respond(
         async move {
             let (state, user) = fns::require_user().await?;
-            fns::return_to_after_form_post(TASKS_PATH, tasks::update(&state, &user, id, None, Some(done)).await)
+            fns::return_to_after_form_post(
+                TASKS_PATH,
+                tasks::update(&state, &user, id, None, Some(done)).await,
+            )
         }
         .await,
     )
@@ -46,11 +55,17 @@ pub async fn set_task_done(id: i64, done: bool) -> Result<Task, AppError> {
 /// Renames a task.
 #[server(endpoint = "tasks/rename")]
 pub async fn rename_task(id: i64, title: String) -> Result<Task, AppError> {
-    use crate::{app::TASKS_PATH, server::{fns, tasks}};
+    use crate::{
+        app::TASKS_PATH,
+        server::{fns, tasks},
+    };
     fns::respond(
         async move {
             let (state, user) = fns::require_user().await?;
-            fns::return_to_after_form_post(TASKS_PATH, tasks::update(&state, &user, id, Some(&title), None).await)
+            fns::return_to_after_form_post(
+                TASKS_PATH,
+                tasks::update(&state, &user, id, Some(&title), None).await,
+            )
         }
         .await,
     )
@@ -59,7 +74,10 @@ pub async fn rename_task(id: i64, title: String) -> Result<Task, AppError> {
 /// Deletes a task.
 #[server(endpoint = "tasks/delete")]
 pub async fn delete_task(id: i64) -> Result<(), AppError> {
-    use crate::{app::TASKS_PATH, server::{fns, tasks}};
+    use crate::{
+        app::TASKS_PATH,
+        server::{fns, tasks},
+    };
     fns::respond(
         async move {
             let (state, user) = fns::require_user().await?;

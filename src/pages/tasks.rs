@@ -51,7 +51,8 @@ pub fn TasksPage() -> impl IntoView {
     // A session that expired while the page was open: go and log in again.
     let navigate = use_navigate();
     Effect::new(move |_| {
-        let signed_out = |e: &AppError| matches!(e, AppError::Unauthorized | AppError::InvalidToken);
+        let signed_out =
+            |e: &AppError| matches!(e, AppError::Unauthorized | AppError::InvalidToken);
         let expired = matches!(tasks.get(), Some(Err(ref e)) if signed_out(e))
             || list_error.get().as_ref().is_some_and(signed_out)
             || add_error.get().as_ref().is_some_and(signed_out);
@@ -64,14 +65,18 @@ pub fn TasksPage() -> impl IntoView {
     let form = NodeRef::<html::Form>::new();
     Effect::new(move |_| {
         if let Some(Ok(_)) = add.value().get()
-            && let Some(form) = form.get() {
-                form.reset();
-            }
+            && let Some(form) = form.get()
+        {
+            form.reset();
+        }
     });
 
     let title_error = Signal::derive(move || add_error.get().and_then(|e| e.message_for("title")));
     let add_general = Signal::derive(move || {
-        add_error.get().filter(|e| e.message_for("title").is_none()).map(|e| e.to_string())
+        add_error
+            .get()
+            .filter(|e| e.message_for("title").is_none())
+            .map(|e| e.to_string())
     });
     let adding = add.pending();
 
@@ -136,8 +141,14 @@ pub fn TasksPage() -> impl IntoView {
 /// One task: a checkbox labelled by its title, and Rename / Delete.
 #[component]
 fn TaskItem(task: Task, actions: TaskActions) -> impl IntoView {
-    let Task { id, title, done, .. } = task;
-    let TaskActions { toggle, rename, delete } = actions;
+    let Task {
+        id, title, done, ..
+    } = task;
+    let TaskActions {
+        toggle,
+        rename,
+        delete,
+    } = actions;
     let editing = RwSignal::new(false);
     let checkbox_id = format!("task-{id}");
     let busy = move || {

@@ -8,7 +8,13 @@ use super::{
     state::AppState,
     validate,
 };
-use crate::{error::AppError, model::{User, limits::{EMAIL_MAX, PASSWORD_MAX}}};
+use crate::{
+    error::AppError,
+    model::{
+        User,
+        limits::{EMAIL_MAX, PASSWORD_MAX},
+    },
+};
 
 /// Pages a `next` parameter may send a person back to after login. Anything else (other
 /// sites, `//evil.example`, `javascript:`) falls back to the task list: no open redirect.
@@ -41,7 +47,11 @@ pub async fn register(
 ///
 /// # Errors
 /// [`AppError::InvalidCredentials`] when they do not match an account.
-pub async fn authenticate(state: &AppState, email: &str, password: String) -> Result<User, AppError> {
+pub async fn authenticate(
+    state: &AppState,
+    email: &str,
+    password: String,
+) -> Result<User, AppError> {
     let email = validate::normalize_email(email);
     // Inputs no account can have are refused before any database or argon2 work.
     if email.is_empty() || email.len() > EMAIL_MAX || password.chars().count() > PASSWORD_MAX {
@@ -88,8 +98,14 @@ pub fn sign_out_browser(state: &AppState, cookies: &Cookies) {
 
 /// Where to send a person after login: `next` if it is one of our own pages, else the tasks.
 pub fn safe_next(next: Option<&str>) -> &'static str {
-    let Some(next) = next else { return NEXT_DEFAULT };
-    NEXT_ALLOWED.iter().find(|allowed| **allowed == next).copied().unwrap_or(NEXT_DEFAULT)
+    let Some(next) = next else {
+        return NEXT_DEFAULT;
+    };
+    NEXT_ALLOWED
+        .iter()
+        .find(|allowed| **allowed == next)
+        .copied()
+        .unwrap_or(NEXT_DEFAULT)
 }
 
 #[cfg(test)]

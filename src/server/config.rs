@@ -44,7 +44,9 @@ impl fmt::Debug for JwtSecret {
 pub enum SecretSource {
     Environment,
     /// Generated earlier (or now) and kept in the development secret file.
-    DevFile { generated: bool },
+    DevFile {
+        generated: bool,
+    },
 }
 
 /// The validated configuration the application runs with.
@@ -129,7 +131,10 @@ impl Config {
     /// # Errors
     /// As [`Config::from_env`].
     pub fn from_pairs(pairs: &[(&str, &str)]) -> Result<Self, ConfigError> {
-        let vars = pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        let vars = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
         Self::resolve(parse(vars)?)
     }
 
@@ -164,7 +169,10 @@ impl Config {
                          `openssl rand -hex 32`"
                     )));
                 }
-                (JwtSecret::new(secret.into_bytes()), SecretSource::Environment)
+                (
+                    JwtSecret::new(secret.into_bytes()),
+                    SecretSource::Environment,
+                )
             }
             None if env == AppEnv::Production => {
                 return Err(ConfigError(format!(
@@ -192,9 +200,13 @@ impl Config {
                     .into(),
             ));
         }
-        let max_concurrent_hashes = raw.max_concurrent_hashes.unwrap_or_else(default_hash_permits);
+        let max_concurrent_hashes = raw
+            .max_concurrent_hashes
+            .unwrap_or_else(default_hash_permits);
         if max_concurrent_hashes == 0 {
-            return Err(ConfigError("MAX_CONCURRENT_HASHES must be at least 1".into()));
+            return Err(ConfigError(
+                "MAX_CONCURRENT_HASHES must be at least 1".into(),
+            ));
         }
 
         Ok(Self {
@@ -227,7 +239,9 @@ fn parse(vars: HashMap<String, String>) -> Result<RawConfig, ConfigError> {
 }
 
 fn default_hash_permits() -> usize {
-    std::thread::available_parallelism().map(|n| n.get() * 2).unwrap_or(4)
+    std::thread::available_parallelism()
+        .map(|n| n.get() * 2)
+        .unwrap_or(4)
 }
 
 /// The development-only secret file: generated once, kept across restarts so sessions survive.
@@ -248,7 +262,9 @@ mod dev_secret {
             ))
         };
         match fs::read(&path) {
-            Ok(bytes) if bytes.len() >= MIN_SECRET_LEN => return Ok((JwtSecret::new(bytes), false)),
+            Ok(bytes) if bytes.len() >= MIN_SECRET_LEN => {
+                return Ok((JwtSecret::new(bytes), false));
+            }
             Ok(_) => {
                 return Err(ConfigError(format!(
                     "the development secret file {} is too short; delete it to have a new one \
@@ -266,9 +282,15 @@ mod dev_secret {
         let hex: String = raw.iter().map(|b| format!("{b:02x}")).collect();
         // Owner-only permissions from the moment the file exists; `create_new` so two processes
         // starting at once cannot both write (the loser reads the winner's file).
-        match fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path) {
+        match fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)
+        {
             Ok(mut file) => {
-                file.write_all(hex.as_bytes()).map_err(|e| io_err("write", e))?;
+                file.write_all(hex.as_bytes())
+                    .map_err(|e| io_err("write", e))?;
                 Ok((JwtSecret::new(hex.into_bytes()), true))
             }
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
@@ -300,7 +322,10 @@ mod tests {
             .unwrap_err();
         let text = err.to_string();
         assert!(text.contains("JWT_SECRET") && text.contains("32"), "{text}");
-        assert!(!text.contains("hunter2"), "the secret must never be echoed: {text}");
+        assert!(
+            !text.contains("hunter2"),
+            "the secret must never be echoed: {text}"
+        );
     }
 
     #[test]
@@ -316,12 +341,15 @@ mod tests {
 
     #[test]
     fn defaults_are_safe() {
-        let cfg = Config::from_pairs(&[("APP_ENV", "production"), ("JWT_SECRET", GOOD_SECRET)])
-            .unwrap();
+        let cfg =
+            Config::from_pairs(&[("APP_ENV", "production"), ("JWT_SECRET", GOOD_SECRET)]).unwrap();
         assert!(cfg.cookie_secure);
         assert_eq!(cfg.access_token_ttl, Duration::from_secs(30 * 60));
         assert!(cfg.database_url.starts_with("sqlite:"));
-        assert!(!format!("{cfg:?}").contains(GOOD_SECRET), "Debug must redact the secret");
+        assert!(
+            !format!("{cfg:?}").contains(GOOD_SECRET),
+            "Debug must redact the secret"
+        );
     }
 
     #[test]
@@ -329,12 +357,18 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let dir_str = dir.path().to_str().unwrap();
         let first = Config::from_pairs(&[("DATA_DIR", dir_str)]).unwrap();
-        assert_eq!(first.secret_source, SecretSource::DevFile { generated: true });
+        assert_eq!(
+            first.secret_source,
+            SecretSource::DevFile { generated: true }
+        );
         let path = dir.path().join("jwt_secret.dev");
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
         let second = Config::from_pairs(&[("DATA_DIR", dir_str)]).unwrap();
-        assert_eq!(second.secret_source, SecretSource::DevFile { generated: false });
+        assert_eq!(
+            second.secret_source,
+            SecretSource::DevFile { generated: false }
+        );
         assert_eq!(first.jwt_secret.expose(), second.jwt_secret.expose());
         assert!(first.jwt_secret.expose().len() >= MIN_SECRET_LEN);
     }
@@ -349,9 +383,17 @@ mod tests {
 
     #[test]
     fn a_malformed_number_names_its_variable() {
-        let err = Config::from_pairs(&[("JWT_SECRET", GOOD_SECRET), ("ACCESS_TOKEN_TTL_MINUTES", "soon")])
-            .unwrap_err();
-        assert!(err.to_string().to_lowercase().contains("access_token_ttl_minutes"), "{err}");
+        let err = Config::from_pairs(&[
+            ("JWT_SECRET", GOOD_SECRET),
+            ("ACCESS_TOKEN_TTL_MINUTES", "soon"),
+        ])
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .to_lowercase()
+                .contains("access_token_ttl_minutes"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -33,7 +33,9 @@ fn verdict(method: &Method, headers: &HeaderMap) -> Result<(), &'static str> {
             _ => Err("Sec-Fetch-Site is not same-origin"),
         };
     }
-    let Some(origin) = headers.get(header::ORIGIN) else { return Ok(()) };
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return Ok(());
+    };
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
     let origin_host = origin
         .to_str()
@@ -86,7 +88,10 @@ mod tests {
 
     #[test]
     fn safe_methods_always_pass() {
-        let cross = headers(&[("sec-fetch-site", "cross-site"), ("origin", "https://evil.example")]);
+        let cross = headers(&[
+            ("sec-fetch-site", "cross-site"),
+            ("origin", "https://evil.example"),
+        ]);
         for method in [Method::GET, Method::HEAD, Method::OPTIONS] {
             assert!(verdict(&method, &cross).is_ok());
         }
@@ -95,21 +100,39 @@ mod tests {
     #[test]
     fn sec_fetch_site_decides_when_present() {
         for ok in ["same-origin", "none"] {
-            assert!(verdict(&Method::POST, &headers(&[("sec-fetch-site", ok)])).is_ok(), "{ok}");
+            assert!(
+                verdict(&Method::POST, &headers(&[("sec-fetch-site", ok)])).is_ok(),
+                "{ok}"
+            );
         }
         for bad in ["cross-site", "same-site", "garbage"] {
-            assert!(verdict(&Method::POST, &headers(&[("sec-fetch-site", bad)])).is_err(), "{bad}");
+            assert!(
+                verdict(&Method::POST, &headers(&[("sec-fetch-site", bad)])).is_err(),
+                "{bad}"
+            );
         }
         // Sec-Fetch-Site wins over a matching Origin (it cannot be set by page scripts).
-        let h = headers(&[("sec-fetch-site", "cross-site"), ("origin", "http://app.test"), ("host", "app.test")]);
+        let h = headers(&[
+            ("sec-fetch-site", "cross-site"),
+            ("origin", "http://app.test"),
+            ("host", "app.test"),
+        ]);
         assert!(verdict(&Method::POST, &h).is_err());
     }
 
     #[test]
     fn origin_must_match_host_exactly() {
-        let ok = headers(&[("origin", "http://app.test:3000"), ("host", "app.test:3000")]);
+        let ok = headers(&[
+            ("origin", "http://app.test:3000"),
+            ("host", "app.test:3000"),
+        ]);
         assert!(verdict(&Method::POST, &ok).is_ok());
-        for origin in ["null", "https://evil.example", "http://app.test.evil.example:3000", "http://app.test"] {
+        for origin in [
+            "null",
+            "https://evil.example",
+            "http://app.test.evil.example:3000",
+            "http://app.test",
+        ] {
             let mut h = headers(&[("host", "app.test:3000")]);
             h.insert(header::ORIGIN, HeaderValue::from_static(origin));
             assert!(verdict(&Method::DELETE, &h).is_err(), "{origin}");

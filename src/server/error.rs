@@ -1,15 +1,15 @@
 //! How errors leave the server: HTTP mapping of [`AppError`], and startup failures.
 
-use axum::{
-    Json,
-    http::{HeaderValue, StatusCode, header},
-    response::{IntoResponse, Response},
-};
 use super::{
     api::types::{ErrorOut, ValidationErrorOut, ValidationItem},
     config::ConfigError,
 };
 use crate::error::AppError;
+use axum::{
+    Json,
+    http::{HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
 
 impl AppError {
     /// Logs an unexpected failure with its cause and returns the opaque [`AppError::Internal`].
@@ -68,7 +68,13 @@ impl IntoResponse for AppError {
                     .collect();
                 (status, Json(ValidationErrorOut { detail })).into_response()
             }
-            other => (status, Json(ErrorOut { detail: other.to_string() })).into_response(),
+            other => (
+                status,
+                Json(ErrorOut {
+                    detail: other.to_string(),
+                }),
+            )
+                .into_response(),
         };
         let headers = response.headers_mut();
         match &self {
@@ -121,7 +127,10 @@ pub enum StartupError {
     #[error("invalid Leptos settings (LEPTOS_* variables): {0}")]
     Leptos(String),
     #[error("could not listen on {addr}: {source}. Is another process using that port?")]
-    Bind { addr: std::net::SocketAddr, source: std::io::Error },
+    Bind {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
     #[error("the server stopped with an I/O error: {0}")]
     Serve(#[source] std::io::Error),
 }

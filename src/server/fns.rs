@@ -13,8 +13,9 @@ use crate::{error::AppError, model::User};
 /// # Errors
 /// [`AppError::Internal`] if called outside a request (a wiring bug).
 pub fn state() -> Result<AppState, AppError> {
-    use_context::<AppState>()
-        .ok_or_else(|| AppError::internal("server function ran without AppState", "missing context"))
+    use_context::<AppState>().ok_or_else(|| {
+        AppError::internal("server function ran without AppState", "missing context")
+    })
 }
 
 /// The signed-in user, through the same extractor the REST API uses. Every server function
@@ -68,15 +69,18 @@ pub fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
 /// (JavaScript off) is left alone: Leptos redirects it back to the form with the error in the
 /// URL, and a 4xx status would stop the browser from following that redirect.
 pub fn set_error_status(err: &AppError) {
-    let Some(response) = use_context::<ResponseOptions>() else { return };
+    let Some(response) = use_context::<ResponseOptions>() else {
+        return;
+    };
     if is_plain_form_post() {
         return;
     }
     response.set_status(err.status_code());
     if let AppError::RateLimited { retry_after_secs } = err
-        && let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string()) {
-            response.insert_header(header::RETRY_AFTER, value);
-        }
+        && let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string())
+    {
+        response.insert_header(header::RETRY_AFTER, value);
+    }
 }
 
 /// Passes `result` through; when it is a success answering a plain HTML form post (JavaScript
@@ -86,7 +90,10 @@ pub fn set_error_status(err: &AppError) {
 ///
 /// # Errors
 /// Passes `result` through unchanged.
-pub fn return_to_after_form_post<T>(path: &str, result: Result<T, AppError>) -> Result<T, AppError> {
+pub fn return_to_after_form_post<T>(
+    path: &str,
+    result: Result<T, AppError>,
+) -> Result<T, AppError> {
     if result.is_ok() && is_plain_form_post() {
         leptos_axum::redirect(path);
     }
@@ -96,7 +103,11 @@ pub fn return_to_after_form_post<T>(path: &str, result: Result<T, AppError>) -> 
 fn is_plain_form_post() -> bool {
     use_context::<Parts>()
         .and_then(|parts| {
-            parts.headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).map(|v| v.contains("text/html"))
+            parts
+                .headers
+                .get(header::ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .map(|v| v.contains("text/html"))
         })
         .unwrap_or(false)
 }

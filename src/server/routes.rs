@@ -77,7 +77,10 @@ async fn page_guard(State(state): State<AppState>, request: Request, next: Next)
         Ok(Some(_)) => {
             let mut response = next.run(request).await;
             // Personal data: never store it in a shared or browser cache.
-            response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+            response.headers_mut().insert(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("private, no-store"),
+            );
             response
         }
         Ok(None) if protected => redirect(&format!("{LOGIN_PATH}?next={path}"), None),
@@ -107,5 +110,7 @@ fn redirect(location: &str, set_cookie: Option<String>) -> Response {
     if let Some(cookie) = set_cookie {
         builder = builder.header(header::SET_COOKIE, cookie);
     }
-    builder.body(Body::empty()).unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+    builder
+        .body(Body::empty())
+        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
 }

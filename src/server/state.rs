@@ -37,6 +37,12 @@ impl AppState {
         // errors when its crypto backend is misconfigured).
         jwt.self_test()?;
         let hasher = Hasher::new(Arc::new(Semaphore::new(config.max_concurrent_hashes))).await?;
-        Ok(Self { db, config: Arc::new(config), jwt: Arc::new(jwt), hasher, leptos_options })
+        Ok(Self {
+            db,
+            config: Arc::new(config),
+            jwt: Arc::new(jwt),
+            hasher,
+            leptos_options,
+        })
     }
 }

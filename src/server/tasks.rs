@@ -1,7 +1,10 @@
 //! Task operations: validation plus the owner-scoped queries, shared by every front door.
 
 use super::{db, state::AppState, validate};
-use crate::{error::AppError, model::{Task, User}};
+use crate::{
+    error::AppError,
+    model::{Task, User},
+};
 
 /// The user's tasks, newest first.
 ///

@@ -58,7 +58,13 @@ pub fn registration(
 ) -> Result<ValidRegistration, AppError> {
     let name = name.trim();
     let email = normalize_email(email);
-    let mut errors = match (RegistrationRules { name, email: &email, password }).validate() {
+    let mut errors = match (RegistrationRules {
+        name,
+        email: &email,
+        password,
+    })
+    .validate()
+    {
         Ok(()) => Vec::new(),
         Err(e) => field_errors(&e, |field| match field {
             "name" if name.is_empty() => "Enter your name.".into(),
@@ -71,11 +77,18 @@ pub fn registration(
         }),
     };
     if let Some(confirm) = password_confirm
-        && confirm != password {
-            errors.push(FieldError::new("password_confirm", "The passwords do not match."));
-        }
+        && confirm != password
+    {
+        errors.push(FieldError::new(
+            "password_confirm",
+            "The passwords do not match.",
+        ));
+    }
     if errors.is_empty() {
-        Ok(ValidRegistration { name: name.to_owned(), email })
+        Ok(ValidRegistration {
+            name: name.to_owned(),
+            email,
+        })
     } else {
         Err(AppError::Validation(errors))
     }
@@ -99,10 +112,17 @@ pub fn title(title: &str) -> Result<String, AppError> {
 
 /// Turns validator's errors into our field errors, in the struct's field order, one per field.
 fn field_errors(errors: &ValidationErrors, message: impl Fn(&str) -> String) -> Vec<FieldError> {
-    let mut fields: Vec<String> = errors.field_errors().keys().map(|k| k.to_string()).collect();
+    let mut fields: Vec<String> = errors
+        .field_errors()
+        .keys()
+        .map(|k| k.to_string())
+        .collect();
     let order = ["name", "email", "password", "title"];
     fields.sort_by_key(|f| order.iter().position(|o| o == f).unwrap_or(order.len()));
-    fields.into_iter().map(|field| FieldError::new(&field, message(&field))).collect()
+    fields
+        .into_iter()
+        .map(|field| FieldError::new(&field, message(&field)))
+        .collect()
 }
 
 #[cfg(test)]
@@ -118,8 +138,13 @@ mod tests {
 
     #[test]
     fn valid_registration_is_normalized() {
-        let ok = registration("  Ada Lovelace ", "  Ada@Example.COM ", "correct horse", Some("correct horse"))
-            .unwrap();
+        let ok = registration(
+            "  Ada Lovelace ",
+            "  Ada@Example.COM ",
+            "correct horse",
+            Some("correct horse"),
+        )
+        .unwrap();
         assert_eq!(ok.name, "Ada Lovelace");
         assert_eq!(ok.email, "ada@example.com");
     }
@@ -127,7 +152,10 @@ mod tests {
     #[test]
     fn every_bad_field_is_named() {
         let err = registration("  ", "not-an-email", "short", Some("different")).unwrap_err();
-        assert_eq!(fields(err), ["name", "email", "password", "password_confirm"]);
+        assert_eq!(
+            fields(err),
+            ["name", "email", "password", "password_confirm"]
+        );
     }
 
     #[test]
@@ -143,9 +171,18 @@ mod tests {
         assert!(registration("A", "a@b.co", &"p".repeat(128), None).is_ok());
         assert!(registration("A", "a@b.co", &"ü".repeat(128), None).is_ok());
         let short = registration("A", "a@b.co", &"p".repeat(7), None).unwrap_err();
-        assert!(short.message_for("password").unwrap().contains("at least 8"));
+        assert!(
+            short
+                .message_for("password")
+                .unwrap()
+                .contains("at least 8")
+        );
         let long = registration("A", "a@b.co", &"p".repeat(129), None).unwrap_err();
-        assert!(long.message_for("password").unwrap().contains("at most 128"));
+        assert!(
+            long.message_for("password")
+                .unwrap()
+                .contains("at most 128")
+        );
     }
 
     #[test]
@@ -165,8 +202,20 @@ mod tests {
     #[test]
     fn title_is_trimmed_and_bounded() {
         assert_eq!(title("  buy milk \n").unwrap(), "buy milk");
-        assert!(title("   ").unwrap_err().message_for("title").unwrap().contains("Enter"));
+        assert!(
+            title("   ")
+                .unwrap_err()
+                .message_for("title")
+                .unwrap()
+                .contains("Enter")
+        );
         assert!(title(&"x".repeat(500)).is_ok());
-        assert!(title(&"x".repeat(501)).unwrap_err().message_for("title").unwrap().contains("500"));
+        assert!(
+            title(&"x".repeat(501))
+                .unwrap_err()
+                .message_for("title")
+                .unwrap()
+                .contains("500")
+        );
     }
 }

@@ -57,7 +57,9 @@ impl Reply {
     }
 
     pub fn location(&self) -> Option<&str> {
-        self.headers.get(header::LOCATION).map(|v| v.to_str().unwrap())
+        self.headers
+            .get(header::LOCATION)
+            .map(|v| v.to_str().unwrap())
     }
 
     /// The `error` tag of an `AppError` body.
@@ -88,18 +90,34 @@ pub async fn spawn_with(extra: &[(&str, &str)]) -> TestApp {
         .output_name("tasks")
         .site_root(data_dir.clone())
         .build();
-    let state = AppState::new(config, pool, leptos_options).await.expect("state");
+    let state = AppState::new(config, pool, leptos_options)
+        .await
+        .expect("state");
     let router = tasks::server::app(state.clone());
     TestApp { router, state, dir }
 }
 
 impl TestApp {
     pub async fn send(&self, request: Request<Body>) -> Reply {
-        let response = self.router.clone().oneshot(request).await.expect("infallible router");
+        let response = self
+            .router
+            .clone()
+            .oneshot(request)
+            .await
+            .expect("infallible router");
         let status = response.status();
         let headers = response.headers().clone();
-        let bytes = response.into_body().collect().await.expect("body").to_bytes();
-        Reply { status, headers, body: String::from_utf8_lossy(&bytes).into_owned() }
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
+        Reply {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        }
     }
 
     /// Calls a server function like the wasm client: form-encoded POST, JSON back.
@@ -115,7 +133,12 @@ impl TestApp {
     }
 
     /// Submits a form like a browser with JavaScript off.
-    pub async fn post_form_no_js(&self, name: &str, fields: &[(&str, &str)], referer: &str) -> Reply {
+    pub async fn post_form_no_js(
+        &self,
+        name: &str,
+        fields: &[(&str, &str)],
+        referer: &str,
+    ) -> Reply {
         let request = Request::post(format!("/api/{name}"))
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
             .header(header::ACCEPT, "text/html,application/xhtml+xml,*/*;q=0.8")
@@ -136,25 +159,39 @@ impl TestApp {
     pub async fn register(&self, name: &str, email: &str, password: &str) -> Reply {
         self.call(
             "register",
-            &[("name", name), ("email", email), ("password", password), ("password_confirm", password)],
+            &[
+                ("name", name),
+                ("email", email),
+                ("password", password),
+                ("password_confirm", password),
+            ],
             None,
         )
         .await
     }
 
     pub async fn login(&self, email: &str, password: &str) -> Reply {
-        self.call("login", &[("email", email), ("password", password)], None).await
+        self.call("login", &[("email", email), ("password", password)], None)
+            .await
     }
 
     /// Registers `email` and returns its session cookie (`name=value`).
     pub async fn signed_up(&self, email: &str) -> String {
         let reply = self.register("Test User", email, PASSWORD).await;
-        assert_eq!(reply.status, StatusCode::OK, "register failed: {}", reply.body);
-        reply.session_cookie().expect("register sets the session cookie")
+        assert_eq!(
+            reply.status,
+            StatusCode::OK,
+            "register failed: {}",
+            reply.body
+        );
+        reply
+            .session_cookie()
+            .expect("register sets the session cookie")
     }
 
     pub async fn add_task(&self, cookie: &str, title: &str) -> Reply {
-        self.call("tasks/add", &[("title", title)], Some(cookie)).await
+        self.call("tasks/add", &[("title", title)], Some(cookie))
+            .await
     }
 
     pub async fn list_tasks(&self, cookie: &str) -> Vec<serde_json::Value> {
@@ -164,7 +201,10 @@ impl TestApp {
     }
 
     pub async fn count_users(&self) -> i64 {
-        sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(&self.state.db).await.unwrap()
+        sqlx::query_scalar("SELECT COUNT(*) FROM users")
+            .fetch_one(&self.state.db)
+            .await
+            .unwrap()
     }
 }
 

@@ -3,7 +3,9 @@
 
 use utoipa::{
     IntoResponses, Modify, OpenApi,
-    openapi::security::{Flow, HttpAuthScheme, HttpBuilder, OAuth2, Password, Scopes, SecurityScheme},
+    openapi::security::{
+        Flow, HttpAuthScheme, HttpBuilder, OAuth2, Password, Scopes, SecurityScheme,
+    },
 };
 use utoipa_swagger_ui::SwaggerUi;
 
@@ -37,7 +39,10 @@ pub enum AuthErrors {
 /// The answers of endpoints that address one task by id.
 #[derive(IntoResponses)]
 pub enum TaskIdErrors {
-    #[response(status = 404, description = "No such task (another user's task looks the same)")]
+    #[response(
+        status = 404,
+        description = "No such task (another user's task looks the same)"
+    )]
     NotFound(ErrorOut),
 }
 
@@ -80,7 +85,12 @@ impl Modify for Security {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "bearer",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
         );
         components.add_security_scheme(
             "oauth2",

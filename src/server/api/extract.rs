@@ -18,11 +18,14 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = AppError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let axum::Json(value) = axum::Json::<serde_json::Value>::from_request(request, state).await?;
+        let axum::Json(value) =
+            axum::Json::<serde_json::Value>::from_request(request, state).await?;
         if !value.is_object() {
             return Err(AppError::field("body", "the body must be a JSON object"));
         }
-        serde_json::from_value(value).map(Self).map_err(|e| AppError::field("body", e.to_string()))
+        serde_json::from_value(value)
+            .map(Self)
+            .map_err(|e| AppError::field("body", e.to_string()))
     }
 }
 
@@ -44,10 +47,12 @@ pub struct ApiPath<T>(pub T);
 impl From<JsonRejection> for AppError {
     fn from(rejection: JsonRejection) -> Self {
         match rejection {
-            JsonRejection::MissingJsonContentType(_) => {
-                Self::UnsupportedMediaType("send the body as JSON with `Content-Type: application/json`".into())
+            JsonRejection::MissingJsonContentType(_) => Self::UnsupportedMediaType(
+                "send the body as JSON with `Content-Type: application/json`".into(),
+            ),
+            JsonRejection::JsonSyntaxError(e) => {
+                Self::BadRequest(format!("the body is not valid JSON: {}", e.body_text()))
             }
-            JsonRejection::JsonSyntaxError(e) => Self::BadRequest(format!("the body is not valid JSON: {}", e.body_text())),
             JsonRejection::JsonDataError(e) => Self::field("body", e.body_text()),
             JsonRejection::BytesRejection(e) => Self::unreadable_body(e.body_text()),
             other => Self::BadRequest(other.body_text()),

@@ -18,11 +18,11 @@ use axum::{
 };
 
 use self::{
-    extract::{ApiForm, ApiJson, ApiPath, ApiQuery},
     doc::{AuthErrors, JsonBodyErrors, TaskIdErrors},
+    extract::{ApiForm, ApiJson, ApiPath, ApiQuery},
     types::{
-        ErrorOut, ListQuery, NewTask, RegisterBody, TaskOut, TaskPage, TaskPatch, TokenForm, TokenOut,
-        UserOut, ValidationErrorOut,
+        ErrorOut, ListQuery, NewTask, RegisterBody, TaskOut, TaskPage, TaskPatch, TokenForm,
+        TokenOut, UserOut, ValidationErrorOut,
     },
 };
 use super::{accounts, auth::CurrentUser, state::AppState, tasks};
@@ -82,7 +82,10 @@ async fn token(
     ApiForm(form): ApiForm<TokenForm>,
 ) -> Result<impl IntoResponse, AppError> {
     if form.grant_type.as_deref().is_some_and(|g| g != "password") {
-        return Err(AppError::field("grant_type", "only grant_type=password is supported"));
+        return Err(AppError::field(
+            "grant_type",
+            "only grant_type=password is supported",
+        ));
     }
     let user = accounts::authenticate(&state, &form.username, form.password).await?;
     let token = accounts::issue_token(&state, &user)?;
@@ -116,7 +119,8 @@ async fn list_tasks(
     CurrentUser(user): CurrentUser,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<impl IntoResponse, AppError> {
-    let (items, next_cursor) = tasks::page(&state, &user, query.done, query.cursor, query.limit).await?;
+    let (items, next_cursor) =
+        tasks::page(&state, &user, query.done, query.cursor, query.limit).await?;
     let next = next_cursor.map(|cursor| {
         let mut url = format!("/api/v1/tasks?cursor={cursor}");
         if let Some(limit) = query.limit {
@@ -129,10 +133,17 @@ async fn list_tasks(
     });
     let mut headers = HeaderMap::new();
     headers.extend(no_store());
-    if let Some(link) = next.as_ref().and_then(|n| HeaderValue::from_str(&format!("<{n}>; rel=\"next\"")).ok()) {
+    if let Some(link) = next
+        .as_ref()
+        .and_then(|n| HeaderValue::from_str(&format!("<{n}>; rel=\"next\"")).ok())
+    {
         headers.insert(header::LINK, link);
     }
-    let page = TaskPage { items: items.into_iter().map(TaskOut::from).collect(), next_cursor, next };
+    let page = TaskPage {
+        items: items.into_iter().map(TaskOut::from).collect(),
+        next_cursor,
+        next,
+    };
     Ok((headers, Json(page)))
 }
 
@@ -153,7 +164,11 @@ async fn create_task(
     let task = tasks::create(&state, &user, &body.title).await?;
     let location = HeaderValue::from_str(&format!("/api/v1/tasks/{}", task.id))
         .map_err(|e| AppError::internal("building a Location header failed", e))?;
-    Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(TaskOut::from(task))))
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(TaskOut::from(task)),
+    ))
 }
 
 /// One task.
@@ -170,7 +185,10 @@ async fn get_task(
     CurrentUser(user): CurrentUser,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<impl IntoResponse, AppError> {
-    Ok((no_store(), Json(TaskOut::from(tasks::get(&state, &user, id).await?))))
+    Ok((
+        no_store(),
+        Json(TaskOut::from(tasks::get(&state, &user, id).await?)),
+    ))
 }
 
 /// Rename a task and/or mark it done or not done.

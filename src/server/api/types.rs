@@ -41,7 +41,12 @@ pub struct UserOut {
 
 impl From<User> for UserOut {
     fn from(u: User) -> Self {
-        Self { id: u.id, email: u.email, name: u.name, created_at: rfc3339(u.created_at) }
+        Self {
+            id: u.id,
+            email: u.email,
+            name: u.name,
+            created_at: rfc3339(u.created_at),
+        }
     }
 }
 
@@ -81,7 +86,12 @@ pub struct TaskOut {
 
 impl From<Task> for TaskOut {
     fn from(t: Task) -> Self {
-        Self { id: t.id, title: t.title, done: t.done, created_at: rfc3339(t.created_at) }
+        Self {
+            id: t.id,
+            title: t.title,
+            done: t.done,
+            created_at: rfc3339(t.created_at),
+        }
     }
 }
 

@@ -14,7 +14,11 @@ const DEV_NAME: &str = "tasks_session";
 
 /// The cookie's name under this configuration.
 pub fn name(config: &Config) -> &'static str {
-    if config.cookie_secure { SECURE_NAME } else { DEV_NAME }
+    if config.cookie_secure {
+        SECURE_NAME
+    } else {
+        DEV_NAME
+    }
 }
 
 fn base(config: &Config, value: String) -> Cookie<'static> {
@@ -31,7 +35,9 @@ fn base(config: &Config, value: String) -> Cookie<'static> {
 /// The cookie that carries a freshly issued access token; it expires with the token.
 pub fn session(config: &Config, token: &AccessToken, ttl: std::time::Duration) -> Cookie<'static> {
     let mut cookie = base(config, token.expose().to_owned());
-    cookie.set_max_age(CookieDuration::seconds(i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX)));
+    cookie.set_max_age(CookieDuration::seconds(
+        i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX),
+    ));
     cookie
 }
 
@@ -84,7 +90,10 @@ mod tests {
     #[test]
     fn development_cookie_drops_secure_and_prefix() {
         let text = base(&config(false), "v".into()).to_string();
-        assert!(text.starts_with("tasks_session=v") && !text.contains("Secure"), "{text}");
+        assert!(
+            text.starts_with("tasks_session=v") && !text.contains("Secure"),
+            "{text}"
+        );
         assert!(text.contains("HttpOnly"));
     }
 
@@ -100,7 +109,10 @@ mod tests {
     fn read_finds_the_cookie_among_others() {
         let cfg = config(false);
         let mut headers = HeaderMap::new();
-        headers.insert(header::COOKIE, "a=1; tasks_session=tok; b=2".parse().unwrap());
+        headers.insert(
+            header::COOKIE,
+            "a=1; tasks_session=tok; b=2".parse().unwrap(),
+        );
         assert_eq!(read(&headers, &cfg).as_deref(), Some("tok"));
         headers.insert(header::COOKIE, "tasks_session=".parse().unwrap());
         assert_eq!(read(&headers, &cfg), None);

@@ -41,9 +41,13 @@ enum Presented {
 
 fn presented_token(parts: &Parts, state: &AppState) -> Presented {
     if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
-        let Ok(value) = value.to_str() else { return Presented::Malformed };
+        let Ok(value) = value.to_str() else {
+            return Presented::Malformed;
+        };
         return match value.split_once(' ') {
-            Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
+            Some((scheme, token))
+                if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+            {
                 Presented::Token(token.trim().to_owned())
             }
             _ => Presented::Malformed,
@@ -77,7 +81,10 @@ pub async fn authenticate(parts: &Parts, state: &AppState) -> Result<Option<User
     match db::users::find_by_id(&state.db, user_id).await? {
         Some(user) => Ok(Some(user)),
         None => {
-            tracing::info!(user_id, "rejected a valid token for a user that no longer exists");
+            tracing::info!(
+                user_id,
+                "rejected a valid token for a user that no longer exists"
+            );
             Err(AppError::InvalidToken)
         }
     }
@@ -118,6 +125,9 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let state = AppState::from_ref(state);
-        authenticate(parts, &state).await?.map(Self).ok_or(AppError::Unauthorized)
+        authenticate(parts, &state)
+            .await?
+            .map(Self)
+            .ok_or(AppError::Unauthorized)
     }
 }

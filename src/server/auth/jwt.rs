@@ -163,7 +163,9 @@ impl JwtKeys {
     /// # Errors
     /// [`StartupError::Jwt`] if the round trip fails.
     pub fn self_test(&self) -> Result<(), StartupError> {
-        let token = self.issue(0).map_err(|_| StartupError::Jwt("signing failed".into()))?;
+        let token = self
+            .issue(0)
+            .map_err(|_| StartupError::Jwt("signing failed".into()))?;
         match self.verify(token.expose()) {
             Ok((0, _)) => Ok(()),
             Ok(_) => Err(StartupError::Jwt("round trip changed the subject".into())),
@@ -242,7 +244,11 @@ mod tests {
 
     #[test]
     fn wrong_signature_is_rejected() {
-        let other = keys_with("another-secret-another-secret-another-secret", "tasks", "tasks");
+        let other = keys_with(
+            "another-secret-another-secret-another-secret",
+            "tasks",
+            "tasks",
+        );
         let token = other.issue(42).unwrap();
         assert!(keys().verify(token.expose()).is_err());
     }
@@ -267,7 +273,10 @@ mod tests {
         let payload = b64(serde_json::to_string(&claims(now)).unwrap().as_bytes());
         for alg in ["none", "None", "NONE", "nOnE"] {
             let header = b64(format!(r#"{{"alg":"{alg}","typ":"JWT"}}"#).as_bytes());
-            for token in [format!("{header}.{payload}."), format!("{header}.{payload}")] {
+            for token in [
+                format!("{header}.{payload}."),
+                format!("{header}.{payload}"),
+            ] {
                 assert!(k.verify(&token).is_err(), "accepted alg {alg}: {token}");
             }
         }
@@ -312,7 +321,13 @@ mod tests {
         }
         let token = encode(
             &Header::new(Algorithm::HS256),
-            &NoExp { sub: "42", iat: now, nbf: now, iss: "tasks", aud: "tasks" },
+            &NoExp {
+                sub: "42",
+                iat: now,
+                nbf: now,
+                iss: "tasks",
+                aud: "tasks",
+            },
             &EncodingKey::from_secret(SECRET.as_bytes()),
         )
         .unwrap();
@@ -324,13 +339,22 @@ mod tests {
         let k = keys();
         let mut c = claims(jsonwebtoken::get_current_timestamp());
         c.sub = "admin".into();
-        assert!(matches!(k.verify(k.sign(&c).unwrap().expose()), Err(TokenRejection::BadSubject)));
+        assert!(matches!(
+            k.verify(k.sign(&c).unwrap().expose()),
+            Err(TokenRejection::BadSubject)
+        ));
     }
 
     #[test]
     fn garbage_and_oversized_tokens_are_rejected() {
         let k = keys();
-        for token in ["", "garbage", "a.b.c", "....", &"x".repeat(MAX_TOKEN_LEN + 1)] {
+        for token in [
+            "",
+            "garbage",
+            "a.b.c",
+            "....",
+            &"x".repeat(MAX_TOKEN_LEN + 1),
+        ] {
             assert!(k.verify(token).is_err(), "accepted {token:.20}");
         }
     }

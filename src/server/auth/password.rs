@@ -56,7 +56,10 @@ impl Hasher {
             .await
             .map_err(|e| StartupError::Hasher(e.to_string()))?
             .map_err(|e| StartupError::Hasher(e.to_string()))?;
-        Ok(Self { permits, dummy: Arc::new(dummy) })
+        Ok(Self {
+            permits,
+            dummy: Arc::new(dummy),
+        })
     }
 
     /// Hashes a new password.
@@ -64,7 +67,9 @@ impl Hasher {
     /// # Errors
     /// [`AppError::Internal`] if argon2 or the blocking pool fails.
     pub async fn hash(&self, password: String) -> Result<PasswordHash, AppError> {
-        self.run(move || hash_now(&password)).await?.map_err(|e| AppError::internal("hashing a password failed", e))
+        self.run(move || hash_now(&password))
+            .await?
+            .map_err(|e| AppError::internal("hashing a password failed", e))
     }
 
     /// Checks `password` against `hash`, or against the dummy hash when there is no account, in
@@ -72,7 +77,11 @@ impl Hasher {
     ///
     /// # Errors
     /// [`AppError::Internal`] if the stored hash is unreadable or the blocking pool fails.
-    pub async fn verify(&self, password: String, hash: Option<PasswordHash>) -> Result<bool, AppError> {
+    pub async fn verify(
+        &self,
+        password: String,
+        hash: Option<PasswordHash>,
+    ) -> Result<bool, AppError> {
         let known = hash.is_some();
         let hash = hash.unwrap_or_else(|| (*self.dummy).clone());
         let matches = self.run(move || verify_now(&password, &hash)).await??;
@@ -96,7 +105,11 @@ impl Hasher {
 
 fn hash_now(password: &str) -> Result<PasswordHash, password_hash::Error> {
     // The salt (16 random bytes) is generated inside `hash_password`.
-    Ok(PasswordHash(Argon2::default().hash_password(password.as_bytes())?.to_string()))
+    Ok(PasswordHash(
+        Argon2::default()
+            .hash_password(password.as_bytes())?
+            .to_string(),
+    ))
 }
 
 fn verify_now(password: &str, hash: &PasswordHash) -> Result<bool, AppError> {
@@ -104,7 +117,10 @@ fn verify_now(password: &str, hash: &PasswordHash) -> Result<bool, AppError> {
     match Argon2::default().verify_password(password.as_bytes(), hash.expose()) {
         Ok(()) => Ok(true),
         Err(password_hash::Error::PasswordInvalid) => Ok(false),
-        Err(e) => Err(AppError::internal("a stored password hash could not be checked", e)),
+        Err(e) => Err(AppError::internal(
+            "a stored password hash could not be checked",
+            e,
+        )),
     }
 }
 
@@ -118,16 +134,32 @@ mod tests {
 
     #[tokio::test]
     async fn hash_is_argon2id_phc_with_owasp_parameters() {
-        let hash = hasher().await.hash("correct horse battery".into()).await.unwrap();
-        assert!(hash.expose().starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{}", hash.expose());
+        let hash = hasher()
+            .await
+            .hash("correct horse battery".into())
+            .await
+            .unwrap();
+        assert!(
+            hash.expose().starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{}",
+            hash.expose()
+        );
     }
 
     #[tokio::test]
     async fn verify_accepts_the_right_password_only() {
         let h = hasher().await;
         let hash = h.hash("correct horse battery".into()).await.unwrap();
-        assert!(h.verify("correct horse battery".into(), Some(hash.clone())).await.unwrap());
-        assert!(!h.verify("correct horse batterY".into(), Some(hash.clone())).await.unwrap());
+        assert!(
+            h.verify("correct horse battery".into(), Some(hash.clone()))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !h.verify("correct horse batterY".into(), Some(hash.clone()))
+                .await
+                .unwrap()
+        );
         assert!(!h.verify(String::new(), Some(hash)).await.unwrap());
     }
 
@@ -148,7 +180,12 @@ mod tests {
     #[tokio::test]
     async fn corrupt_stored_hash_is_an_internal_error_not_a_match() {
         let h = hasher().await;
-        let result = h.verify("x".into(), Some(PasswordHash::from_stored("garbage".into()))).await;
+        let result = h
+            .verify(
+                "x".into(),
+                Some(PasswordHash::from_stored("garbage".into())),
+            )
+            .await;
         assert_eq!(result, Err(AppError::Internal));
     }
 

@@ -39,9 +39,10 @@ pub async fn connect(url: &str) -> Result<Db, StartupError> {
         // Concurrent writers wait for the lock instead of failing with "database is locked".
         .busy_timeout(Duration::from_secs(10));
     if let Some(dir) = options.get_filename().parent()
-        && !dir.as_os_str().is_empty() {
-            std::fs::create_dir_all(dir).map_err(|e| StartupError::Database(sqlx::Error::Io(e)))?;
-        }
+        && !dir.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(dir).map_err(|e| StartupError::Database(sqlx::Error::Io(e)))?;
+    }
     let pool = SqlitePoolOptions::new()
         .max_connections(8)
         .acquire_timeout(Duration::from_secs(10))

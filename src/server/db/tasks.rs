@@ -16,7 +16,12 @@ struct TaskRow {
 
 impl From<TaskRow> for Task {
     fn from(row: TaskRow) -> Self {
-        Self { id: row.id, title: row.title, done: row.done, created_at: row.created_at }
+        Self {
+            id: row.id,
+            title: row.title,
+            done: row.done,
+            created_at: row.created_at,
+        }
     }
 }
 
@@ -27,11 +32,12 @@ const COLUMNS: &str = "id, title, done, created_at";
 /// # Errors
 /// Database failures.
 pub async fn list(db: &Db, owner: i64) -> Result<Vec<Task>, AppError> {
-    let rows: Vec<TaskRow> =
-        sqlx::query_as(&format!("SELECT {COLUMNS} FROM tasks WHERE user_id = $1 ORDER BY id DESC"))
-            .bind(owner)
-            .fetch_all(db)
-            .await?;
+    let rows: Vec<TaskRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM tasks WHERE user_id = $1 ORDER BY id DESC"
+    ))
+    .bind(owner)
+    .fetch_all(db)
+    .await?;
     Ok(rows.into_iter().map(Into::into).collect())
 }
 
@@ -88,7 +94,11 @@ pub async fn delete(db: &Db, owner: i64, id: i64) -> Result<(), AppError> {
         .bind(owner)
         .execute(db)
         .await?;
-    if result.rows_affected() == 0 { Err(AppError::NotFound) } else { Ok(()) }
+    if result.rows_affected() == 0 {
+        Err(AppError::NotFound)
+    } else {
+        Ok(())
+    }
 }
 
 /// One of `owner`'s tasks.
@@ -96,12 +106,13 @@ pub async fn delete(db: &Db, owner: i64, id: i64) -> Result<(), AppError> {
 /// # Errors
 /// [`AppError::NotFound`] when `owner` has no task `id`; database failures.
 pub async fn get(db: &Db, owner: i64, id: i64) -> Result<Task, AppError> {
-    let row: Option<TaskRow> =
-        sqlx::query_as(&format!("SELECT {COLUMNS} FROM tasks WHERE id = $1 AND user_id = $2"))
-            .bind(id)
-            .bind(owner)
-            .fetch_optional(db)
-            .await?;
+    let row: Option<TaskRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM tasks WHERE id = $1 AND user_id = $2"
+    ))
+    .bind(id)
+    .bind(owner)
+    .fetch_optional(db)
+    .await?;
     row.map(Into::into).ok_or(AppError::NotFound)
 }
 
@@ -117,7 +128,8 @@ pub async fn page(
     before: Option<i64>,
     limit: i64,
 ) -> Result<Vec<Task>, AppError> {
-    let mut query = sqlx::QueryBuilder::new(format!("SELECT {COLUMNS} FROM tasks WHERE user_id = "));
+    let mut query =
+        sqlx::QueryBuilder::new(format!("SELECT {COLUMNS} FROM tasks WHERE user_id = "));
     query.push_bind(owner);
     if let Some(done) = done {
         query.push(" AND done = ").push_bind(done);

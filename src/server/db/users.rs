@@ -15,7 +15,12 @@ struct UserRow {
 
 impl From<UserRow> for User {
     fn from(row: UserRow) -> Self {
-        Self { id: row.id, email: row.email, name: row.name, created_at: row.created_at }
+        Self {
+            id: row.id,
+            email: row.email,
+            name: row.name,
+            created_at: row.created_at,
+        }
     }
 }
 
@@ -30,7 +35,12 @@ pub struct Credentials {
 /// # Errors
 /// [`AppError::EmailTaken`] when the email exists (decided by the unique index, so concurrent
 /// registrations of one email yield exactly one account); database failures otherwise.
-pub async fn insert(db: &Db, email: &str, name: &str, hash: &PasswordHash) -> Result<User, AppError> {
+pub async fn insert(
+    db: &Db,
+    email: &str,
+    name: &str,
+    hash: &PasswordHash,
+) -> Result<User, AppError> {
     let row: Result<UserRow, sqlx::Error> = sqlx::query_as(
         "INSERT INTO users (email, name, password_hash, created_at) VALUES ($1, $2, $3, $4) \
          RETURNING id, email, name, created_at",
@@ -60,7 +70,12 @@ pub async fn find_credentials(db: &Db, email: &str) -> Result<Option<Credentials
     .fetch_optional(db)
     .await?;
     Ok(row.map(|(id, email, name, created_at, hash)| Credentials {
-        user: User { id, email, name, created_at },
+        user: User {
+            id,
+            email,
+            name,
+            created_at,
+        },
         password_hash: PasswordHash::from_stored(hash),
     }))
 }
