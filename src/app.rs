@@ -15,14 +15,15 @@ use crate::{
     model::User,
     pages::{
         landing::Landing, login::LoginPage, not_found::NotFound, register::RegisterPage,
-        tasks::TasksPage,
+        sessions::SessionsPage, tasks::TasksPage,
     },
 };
 
 pub const LOGIN_PATH: &str = "/login";
 pub const TASKS_PATH: &str = "/tasks";
+pub const SESSIONS_PATH: &str = "/sessions";
 /// Pages that need a signed-in user. The server's page guard redirects anyone else to login.
-pub const PROTECTED_PATHS: &[&str] = &[TASKS_PATH];
+pub const PROTECTED_PATHS: &[&str] = &[TASKS_PATH, SESSIONS_PATH];
 
 /// The document around every server-rendered page.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -110,6 +111,7 @@ fn Layout() -> impl IntoView {
                 <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
                 <Route path=path!("/register") view=RegisterPage ssr=SsrMode::Async />
                 <Route path=path!("/tasks") view=TasksPage ssr=SsrMode::Async />
+                <Route path=path!("/sessions") view=SessionsPage ssr=SsrMode::Async />
             </Routes>
         </main>
     }

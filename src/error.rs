@@ -48,6 +48,13 @@ pub enum AppError {
     InvalidToken,
     #[error("You are not allowed to do that.")]
     Forbidden,
+    /// The password was right but the account has been disabled.
+    #[error("This account has been disabled. Contact support if you think this is a mistake.")]
+    AccountDisabled,
+    /// A refresh token that is unknown, expired, already used or whose session was revoked
+    /// (OAuth2 `invalid_grant`, RFC 6749 §5.2).
+    #[error("The refresh token is invalid, expired or revoked. Sign in again.")]
+    InvalidGrant,
     /// The item does not exist *for this user*: other people's items look exactly like this.
     #[error("That task does not exist. It may have been deleted.")]
     NotFound,
@@ -95,7 +102,8 @@ impl AppError {
         match self {
             Self::Validation(_) => 422,
             Self::InvalidCredentials | Self::Unauthorized | Self::InvalidToken => 401,
-            Self::Forbidden => 403,
+            Self::Forbidden | Self::AccountDisabled => 403,
+            Self::InvalidGrant => 400,
             Self::NotFound => 404,
             Self::EmailTaken => 409,
             Self::BadRequest(_) => 400,

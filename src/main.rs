@@ -68,6 +68,8 @@ mod server_main {
                 }
             });
         tracing::info!("listening on http://{addr}");
+        // With the peer address, for rate limits and the sessions list.
+        let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
         axum::serve(listener, app)
             .with_graceful_shutdown(shutdown_signal())
             .await

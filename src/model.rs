@@ -25,6 +25,27 @@ pub struct Task {
     pub created_at: i64,
 }
 
+/// One of a person's signed-in sessions, for the Sessions page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionInfo {
+    /// Opaque id, used to revoke it.
+    pub id: String,
+    /// The User-Agent the session was started with.
+    pub user_agent: String,
+    /// A short description of it, such as "Firefox on Linux".
+    pub device: String,
+    pub ip: String,
+    /// Unix time in milliseconds.
+    pub created_at: i64,
+    /// Unix time in milliseconds.
+    pub last_used_at: i64,
+    /// `last_used_at` as text (UTC), formatted on the server so the page renders identically
+    /// before and after hydration.
+    pub last_used: String,
+    /// The session this list was requested from.
+    pub current: bool,
+}
+
 /// Length limits shared by the forms (as `maxlength` hints) and the server (as the real check).
 pub mod limits {
     pub const NAME_MAX: usize = 100;

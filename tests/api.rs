@@ -6,58 +6,8 @@ use axum::{
     body::Body,
     http::{Request, StatusCode, header},
 };
-use common::{PASSWORD, Reply, TestApp, spawn};
+use common::{PASSWORD, api_register, api_token, bearer, json_request, spawn};
 use serde_json::{Value, json};
-
-async fn json_request(
-    app: &TestApp,
-    method: &str,
-    path: &str,
-    token: Option<&str>,
-    body: Option<Value>,
-) -> Reply {
-    let mut request = Request::builder().method(method).uri(path);
-    if let Some(token) = token {
-        request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
-    }
-    let body = match body {
-        Some(body) => {
-            request = request.header(header::CONTENT_TYPE, "application/json");
-            Body::from(body.to_string())
-        }
-        None => Body::empty(),
-    };
-    app.send(request.body(body).unwrap()).await
-}
-
-async fn api_register(app: &TestApp, email: &str) -> Reply {
-    json_request(
-        app,
-        "POST",
-        "/api/v1/auth/register",
-        None,
-        Some(json!({"email": email, "name": "Api User", "password": PASSWORD})),
-    )
-    .await
-}
-
-async fn api_token(app: &TestApp, username: &str, password: &str) -> Reply {
-    let body =
-        serde_urlencoded::to_string([("username", username), ("password", password)]).unwrap();
-    let request = Request::post("/api/v1/auth/token")
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(Body::from(body))
-        .unwrap();
-    app.send(request).await
-}
-
-/// Registers `email` through the API and returns a Bearer token for it.
-async fn bearer(app: &TestApp, email: &str) -> String {
-    assert_eq!(api_register(app, email).await.status, StatusCode::CREATED);
-    let reply = api_token(app, email, PASSWORD).await;
-    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
-    reply.json()["access_token"].as_str().unwrap().to_owned()
-}
 
 #[tokio::test]
 async fn register_returns_201_with_the_user_and_never_a_hash() {
@@ -127,7 +77,9 @@ async fn token_endpoint_is_an_oauth2_password_grant() {
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     let body = reply.json();
     assert_eq!(body["token_type"], "bearer");
-    assert_eq!(body["expires_in"], 1800);
+    assert_eq!(body["expires_in"], 900);
+    assert_eq!(body["refresh_expires_in"], 7 * 24 * 3600);
+    assert_eq!(body["refresh_token"].as_str().unwrap().len(), 43);
     assert!(body["access_token"].as_str().unwrap().split('.').count() == 3);
     assert_eq!(reply.headers[header::CACHE_CONTROL], "no-store");
 

@@ -23,7 +23,7 @@ async fn register_signs_in_with_an_httponly_secure_lax_cookie_and_goes_to_tasks(
         "SameSite=Lax",
         "Path=/",
         "Secure",
-        "Max-Age=1800",
+        "Max-Age=900",
     ] {
         assert!(
             set_cookie.contains(attribute),
@@ -251,6 +251,8 @@ async fn invalid_tokens_are_rejected_never_treated_as_anonymous() {
         iss: "tasks".into(),
         aud: "tasks".into(),
         jti: "t".into(),
+        sid: "s".into(),
+        typ: "access".into(),
     };
     let expired = app
         .state

@@ -23,6 +23,8 @@ pub fn Header() -> impl IntoView {
                                     <span class="whoami">
                                         "Signed in as " <strong>{user.name}</strong>
                                     </span>
+                                    <A href="/tasks">"Tasks"</A>
+                                    <A href="/sessions">"Sessions"</A>
                                     <ActionForm action=logout>
                                         <button type="submit" disabled=move || logout.pending().get()>
                                             {move || if logout.pending().get() { "Logging out…" } else { "Log out" }}

@@ -5,6 +5,8 @@
 
 use std::{collections::HashMap, fmt, path::PathBuf, time::Duration};
 
+use ipnet::IpNet;
+
 use serde::Deserialize;
 
 /// Minimum length of `JWT_SECRET`: HS256 keys shorter than the hash output (32 bytes) weaken it
@@ -59,12 +61,75 @@ pub struct Config {
     pub jwt_issuer: String,
     pub jwt_audience: String,
     pub access_token_ttl: Duration,
+    /// A refresh token unused for this long expires (the session's idle timeout).
+    pub refresh_idle_ttl: Duration,
+    /// No session lives longer than this, however often it is refreshed.
+    pub session_max_lifetime: Duration,
+    pub limits: RateLimits,
+    /// Peers whose `X-Forwarded-For` is believed (reverse proxies, load balancers).
+    pub trusted_proxies: Vec<IpNet>,
     /// Send the auth cookie with `Secure` (and the `__Host-` prefix). Off only for plain-HTTP
     /// local development.
     pub cookie_secure: bool,
     pub data_dir: PathBuf,
     /// How many argon2 computations may run at once (each takes ~19 MiB and one core).
     pub max_concurrent_hashes: usize,
+}
+
+/// Login and registration attempt limits, per fixed window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimits {
+    pub window: Duration,
+    /// Failed logins for one account (from anywhere) before it is locked for the window.
+    pub login_failures_per_account: u32,
+    /// Failed logins from one client IP (for any accounts) before it is locked out.
+    pub login_failures_per_ip: u32,
+    /// Registration attempts from one client IP.
+    pub registrations_per_ip: u32,
+    /// Registration attempts for one email address (stops probing which emails exist).
+    pub registrations_per_account: u32,
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        Self {
+            window: Duration::from_secs(15 * 60),
+            login_failures_per_account: 5,
+            login_failures_per_ip: 50,
+            registrations_per_ip: 20,
+            registrations_per_account: 5,
+        }
+    }
+}
+
+/// Secrets that appear in examples and tutorials. A production secret equal to one of them (in
+/// any letter case) or made of one repeated character is refused: it is public knowledge.
+const PLACEHOLDER_SECRETS: &[&str] = &[
+    "change-me",
+    "changeme",
+    "change-me-to-a-long-random-secret",
+    "change-me-to-a-random-secret-of-at-least-32-bytes",
+    "replace-me-with-openssl-rand-hex-32",
+    "your-256-bit-secret",
+    "your-secret-key",
+    "secret",
+    "secretsecretsecretsecretsecretsecret",
+    "supersecret",
+    "jwt-secret",
+    "jwt_secret",
+    "development-secret",
+    "0123456789abcdef0123456789abcdef",
+    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+];
+
+fn is_placeholder(secret: &str) -> bool {
+    let lower = secret.trim().to_lowercase();
+    let one_char_repeated = lower.chars().all(|c| Some(c) == lower.chars().next());
+    one_char_repeated
+        || PLACEHOLDER_SECRETS.contains(&lower.as_str())
+        || lower.contains("change-me")
+        || lower.contains("changeme")
+        || lower.contains("placeholder")
 }
 
 /// The raw environment, before defaults and checks.
@@ -75,7 +140,15 @@ struct RawConfig {
     jwt_secret: Option<String>,
     jwt_issuer: Option<String>,
     jwt_audience: Option<String>,
-    access_token_ttl_minutes: Option<u64>,
+    access_token_ttl: Option<String>,
+    refresh_idle_ttl: Option<String>,
+    session_max_lifetime: Option<String>,
+    rate_limit_window: Option<String>,
+    login_failures_per_account: Option<u32>,
+    login_failures_per_ip: Option<u32>,
+    registrations_per_ip: Option<u32>,
+    registrations_per_account: Option<u32>,
+    trusted_proxies: Option<String>,
     cookie_secure: Option<bool>,
     data_dir: Option<String>,
     max_concurrent_hashes: Option<usize>,
@@ -92,7 +165,15 @@ const VARIABLES: &[&str] = &[
     "JWT_SECRET",
     "JWT_ISSUER",
     "JWT_AUDIENCE",
-    "ACCESS_TOKEN_TTL_MINUTES",
+    "ACCESS_TOKEN_TTL",
+    "REFRESH_IDLE_TTL",
+    "SESSION_MAX_LIFETIME",
+    "RATE_LIMIT_WINDOW",
+    "LOGIN_FAILURES_PER_ACCOUNT",
+    "LOGIN_FAILURES_PER_IP",
+    "REGISTRATIONS_PER_IP",
+    "REGISTRATIONS_PER_ACCOUNT",
+    "TRUSTED_PROXIES",
     "COOKIE_SECURE",
     "DATA_DIR",
     "MAX_CONCURRENT_HASHES",
@@ -169,6 +250,13 @@ impl Config {
                          `openssl rand -hex 32`"
                     )));
                 }
+                if env == AppEnv::Production && is_placeholder(&secret) {
+                    return Err(ConfigError(
+                        "JWT_SECRET is a placeholder from an example, which anyone can look up; \
+                         generate a random one with `openssl rand -hex 32`"
+                            .into(),
+                    ));
+                }
                 (
                     JwtSecret::new(secret.into_bytes()),
                     SecretSource::Environment,
@@ -186,12 +274,78 @@ impl Config {
             }
         };
 
-        let ttl_minutes = raw.access_token_ttl_minutes.unwrap_or(30);
-        if !(1..=24 * 60).contains(&ttl_minutes) {
+        let access_token_ttl = duration(
+            "ACCESS_TOKEN_TTL",
+            raw.access_token_ttl.as_deref(),
+            Duration::from_secs(15 * 60),
+            Duration::from_secs(1)..=Duration::from_secs(24 * 3600),
+        )?;
+        let refresh_idle_ttl = duration(
+            "REFRESH_IDLE_TTL",
+            raw.refresh_idle_ttl.as_deref(),
+            Duration::from_secs(7 * 24 * 3600),
+            Duration::from_secs(60)..=Duration::from_secs(365 * 24 * 3600),
+        )?;
+        let session_max_lifetime = duration(
+            "SESSION_MAX_LIFETIME",
+            raw.session_max_lifetime.as_deref(),
+            Duration::from_secs(30 * 24 * 3600),
+            Duration::from_secs(60)..=Duration::from_secs(365 * 24 * 3600),
+        )?;
+        if refresh_idle_ttl > session_max_lifetime || access_token_ttl > refresh_idle_ttl {
             return Err(ConfigError(
-                "ACCESS_TOKEN_TTL_MINUTES must be between 1 and 1440".into(),
+                "token lifetimes must satisfy ACCESS_TOKEN_TTL <= REFRESH_IDLE_TTL <= \
+                 SESSION_MAX_LIFETIME"
+                    .into(),
             ));
         }
+        let defaults = RateLimits::default();
+        let limits = RateLimits {
+            window: duration(
+                "RATE_LIMIT_WINDOW",
+                raw.rate_limit_window.as_deref(),
+                defaults.window,
+                Duration::from_secs(1)..=Duration::from_secs(24 * 3600),
+            )?,
+            login_failures_per_account: positive(
+                "LOGIN_FAILURES_PER_ACCOUNT",
+                raw.login_failures_per_account,
+                defaults.login_failures_per_account,
+            )?,
+            login_failures_per_ip: positive(
+                "LOGIN_FAILURES_PER_IP",
+                raw.login_failures_per_ip,
+                defaults.login_failures_per_ip,
+            )?,
+            registrations_per_ip: positive(
+                "REGISTRATIONS_PER_IP",
+                raw.registrations_per_ip,
+                defaults.registrations_per_ip,
+            )?,
+            registrations_per_account: positive(
+                "REGISTRATIONS_PER_ACCOUNT",
+                raw.registrations_per_account,
+                defaults.registrations_per_account,
+            )?,
+        };
+        let trusted_proxies = raw
+            .trusted_proxies
+            .as_deref()
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                s.parse::<IpNet>()
+                    .or_else(|_| s.parse::<std::net::IpAddr>().map(IpNet::from))
+                    .map_err(|_| {
+                        ConfigError(format!(
+                            "TRUSTED_PROXIES has an entry `{s}` that is neither an IP address \
+                             nor a CIDR range (e.g. 10.0.0.1 or 10.0.0.0/8)"
+                        ))
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let cookie_secure = raw.cookie_secure.unwrap_or(true);
         if env == AppEnv::Production && !cookie_secure {
             return Err(ConfigError(
@@ -216,7 +370,11 @@ impl Config {
             secret_source,
             jwt_issuer: raw.jwt_issuer.unwrap_or_else(|| "tasks".into()),
             jwt_audience: raw.jwt_audience.unwrap_or_else(|| "tasks".into()),
-            access_token_ttl: Duration::from_secs(ttl_minutes * 60),
+            access_token_ttl,
+            refresh_idle_ttl,
+            session_max_lifetime,
+            limits,
+            trusted_proxies,
             cookie_secure,
             data_dir,
             max_concurrent_hashes,
@@ -236,6 +394,39 @@ fn parse(vars: HashMap<String, String>) -> Result<RawConfig, ConfigError> {
                 "{e}; check that variable against the README's configuration table"
             ))
         })
+}
+
+/// Reads a duration such as `15m`, `7d` or `30s`, within `range`.
+fn duration(
+    name: &str,
+    value: Option<&str>,
+    default: Duration,
+    range: std::ops::RangeInclusive<Duration>,
+) -> Result<Duration, ConfigError> {
+    let Some(value) = value.map(str::trim).filter(|v| !v.is_empty()) else {
+        return Ok(default);
+    };
+    let parsed = humantime::parse_duration(value).map_err(|_| {
+        ConfigError(format!(
+            "{name} must be a duration such as 30s, 15m, 12h or 7d"
+        ))
+    })?;
+    if !range.contains(&parsed) {
+        return Err(ConfigError(format!(
+            "{name} must be between {} and {}",
+            humantime::format_duration(*range.start()),
+            humantime::format_duration(*range.end())
+        )));
+    }
+    Ok(parsed)
+}
+
+fn positive(name: &str, value: Option<u32>, default: u32) -> Result<u32, ConfigError> {
+    match value {
+        None => Ok(default),
+        Some(0) => Err(ConfigError(format!("{name} must be at least 1"))),
+        Some(n) => Ok(n),
+    }
 }
 
 fn default_hash_permits() -> usize {
@@ -308,7 +499,7 @@ mod tests {
 
     use super::*;
 
-    const GOOD_SECRET: &str = "0123456789abcdef0123456789abcdef0123456789abcdef";
+    const GOOD_SECRET: &str = "9c1f4e2ab87d03c5e6f1029384756abcdef0918273645f0e";
 
     #[test]
     fn production_without_secret_refuses_to_start_and_names_the_variable() {
@@ -344,7 +535,14 @@ mod tests {
         let cfg =
             Config::from_pairs(&[("APP_ENV", "production"), ("JWT_SECRET", GOOD_SECRET)]).unwrap();
         assert!(cfg.cookie_secure);
-        assert_eq!(cfg.access_token_ttl, Duration::from_secs(30 * 60));
+        assert_eq!(cfg.access_token_ttl, Duration::from_secs(15 * 60));
+        assert_eq!(cfg.refresh_idle_ttl, Duration::from_secs(7 * 24 * 3600));
+        assert_eq!(
+            cfg.session_max_lifetime,
+            Duration::from_secs(30 * 24 * 3600)
+        );
+        assert_eq!(cfg.limits, RateLimits::default());
+        assert!(cfg.trusted_proxies.is_empty());
         assert!(cfg.database_url.starts_with("sqlite:"));
         assert!(
             !format!("{cfg:?}").contains(GOOD_SECRET),
@@ -382,18 +580,58 @@ mod tests {
     }
 
     #[test]
-    fn a_malformed_number_names_its_variable() {
-        let err = Config::from_pairs(&[
+    fn malformed_values_name_their_variable() {
+        for (name, value) in [
+            ("ACCESS_TOKEN_TTL", "soon"),
+            ("ACCESS_TOKEN_TTL", "2days"),
+            ("REFRESH_IDLE_TTL", "-1"),
+            ("LOGIN_FAILURES_PER_IP", "many"),
+            ("LOGIN_FAILURES_PER_ACCOUNT", "0"),
+            ("TRUSTED_PROXIES", "10.0.0.1,proxy.local"),
+        ] {
+            let err =
+                Config::from_pairs(&[("JWT_SECRET", GOOD_SECRET), (name, value)]).unwrap_err();
+            assert!(
+                err.to_string().to_uppercase().contains(name),
+                "{name}={value}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn durations_and_proxies_are_parsed() {
+        let cfg = Config::from_pairs(&[
             ("JWT_SECRET", GOOD_SECRET),
-            ("ACCESS_TOKEN_TTL_MINUTES", "soon"),
+            ("ACCESS_TOKEN_TTL", "20s"),
+            ("REFRESH_IDLE_TTL", "1h"),
+            ("TRUSTED_PROXIES", "10.0.0.0/8, 192.168.1.7"),
         ])
-        .unwrap_err();
+        .unwrap();
+        assert_eq!(cfg.access_token_ttl, Duration::from_secs(20));
+        assert_eq!(cfg.refresh_idle_ttl, Duration::from_secs(3600));
+        assert_eq!(cfg.trusted_proxies.len(), 2);
         assert!(
-            err.to_string()
-                .to_lowercase()
-                .contains("access_token_ttl_minutes"),
-            "{err}"
+            cfg.trusted_proxies[1].contains(&"192.168.1.7".parse::<std::net::IpAddr>().unwrap())
         );
+    }
+
+    #[test]
+    fn production_refuses_placeholder_secrets_without_echoing_them() {
+        for placeholder in [
+            "change-me-to-a-random-secret-of-at-least-32-bytes",
+            "CHANGEME-CHANGEME-CHANGEME-CHANGEME",
+            "0123456789abcdef0123456789abcdef",
+            &"a".repeat(64),
+        ] {
+            let err = Config::from_pairs(&[("APP_ENV", "production"), ("JWT_SECRET", placeholder)])
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("JWT_SECRET") && err.contains("placeholder"),
+                "{err}"
+            );
+            assert!(!err.contains(placeholder), "echoed the secret: {err}");
+        }
     }
 
     #[test]

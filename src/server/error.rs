@@ -1,7 +1,7 @@
 //! How errors leave the server: HTTP mapping of [`AppError`], and startup failures.
 
 use super::{
-    api::types::{ErrorOut, ValidationErrorOut, ValidationItem},
+    api::types::{ErrorOut, OAuthErrorOut, ValidationErrorOut, ValidationItem},
     config::ConfigError,
 };
 use crate::error::AppError;
@@ -68,6 +68,15 @@ impl IntoResponse for AppError {
                     .collect();
                 (status, Json(ValidationErrorOut { detail })).into_response()
             }
+            // OAuth2 clients parse `error`/`error_description` from the token endpoints.
+            AppError::InvalidGrant => (
+                status,
+                Json(OAuthErrorOut {
+                    error: "invalid_grant".into(),
+                    error_description: self.to_string(),
+                }),
+            )
+                .into_response(),
             other => (
                 status,
                 Json(ErrorOut {
@@ -87,6 +96,9 @@ impl IntoResponse for AppError {
                     header::WWW_AUTHENTICATE,
                     HeaderValue::from_static(r#"Bearer error="invalid_token""#),
                 );
+            }
+            AppError::InvalidGrant => {
+                headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             }
             AppError::RateLimited { retry_after_secs } => {
                 if let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string()) {
@@ -163,6 +175,21 @@ mod tests {
         let response = AppError::Unauthorized.into_response();
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
         assert_eq!(response.headers()[header::WWW_AUTHENTICATE], "Bearer");
+    }
+
+    #[tokio::test]
+    async fn invalid_grant_uses_the_oauth2_shape() {
+        let response = AppError::InvalidGrant.into_response();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(response.headers()[header::CACHE_CONTROL], "no-store");
+        let body = body_json(response).await;
+        assert_eq!(body["error"], "invalid_grant");
+        assert!(
+            body["error_description"]
+                .as_str()
+                .unwrap()
+                .contains("Sign in")
+        );
     }
 
     #[tokio::test]

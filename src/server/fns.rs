@@ -5,7 +5,10 @@ use leptos::prelude::use_context;
 use leptos_axum::ResponseOptions;
 use tower_cookies::Cookies;
 
-use super::{auth::AuthOutcome, state::AppState};
+use super::{
+    auth::{AuthOutcome, ClientInfo, Principal},
+    state::AppState,
+};
 use crate::{error::AppError, model::User};
 
 /// The application state, provided to every server function by the router.
@@ -24,22 +27,42 @@ pub fn state() -> Result<AppState, AppError> {
 /// # Errors
 /// [`AppError::Unauthorized`] without valid credentials.
 pub async fn require_user() -> Result<(AppState, User), AppError> {
+    let (state, principal) = require_session().await?;
+    Ok((state, principal.user))
+}
+
+/// The signed-in user and their session.
+///
+/// # Errors
+/// [`AppError::Unauthorized`] without valid credentials.
+pub async fn require_session() -> Result<(AppState, Principal), AppError> {
     let state = state()?;
     match authenticate(&state).await? {
-        Some(user) => Ok((state, user)),
+        Some(principal) => Ok((state, principal)),
         None => Err(AppError::Unauthorized),
     }
 }
 
-/// The signed-in user, `None` when no credentials were sent.
+/// The signed-in user and session, `None` when no credentials were sent.
 ///
 /// # Errors
 /// [`AppError::Unauthorized`] for invalid credentials.
-pub async fn authenticate(state: &AppState) -> Result<Option<User>, AppError> {
+pub async fn authenticate(state: &AppState) -> Result<Option<Principal>, AppError> {
     let AuthOutcome(outcome) = leptos_axum::extract_with_state::<AuthOutcome, AppState>(state)
         .await
         .map_err(|e| AppError::internal("reading the request failed", e))?;
     outcome
+}
+
+/// The client making the current request (IP and user agent).
+pub fn client(state: &AppState) -> ClientInfo {
+    use_context::<Parts>().map_or_else(
+        || ClientInfo {
+            ip: None,
+            user_agent: String::new(),
+        },
+        |parts| ClientInfo::from_parts(&parts, &state.config),
+    )
 }
 
 /// The request's cookie jar; cookies added to it are sent by the `CookieManagerLayer`.

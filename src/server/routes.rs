@@ -10,7 +10,7 @@ use axum::{
 };
 use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes, generate_route_list};
-use tower_cookies::CookieManagerLayer;
+use tower_cookies::{CookieManagerLayer, Cookies};
 use tower_http::{
     limit::RequestBodyLimitLayer,
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
@@ -18,7 +18,9 @@ use tower_http::{
 };
 
 use super::{
-    auth::{cookie, extractor::authenticate},
+    accounts,
+    auth::{RenewedAccess, cookie, extractor::authenticate},
+    sessions,
     state::AppState,
 };
 use crate::app::{App, LOGIN_PATH, PROTECTED_PATHS, TASKS_PATH, shell};
@@ -42,6 +44,11 @@ pub fn app(state: AppState) -> Router {
         .merge(super::api::doc::swagger_ui())
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn_with_state(state.clone(), page_guard))
+        // Outside the page guard, so a renewed session counts when it decides.
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            renew_browser_session,
+        ))
         .with_state(state)
         // Outside the routes, so server functions and the extractor see the same cookie jar
         // (tower-cookies only emits Set-Cookie for cookies added through this layer).
@@ -52,6 +59,48 @@ pub fn app(state: AppState) -> Router {
         .layer(TraceLayer::new_for_http())
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+/// The browser's silent refresh. When a request carries no usable access cookie (the browser
+/// dropped it at expiry, or it no longer verifies) but a refresh cookie, the refresh token is
+/// rotated here, before any page or server function runs: the new cookies go out with this
+/// response and this request is served with the new access token. So a person active all day
+/// is never sent to the login page, with or without JavaScript.
+///
+/// A refused refresh token (spent, expired, revoked) clears both cookies: the session is over.
+async fn renew_browser_session(
+    State(state): State<AppState>,
+    cookies: Cookies,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let bearer = request.headers().contains_key(header::AUTHORIZATION);
+    let static_file = request.uri().path().starts_with("/pkg/");
+    if bearer || static_file {
+        return next.run(request).await;
+    }
+    let access_ok = cookie::read(request.headers(), cookie::access_name(&state.config))
+        .is_some_and(|token| state.jwt.verify(&token).is_ok());
+    let refresh = cookie::read(request.headers(), cookie::refresh_name(&state.config));
+    if let (false, Some(refresh)) = (access_ok, refresh) {
+        match sessions::refresh(&state, &refresh).await {
+            Ok(issued) => {
+                accounts::set_browser_cookies(&state, &cookies, &issued);
+                request
+                    .extensions_mut()
+                    .insert(RenewedAccess(issued.access.expose().to_owned()));
+            }
+            Err(crate::error::AppError::InvalidGrant) => {
+                for removal in cookie::removals(&state.config) {
+                    cookies.add(removal);
+                }
+            }
+            // The database is unavailable: leave the cookies alone and let the request fail or
+            // succeed on its own; the next request tries again.
+            Err(_) => {}
+        }
+    }
+    next.run(request).await
 }
 
 /// Server-side navigation rules for pages, decided before any HTML is rendered (so they also
@@ -73,7 +122,7 @@ async fn page_guard(State(state): State<AppState>, request: Request, next: Next)
     let outcome = authenticate(&parts, &state).await;
     let request = Request::from_parts(parts, body);
     match outcome {
-        Ok(Some(_)) if public_only => redirect(TASKS_PATH, None),
+        Ok(Some(_)) if public_only => redirect(TASKS_PATH),
         Ok(Some(_)) => {
             let mut response = next.run(request).await;
             // Personal data: never store it in a shared or browser cache.
@@ -83,34 +132,33 @@ async fn page_guard(State(state): State<AppState>, request: Request, next: Next)
             );
             response
         }
-        Ok(None) if protected => redirect(&format!("{LOGIN_PATH}?next={path}"), None),
+        Ok(None) if protected => redirect(&format!("{LOGIN_PATH}?next={path}")),
         Ok(None) => next.run(request).await,
         Err(crate::error::AppError::InvalidToken) => {
-            // An expired or invalid cookie: drop it so the browser stops sending it.
-            let clear = cookie::removal(&state.config).to_string();
-            if protected {
-                redirect(&format!("{LOGIN_PATH}?next={path}"), Some(clear))
+            // An expired or invalid cookie that could not be renewed: drop both auth cookies
+            // so the browser stops sending them.
+            let clear = cookie::removals(&state.config).map(|c| c.to_string());
+            let mut response = if protected {
+                redirect(&format!("{LOGIN_PATH}?next={path}"))
             } else {
-                let mut response = next.run(request).await;
-                if let Ok(value) = HeaderValue::from_str(&clear) {
+                next.run(request).await
+            };
+            for value in clear {
+                if let Ok(value) = HeaderValue::from_str(&value) {
                     response.headers_mut().append(header::SET_COOKIE, value);
                 }
-                response
             }
+            response
         }
         Err(err) => err.into_response(),
     }
 }
 
-fn redirect(location: &str, set_cookie: Option<String>) -> Response {
-    let mut builder = Response::builder()
+fn redirect(location: &str) -> Response {
+    Response::builder()
         .status(StatusCode::SEE_OTHER)
         .header(header::LOCATION, location)
-        .header(header::CACHE_CONTROL, "no-store");
-    if let Some(cookie) = set_cookie {
-        builder = builder.header(header::SET_COOKIE, cookie);
-    }
-    builder
+        .header(header::CACHE_CONTROL, "no-store")
         .body(Body::empty())
         .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
 }

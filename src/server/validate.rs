@@ -1,9 +1,11 @@
 //! Input rules for every front door (server functions now, the REST API later), in one place.
 //!
-//! Inputs are normalized first (names and titles trimmed, emails trimmed and lower-cased;
-//! passwords are never altered), then checked with `validator`. Every failure becomes a
-//! [`FieldError`] that names its field and says what to do.
+//! Inputs are normalized first (names and titles trimmed, emails trimmed and lower-cased,
+//! passwords NFKC-normalized but never trimmed or truncated), then checked with `validator` and
+//! the password policy. Every failure becomes a [`FieldError`] that names its field and says
+//! what to do.
 
+use unicode_normalization::UnicodeNormalization;
 use validator::{Validate, ValidationErrors};
 
 use crate::{
@@ -12,17 +14,30 @@ use crate::{
 };
 
 /// A registration that passed validation, normalized and ready to store.
-#[derive(Debug)]
 pub struct ValidRegistration {
     pub name: String,
     pub email: String,
+    /// NFKC-normalized: what gets hashed.
+    pub password: String,
 }
+
+impl std::fmt::Debug for ValidRegistration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ValidRegistration")
+            .field("name", &self.name)
+            .field("email", &self.email)
+            .field("password", &"[redacted]")
+            .finish()
+    }
+}
+
+/// Email local parts shorter than this are not checked for inside passwords: "al" would rule
+/// out every password with "al" in it, which protects nobody.
+const LOCAL_PART_MIN_CHECKED: usize = 3;
 
 // validator's length bounds are u64.
 const NAME_MAX_LEN: u64 = NAME_MAX as u64;
 const EMAIL_MAX_LEN: u64 = EMAIL_MAX as u64;
-const PASSWORD_MIN_LEN: u64 = PASSWORD_MIN as u64;
-const PASSWORD_MAX_LEN: u64 = PASSWORD_MAX as u64;
 const TITLE_MAX_LEN: u64 = TITLE_MAX as u64;
 
 #[derive(Validate)]
@@ -31,8 +46,6 @@ struct RegistrationRules<'a> {
     name: &'a str,
     #[validate(email, length(max = EMAIL_MAX_LEN))]
     email: &'a str,
-    #[validate(length(min = PASSWORD_MIN_LEN, max = PASSWORD_MAX_LEN))]
-    password: &'a str,
 }
 
 #[derive(Validate)]
@@ -44,6 +57,78 @@ struct TitleRules<'a> {
 /// Trims and lower-cases an email so that one address is one account however it is typed.
 pub fn normalize_email(email: &str) -> String {
     email.trim().to_lowercase()
+}
+
+/// The form of a password that is hashed and compared: NFKC, so that one password typed on
+/// different keyboards or systems (composed or decomposed accents, full-width digits) is one
+/// password (NIST SP 800-63B §3.1.1.2).
+pub fn normalize_password(password: &str) -> String {
+    password.nfkc().collect()
+}
+
+/// Checks a new password against the policy of NIST SP 800-63B: 8 to 128 characters (counted
+/// after normalization; longer inputs are refused before any other work), no composition
+/// rules, never truncated, not one of the 30,000 most common passwords (zxcvbn's list, matched
+/// case-insensitively) and not containing the email's local part. Returns the normalized
+/// password.
+///
+/// # Errors
+/// A [`FieldError`] on `field` that says why.
+pub fn new_password(password: &str, email: &str, field: &str) -> Result<String, FieldError> {
+    // Before normalizing: NFKC can expand a string, and a megabyte of input must cost nothing.
+    if password.chars().count() > PASSWORD_MAX {
+        return Err(FieldError::new(
+            field,
+            format!("Password must be at most {PASSWORD_MAX} characters."),
+        ));
+    }
+    let password = normalize_password(password);
+    let length = password.chars().count();
+    if length < PASSWORD_MIN {
+        return Err(FieldError::new(
+            field,
+            format!("Password must be at least {PASSWORD_MIN} characters."),
+        ));
+    }
+    if length > PASSWORD_MAX {
+        return Err(FieldError::new(
+            field,
+            format!("Password must be at most {PASSWORD_MAX} characters."),
+        ));
+    }
+    if is_common_password(&password) {
+        return Err(FieldError::new(
+            field,
+            "This password is one of the most commonly used passwords, so it is among the \
+             first an attacker tries. Choose another; a few unrelated words make a strong one.",
+        ));
+    }
+    let email = normalize_email(email);
+    let local = email.split('@').next().unwrap_or_default();
+    if local.chars().count() >= LOCAL_PART_MIN_CHECKED && password.to_lowercase().contains(local) {
+        return Err(FieldError::new(
+            field,
+            "Password must not contain the first part of your email address.",
+        ));
+    }
+    Ok(password)
+}
+
+/// Whether the whole password is on zxcvbn's list of common passwords (in any letter case),
+/// rather than merely containing a common word.
+fn is_common_password(password: &str) -> bool {
+    use zxcvbn::feedback::Warning;
+    zxcvbn::zxcvbn(password, &[])
+        .feedback()
+        .and_then(zxcvbn::feedback::Feedback::warning)
+        .is_some_and(|warning| {
+            matches!(
+                warning,
+                Warning::ThisIsATop10Password
+                    | Warning::ThisIsATop100Password
+                    | Warning::ThisIsACommonPassword
+            )
+        })
 }
 
 /// Checks a sign-up form. `password_confirm` is checked only when given (the JSON API has none).
@@ -61,7 +146,6 @@ pub fn registration(
     let mut errors = match (RegistrationRules {
         name,
         email: &email,
-        password,
     })
     .validate()
     {
@@ -69,13 +153,12 @@ pub fn registration(
         Err(e) => field_errors(&e, |field| match field {
             "name" if name.is_empty() => "Enter your name.".into(),
             "name" => format!("Name must be at most {NAME_MAX} characters."),
-            "email" => "Enter a valid email address, like name@example.com.".into(),
-            "password" if password.chars().count() < PASSWORD_MIN => {
-                format!("Password must be at least {PASSWORD_MIN} characters.")
-            }
-            _ => format!("Password must be at most {PASSWORD_MAX} characters."),
+            _ => "Enter a valid email address, like name@example.com.".into(),
         }),
     };
+    let normalized = new_password(password, &email, "password")
+        .map_err(|e| errors.push(e))
+        .ok();
     if let Some(confirm) = password_confirm
         && confirm != password
     {
@@ -84,13 +167,13 @@ pub fn registration(
             "The passwords do not match.",
         ));
     }
-    if errors.is_empty() {
-        Ok(ValidRegistration {
+    match normalized {
+        Some(password) if errors.is_empty() => Ok(ValidRegistration {
             name: name.to_owned(),
             email,
-        })
-    } else {
-        Err(AppError::Validation(errors))
+            password,
+        }),
+        _ => Err(AppError::Validation(errors)),
     }
 }
 
@@ -158,10 +241,12 @@ mod tests {
         );
     }
 
+    const STRONG: &str = "violet kettle drum";
+
     #[test]
     fn name_limit_is_100_characters_not_bytes() {
-        assert!(registration(&"é".repeat(100), "a@b.co", "12345678", None).is_ok());
-        let err = registration(&"a".repeat(101), "a@b.co", "12345678", None).unwrap_err();
+        assert!(registration(&"é".repeat(100), "a@b.co", STRONG, None).is_ok());
+        let err = registration(&"a".repeat(101), "a@b.co", STRONG, None).unwrap_err();
         assert!(err.message_for("name").unwrap().contains("100"));
     }
 
@@ -188,13 +273,58 @@ mod tests {
     #[test]
     fn passwords_are_not_trimmed() {
         // Eight characters only because of the spaces: still accepted, never altered.
-        assert!(registration("A", "a@b.co", "  abcd  ", None).is_ok());
+        let ok = registration("A", "a@b.co", "  abcd  ", None).unwrap();
+        assert_eq!(ok.password, "  abcd  ");
+    }
+
+    #[test]
+    fn passwords_are_nfkc_normalized() {
+        // "é" composed vs "e" + combining acute; full-width digits vs ASCII digits.
+        let composed = new_password("caf\u{e9} au lait", "x@y.co", "password").unwrap();
+        let decomposed = new_password("cafe\u{301} au lait", "x@y.co", "password").unwrap();
+        assert_eq!(composed, decomposed);
+        assert_eq!(
+            new_password("ｖｉｏｌｅｔ１２３４", "x@y.co", "password").unwrap(),
+            "violet1234"
+        );
+    }
+
+    #[test]
+    fn common_passwords_are_refused_in_any_case() {
+        for common in [
+            "password",
+            "12345678",
+            "Password1",
+            "QWERTYUIOP",
+            "iloveyou",
+            "sunshine1",
+        ] {
+            let err = new_password(common, "x@y.co", "password").unwrap_err();
+            assert!(err.message.contains("commonly used"), "{common}: {err:?}");
+        }
+        // Containing a common word is fine; being one is not.
+        assert!(new_password("password kettle violet", "x@y.co", "password").is_ok());
+    }
+
+    #[test]
+    fn passwords_containing_the_email_local_part_are_refused() {
+        let err =
+            new_password("xx-ada.lovelace-99", "Ada.Lovelace@example.com", "password").unwrap_err();
+        assert!(err.message.contains("email"), "{err:?}");
+        // Very short local parts are not checked.
+        assert!(new_password("violet kettle", "al@example.com", "password").is_ok());
+    }
+
+    #[test]
+    fn overlong_passwords_are_refused_before_normalizing() {
+        let err = new_password(&"x".repeat(1_000_000), "x@y.co", "password").unwrap_err();
+        assert!(err.message.contains("at most 128"));
     }
 
     #[test]
     fn malformed_emails_are_rejected() {
         for email in ["", "plain", "a@", "@b.co", "a b@c.co", "a@b@c.co"] {
-            let err = registration("A", email, "12345678", None).unwrap_err();
+            let err = registration("A", email, STRONG, None).unwrap_err();
             assert_eq!(fields(err), ["email"], "accepted {email:?}");
         }
     }

@@ -10,6 +10,7 @@ use axum::{
 };
 use http_body_util::BodyExt;
 use leptos::config::LeptosOptions;
+use serde_json::{Value, json};
 use tasks::server::{AppState, config::Config, db};
 use tempfile::TempDir;
 use tower::ServiceExt;
@@ -17,6 +18,7 @@ use tower::ServiceExt;
 pub const SECRET: &str = "integration-test-secret-0123456789abcdef0123456789";
 pub const PASSWORD: &str = "correct horse battery staple";
 pub const COOKIE_NAME: &str = "__Host-tasks_session";
+pub const REFRESH_COOKIE_NAME: &str = "__Host-tasks_refresh";
 
 /// A router over its own database in a temporary folder (deleted on drop).
 pub struct TestApp {
@@ -41,11 +43,29 @@ impl Reply {
 
     /// `name=value` of the session cookie this reply sets, if any.
     pub fn session_cookie(&self) -> Option<String> {
+        self.cookie_pair(COOKIE_NAME)
+    }
+
+    /// `name=value` of the refresh cookie this reply sets, if any.
+    pub fn refresh_cookie(&self) -> Option<String> {
+        self.cookie_pair(REFRESH_COOKIE_NAME)
+    }
+
+    /// Both auth cookies as one `Cookie` header value.
+    pub fn auth_cookies(&self) -> String {
+        format!(
+            "{}; {}",
+            self.session_cookie().expect("session cookie"),
+            self.refresh_cookie().expect("refresh cookie")
+        )
+    }
+
+    fn cookie_pair(&self, name: &str) -> Option<String> {
         self.set_cookies()
             .into_iter()
-            .find(|c| c.starts_with(&format!("{COOKIE_NAME}=")))
+            .find(|c| c.starts_with(&format!("{name}=")))
             .and_then(|c| c.split(';').next().map(str::to_owned))
-            .filter(|pair| pair.len() > COOKIE_NAME.len() + 1)
+            .filter(|pair| pair.len() > name.len() + 1)
     }
 
     pub fn set_cookies(&self) -> Vec<String> {
@@ -82,6 +102,11 @@ pub async fn spawn_with(extra: &[(&str, &str)]) -> TestApp {
         ("DATABASE_URL", url.as_str()),
         ("DATA_DIR", data_dir.as_str()),
         ("COOKIE_SECURE", "true"),
+        // Tests sign many people up from one (unknown) address; the rate-limit tests set
+        // their own limits.
+        ("REGISTRATIONS_PER_IP", "100000"),
+        ("REGISTRATIONS_PER_ACCOUNT", "100000"),
+        ("LOGIN_FAILURES_PER_IP", "100000"),
     ];
     pairs.extend_from_slice(extra);
     let config = Config::from_pairs(&pairs).expect("test config");
@@ -148,6 +173,15 @@ impl TestApp {
         self.send(request).await
     }
 
+    /// Sends `request` as if it came over TCP from `ip` (what rate limits and sessions see).
+    pub async fn send_from(&self, ip: &str, mut request: Request<Body>) -> Reply {
+        let addr: std::net::SocketAddr = format!("{ip}:40000").parse().expect("an IP");
+        request
+            .extensions_mut()
+            .insert(axum::extract::ConnectInfo(addr));
+        self.send(request).await
+    }
+
     pub async fn get(&self, path: &str, cookie: Option<&str>) -> Reply {
         let mut request = Request::get(path).header(header::ACCEPT, "text/html");
         if let Some(cookie) = cookie {
@@ -206,6 +240,82 @@ impl TestApp {
             .await
             .unwrap()
     }
+}
+
+// --- the REST API, as a script would call it ---
+
+/// A request to the REST API with an optional Bearer token and JSON body.
+pub async fn json_request(
+    app: &TestApp,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> Reply {
+    let mut request = Request::builder().method(method).uri(path);
+    if let Some(token) = token {
+        request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+    }
+    let body = match body {
+        Some(body) => {
+            request = request.header(header::CONTENT_TYPE, "application/json");
+            Body::from(body.to_string())
+        }
+        None => Body::empty(),
+    };
+    app.send(request.body(body).unwrap()).await
+}
+
+pub async fn api_register(app: &TestApp, email: &str) -> Reply {
+    json_request(
+        app,
+        "POST",
+        "/api/v1/auth/register",
+        None,
+        Some(json!({"email": email, "name": "Api User", "password": PASSWORD})),
+    )
+    .await
+}
+
+pub async fn api_token(app: &TestApp, username: &str, password: &str) -> Reply {
+    let body =
+        serde_urlencoded::to_string([("username", username), ("password", password)]).unwrap();
+    let request = Request::post("/api/v1/auth/token")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(body))
+        .unwrap();
+    app.send(request).await
+}
+
+/// Exchanges a refresh token at `/api/v1/auth/refresh`.
+pub async fn api_refresh(app: &TestApp, refresh_token: &str) -> Reply {
+    json_request(
+        app,
+        "POST",
+        "/api/v1/auth/refresh",
+        None,
+        Some(json!({ "refresh_token": refresh_token })),
+    )
+    .await
+}
+
+/// Logs `email` in through the API and returns `(access_token, refresh_token)`.
+pub async fn api_tokens(app: &TestApp, email: &str) -> (String, String) {
+    let reply = api_token(app, email, PASSWORD).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let body = reply.json();
+    (
+        body["access_token"].as_str().unwrap().to_owned(),
+        body["refresh_token"].as_str().unwrap().to_owned(),
+    )
+}
+
+/// Registers `email` through the API and returns a Bearer token for it.
+pub async fn bearer(app: &TestApp, email: &str) -> String {
+    assert_eq!(api_register(app, email).await.status, StatusCode::CREATED);
+    let reply = api_token(app, email, PASSWORD).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    reply.json()["access_token"].as_str().unwrap().to_owned()
 }
 
 /// A `Cookie` header value carrying `token` as the session cookie.

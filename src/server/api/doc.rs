@@ -10,8 +10,8 @@ use utoipa::{
 use utoipa_swagger_ui::SwaggerUi;
 
 use super::types::{
-    ErrorOut, NewTask, RegisterBody, TaskOut, TaskPage, TaskPatch, TokenForm, TokenOut, UserOut,
-    ValidationErrorOut, ValidationItem,
+    ErrorOut, NewTask, OAuthErrorOut, PasswordChangeBody, RefreshBody, RegisterBody, SessionOut,
+    TaskOut, TaskPage, TaskPatch, TokenForm, TokenOut, UserOut, ValidationErrorOut, ValidationItem,
 };
 
 /// The answers every endpoint with a JSON body may give to a body it cannot read.
@@ -50,13 +50,22 @@ pub enum TaskIdErrors {
 #[openapi(
     info(
         title = "Tasks API",
-        description = "Your task list over JSON. Get a token from `POST /api/v1/auth/token` \
-                       (OAuth2 password grant) and send it as `Authorization: Bearer <token>`."
+        description = "Your task list over JSON. Get tokens from `POST /api/v1/auth/token` \
+                       (OAuth2 password grant) and send the access token as \
+                       `Authorization: Bearer <token>`. It lives 15 minutes; exchange the \
+                       refresh token at `POST /api/v1/auth/refresh` for a new pair (each \
+                       refresh token works once)."
     ),
     paths(
         super::register,
         super::token,
+        super::refresh,
+        super::logout,
+        super::list_sessions,
+        super::revoke_other_sessions,
+        super::revoke_session,
         super::me,
+        super::change_password,
         super::list_tasks,
         super::create_task,
         super::get_task,
@@ -64,12 +73,13 @@ pub enum TaskIdErrors {
         super::delete_task
     ),
     components(schemas(
-        RegisterBody, UserOut, TokenForm, TokenOut, TaskOut, TaskPage, NewTask, TaskPatch,
-        ErrorOut, ValidationErrorOut, ValidationItem
+        RegisterBody, UserOut, TokenForm, TokenOut, RefreshBody, OAuthErrorOut, SessionOut,
+        PasswordChangeBody, TaskOut, TaskPage, NewTask, TaskPatch, ErrorOut, ValidationErrorOut,
+        ValidationItem
     )),
     modifiers(&Security),
     tags(
-        (name = "auth", description = "Sign up and get tokens"),
+        (name = "auth", description = "Sign up, get and refresh tokens, manage sessions"),
         (name = "users", description = "The signed-in user"),
         (name = "tasks", description = "The signed-in user's tasks")
     )
@@ -94,9 +104,10 @@ impl Modify for Security {
         );
         components.add_security_scheme(
             "oauth2",
-            SecurityScheme::OAuth2(OAuth2::new([Flow::Password(Password::new(
+            SecurityScheme::OAuth2(OAuth2::new([Flow::Password(Password::with_refresh_url(
                 "/api/v1/auth/token",
                 Scopes::new(),
+                "/api/v1/auth/token",
             ))])),
         );
     }

@@ -12,20 +12,26 @@ pub mod types;
 use axum::{
     Json, Router,
     extract::State,
-    http::{HeaderMap, HeaderValue, StatusCode, header},
+    http::{HeaderMap, HeaderValue, StatusCode, header, request::Parts},
     response::IntoResponse,
-    routing::{get, post},
+    routing::{delete, get, post},
 };
 
 use self::{
     doc::{AuthErrors, JsonBodyErrors, TaskIdErrors},
     extract::{ApiForm, ApiJson, ApiPath, ApiQuery},
     types::{
-        ErrorOut, ListQuery, NewTask, RegisterBody, TaskOut, TaskPage, TaskPatch, TokenForm,
-        TokenOut, UserOut, ValidationErrorOut,
+        ErrorOut, ListQuery, NewTask, OAuthErrorOut, PasswordChangeBody, RefreshBody, RegisterBody,
+        SessionOut, TaskOut, TaskPage, TaskPatch, TokenForm, TokenOut, UserOut, ValidationErrorOut,
     },
 };
-use super::{accounts, auth::CurrentUser, state::AppState, tasks};
+use super::{
+    accounts,
+    auth::{ClientInfo, CurrentSession, CurrentUser},
+    sessions::{self, Issued},
+    state::AppState,
+    tasks,
+};
 use crate::error::AppError;
 
 /// The API routes, to be nested at `/api/v1`.
@@ -33,7 +39,12 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/auth/register", post(register))
         .route("/auth/token", post(token))
+        .route("/auth/refresh", post(refresh))
+        .route("/auth/logout", post(logout))
+        .route("/auth/sessions", get(list_sessions).delete(revoke_other_sessions))
+        .route("/auth/sessions/{id}", delete(revoke_session))
         .route("/users/me", get(me))
+        .route("/users/me/password", post(change_password))
         .route("/tasks", get(list_tasks).post(create_task))
         .route("/tasks/{id}", get(get_task).patch(update_task).delete(delete_task))
         .fallback(|| async {
@@ -56,45 +67,229 @@ fn no_store() -> [(header::HeaderName, HeaderValue); 2] {
         (status = 201, description = "Account created", body = UserOut),
         (status = 409, description = "Email already registered", body = ErrorOut),
         JsonBodyErrors,
-        (status = 422, description = "Invalid fields", body = ValidationErrorOut),
+        (status = 422, description = "Invalid fields (including a too common password)", body = ValidationErrorOut),
+        (status = 429, description = "Too many sign-up attempts from this address or for this email", body = ErrorOut,
+            headers(("Retry-After" = u64, description = "Seconds until attempts are allowed again"))),
     ))]
 async fn register(
     State(state): State<AppState>,
+    parts: Parts,
     ApiJson(body): ApiJson<RegisterBody>,
 ) -> Result<impl IntoResponse, AppError> {
-    let user = accounts::register(&state, &body.name, &body.email, body.password, None).await?;
+    let client = ClientInfo::from_parts(&parts, &state.config);
+    let user = accounts::register(
+        &state,
+        &body.name,
+        &body.email,
+        body.password,
+        None,
+        &client,
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(UserOut::from(user))))
 }
 
-/// Log in: OAuth2 password grant (`username` is the email). Returns a Bearer access token.
+/// Answers a token request: RFC 6749 §5.1 body, never cached.
+fn token_response(state: &AppState, issued: &Issued) -> impl IntoResponse + use<> {
+    let body = TokenOut {
+        access_token: issued.access.expose().to_owned(),
+        token_type: "bearer",
+        expires_in: issued.access_ttl.as_secs().min(state.jwt.ttl().as_secs()),
+        refresh_token: issued.refresh.expose().to_owned(),
+        refresh_expires_in: issued.refresh_ttl.as_secs(),
+    };
+    (no_store(), Json(body))
+}
+
+/// Log in with the OAuth2 password grant (`username` is the email), or exchange a refresh
+/// token (`grant_type=refresh_token`). Returns a Bearer access token and a refresh token.
 #[utoipa::path(post, path = "/api/v1/auth/token", tag = "auth",
     request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
     responses(
-        (status = 200, description = "Access token", body = TokenOut),
+        (status = 200, description = "Access and refresh token", body = TokenOut),
+        (status = 400, description = "The refresh token is invalid, expired, spent or revoked (OAuth2 `invalid_grant`)", body = OAuthErrorOut),
         (status = 401, description = "Incorrect email or password", body = ErrorOut,
             headers(("WWW-Authenticate" = String, description = "Bearer"))),
+        (status = 403, description = "The account is disabled", body = ErrorOut),
         (status = 413, description = "Body too large", body = ErrorOut),
         (status = 415, description = "Not a form", body = ErrorOut),
         (status = 422, description = "Missing fields or unsupported grant_type", body = ValidationErrorOut),
+        (status = 429, description = "Too many failed logins for this account or address", body = ErrorOut,
+            headers(("Retry-After" = u64, description = "Seconds until the lockout ends"))),
     ))]
 async fn token(
     State(state): State<AppState>,
+    parts: Parts,
     ApiForm(form): ApiForm<TokenForm>,
 ) -> Result<impl IntoResponse, AppError> {
-    if form.grant_type.as_deref().is_some_and(|g| g != "password") {
-        return Err(AppError::field(
+    match form.grant_type.as_deref().unwrap_or("password") {
+        "password" => {
+            let missing = |field: &str| {
+                crate::error::FieldError::new(
+                    field,
+                    format!("`{field}` is required for grant_type=password"),
+                )
+            };
+            let (username, password) = match (form.username, form.password) {
+                (Some(u), Some(p)) => (u, p),
+                (u, p) => {
+                    let mut errors = Vec::new();
+                    if u.is_none() {
+                        errors.push(missing("username"));
+                    }
+                    if p.is_none() {
+                        errors.push(missing("password"));
+                    }
+                    return Err(AppError::Validation(errors));
+                }
+            };
+            let client = ClientInfo::from_parts(&parts, &state.config);
+            let user = accounts::authenticate(&state, &username, password, &client).await?;
+            let issued = sessions::start(&state, &user, &client).await?;
+            Ok(token_response(&state, &issued))
+        }
+        "refresh_token" => {
+            let Some(presented) = form.refresh_token else {
+                return Err(AppError::field(
+                    "refresh_token",
+                    "`refresh_token` is required for grant_type=refresh_token",
+                ));
+            };
+            let issued = sessions::refresh(&state, &presented).await?;
+            Ok(token_response(&state, &issued))
+        }
+        _ => Err(AppError::field(
             "grant_type",
-            "only grant_type=password is supported",
-        ));
+            "grant_type must be `password` or `refresh_token`",
+        )),
     }
-    let user = accounts::authenticate(&state, &form.username, form.password).await?;
-    let token = accounts::issue_token(&state, &user)?;
-    let body = TokenOut {
-        access_token: token.expose().to_owned(),
-        token_type: "bearer",
-        expires_in: state.jwt.ttl().as_secs(),
-    };
+}
+
+/// Exchange a refresh token for a new access token and a new refresh token. Each refresh token
+/// works once: presenting a spent one again signs the whole session out (token theft).
+#[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth",
+    request_body = RefreshBody,
+    responses(
+        (status = 200, description = "A new access and refresh token", body = TokenOut),
+        (status = 400, description = "The refresh token is invalid, expired, spent or revoked (OAuth2 `invalid_grant`)", body = OAuthErrorOut),
+        (status = 413, description = "Body too large", body = ErrorOut),
+        (status = 415, description = "Not JSON", body = ErrorOut),
+        (status = 422, description = "Missing `refresh_token`", body = ValidationErrorOut),
+    ))]
+async fn refresh(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<RefreshBody>,
+) -> Result<impl IntoResponse, AppError> {
+    let issued = sessions::refresh(&state, &body.refresh_token).await?;
+    Ok(token_response(&state, &issued))
+}
+
+/// Sign out: ends the session of the presented access token, and with it its refresh token.
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", security(("bearer" = []), ("oauth2" = [])),
+    responses(
+        (status = 204, description = "Signed out"),
+        AuthErrors,
+    ))]
+async fn logout(
+    State(state): State<AppState>,
+    CurrentSession(principal): CurrentSession,
+) -> Result<StatusCode, AppError> {
+    sessions::end(
+        &state,
+        principal.user.id,
+        &principal.session_id,
+        sessions::reason::LOGOUT,
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The caller's signed-in sessions, most recently used first.
+#[utoipa::path(get, path = "/api/v1/auth/sessions", tag = "auth", security(("bearer" = []), ("oauth2" = [])),
+    responses(
+        (status = 200, description = "Live sessions", body = Vec<SessionOut>),
+        AuthErrors,
+    ))]
+async fn list_sessions(
+    State(state): State<AppState>,
+    CurrentSession(principal): CurrentSession,
+) -> Result<impl IntoResponse, AppError> {
+    let list = sessions::list(&state, principal.user.id, &principal.session_id).await?;
+    let body: Vec<SessionOut> = list.into_iter().map(SessionOut::from).collect();
     Ok((no_store(), Json(body)))
+}
+
+/// Sign out every session except the caller's ("sign out everywhere else").
+#[utoipa::path(delete, path = "/api/v1/auth/sessions", tag = "auth", security(("bearer" = []), ("oauth2" = [])),
+    responses(
+        (status = 204, description = "Every other session is signed out"),
+        AuthErrors,
+    ))]
+async fn revoke_other_sessions(
+    State(state): State<AppState>,
+    CurrentSession(principal): CurrentSession,
+) -> Result<StatusCode, AppError> {
+    sessions::end_all_except(
+        &state,
+        principal.user.id,
+        Some(&principal.session_id),
+        sessions::reason::SIGN_OUT_OTHERS,
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Sign out one of the caller's sessions.
+#[utoipa::path(delete, path = "/api/v1/auth/sessions/{id}", tag = "auth",
+    params(("id" = String, Path, description = "Session id, from the sessions list")),
+    security(("bearer" = []), ("oauth2" = [])),
+    responses(
+        (status = 204, description = "Signed out"),
+        AuthErrors,
+        (status = 404, description = "No such live session of yours", body = ErrorOut),
+    ))]
+async fn revoke_session(
+    State(state): State<AppState>,
+    CurrentSession(principal): CurrentSession,
+    ApiPath(id): ApiPath<String>,
+) -> Result<StatusCode, AppError> {
+    if sessions::end(
+        &state,
+        principal.user.id,
+        &id,
+        sessions::reason::REVOKED_BY_USER,
+    )
+    .await?
+    {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(AppError::NotFound)
+    }
+}
+
+/// Change the password. The current password is required; every other session is signed out.
+#[utoipa::path(post, path = "/api/v1/users/me/password", tag = "users", request_body = PasswordChangeBody,
+    security(("bearer" = []), ("oauth2" = [])),
+    responses(
+        (status = 204, description = "Password changed; other sessions signed out"),
+        AuthErrors,
+        JsonBodyErrors,
+        (status = 422, description = "Wrong current password, or the new one is refused", body = ValidationErrorOut),
+    ))]
+async fn change_password(
+    State(state): State<AppState>,
+    CurrentSession(principal): CurrentSession,
+    ApiJson(body): ApiJson<PasswordChangeBody>,
+) -> Result<StatusCode, AppError> {
+    accounts::change_password(
+        &state,
+        &principal,
+        body.current_password,
+        &body.new_password,
+        None,
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// The signed-in user.

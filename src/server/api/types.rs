@@ -24,7 +24,8 @@ pub struct RegisterBody {
     /// 1 to 100 characters after trimming.
     #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub name: String,
-    /// 8 to 128 characters; never trimmed or truncated.
+    /// 8 to 128 characters; never trimmed or truncated. Refused when it is one of the 30,000
+    /// most common passwords or contains the email's local part.
     #[schema(min_length = 8, max_length = 128)]
     pub password: String,
 }
@@ -50,17 +51,29 @@ impl From<User> for UserOut {
     }
 }
 
-/// OAuth2 password grant form (`application/x-www-form-urlencoded`).
+/// OAuth2 token request (`application/x-www-form-urlencoded`): the password grant (`username`
+/// and `password`) or the refresh-token grant (`grant_type=refresh_token` and `refresh_token`).
 #[derive(Deserialize, ToSchema)]
 pub struct TokenForm {
-    /// The account's email.
-    pub username: String,
-    pub password: String,
-    /// `password` (the only grant supported); may be omitted.
+    /// The account's email (password grant).
+    pub username: Option<String>,
+    /// The password (password grant).
+    pub password: Option<String>,
+    /// `password` (the default) or `refresh_token`.
     pub grant_type: Option<String>,
+    /// The refresh token to exchange (refresh-token grant).
+    pub refresh_token: Option<String>,
     /// Accepted for OAuth2 compatibility and ignored: tokens carry no scopes.
     #[allow(dead_code)]
     pub scope: Option<String>,
+}
+
+/// `POST /api/v1/auth/refresh` body.
+#[derive(Deserialize, ToSchema)]
+pub struct RefreshBody {
+    /// The refresh token from the last token response. Single use: the answer carries its
+    /// replacement.
+    pub refresh_token: String,
 }
 
 /// The token response of RFC 6749 §5.1.
@@ -72,6 +85,56 @@ pub struct TokenOut {
     pub token_type: &'static str,
     /// Seconds until the access token expires.
     pub expires_in: u64,
+    /// Exchange it at `/api/v1/auth/refresh` for a new pair before it expires (it is
+    /// single-use; presenting it twice ends the session).
+    pub refresh_token: String,
+    /// Seconds until the refresh token expires if unused.
+    pub refresh_expires_in: u64,
+}
+
+/// An OAuth2 error response (RFC 6749 §5.2), used by the refresh-token endpoints.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OAuthErrorOut {
+    /// `invalid_grant`.
+    pub error: String,
+    pub error_description: String,
+}
+
+/// One of the caller's signed-in sessions.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionOut {
+    pub id: String,
+    /// The browser or client that signed in, from its User-Agent.
+    pub user_agent: String,
+    pub ip: String,
+    /// RFC 3339 timestamp.
+    pub created_at: String,
+    /// RFC 3339 timestamp.
+    pub last_used_at: String,
+    /// Whether this is the session of the token making the request.
+    pub current: bool,
+}
+
+impl From<crate::model::SessionInfo> for SessionOut {
+    fn from(s: crate::model::SessionInfo) -> Self {
+        Self {
+            id: s.id,
+            user_agent: s.user_agent,
+            ip: s.ip,
+            created_at: rfc3339(s.created_at),
+            last_used_at: rfc3339(s.last_used_at),
+            current: s.current,
+        }
+    }
+}
+
+/// `POST /api/v1/users/me/password` body.
+#[derive(Deserialize, ToSchema)]
+pub struct PasswordChangeBody {
+    pub current_password: String,
+    /// Same rules as at registration.
+    #[schema(min_length = 8, max_length = 128)]
+    pub new_password: String,
 }
 
 /// A task.

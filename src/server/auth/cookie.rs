@@ -1,28 +1,41 @@
-//! The auth cookie: one place that decides its name and attributes, for setting and clearing.
+//! The auth cookies (access token and refresh token): one place that decides their names and
+//! attributes, for setting and clearing.
 
 use axum::http::{HeaderMap, header};
 use tower_cookies::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
 
-use super::jwt::AccessToken;
+use super::{jwt::AccessToken, refresh::RefreshToken};
 use crate::server::config::Config;
 
 /// With `Secure` we use the `__Host-` prefix: browsers then refuse the cookie unless it is
 /// Secure, has `Path=/` and no `Domain`, so a sibling subdomain cannot plant or shadow it.
-const SECURE_NAME: &str = "__Host-tasks_session";
+const SECURE_ACCESS: &str = "__Host-tasks_session";
+const SECURE_REFRESH: &str = "__Host-tasks_refresh";
 /// Plain-HTTP local development only: browsers reject `__Host-` cookies without `Secure`.
-const DEV_NAME: &str = "tasks_session";
+const DEV_ACCESS: &str = "tasks_session";
+const DEV_REFRESH: &str = "tasks_refresh";
 
-/// The cookie's name under this configuration.
-pub fn name(config: &Config) -> &'static str {
+/// The access-token cookie's name under this configuration.
+pub fn access_name(config: &Config) -> &'static str {
     if config.cookie_secure {
-        SECURE_NAME
+        SECURE_ACCESS
     } else {
-        DEV_NAME
+        DEV_ACCESS
     }
 }
 
-fn base(config: &Config, value: String) -> Cookie<'static> {
-    Cookie::build((name(config), value))
+/// The refresh-token cookie's name. `Path=/` like the access cookie (`__Host-` demands it, and
+/// the silent refresh runs on whatever page the browser asks for).
+pub fn refresh_name(config: &Config) -> &'static str {
+    if config.cookie_secure {
+        SECURE_REFRESH
+    } else {
+        DEV_REFRESH
+    }
+}
+
+fn base(config: &Config, name: &'static str, value: String) -> Cookie<'static> {
+    Cookie::build((name, value))
         // Never readable from JavaScript: an XSS bug cannot steal the session.
         .http_only(true)
         // Not sent on cross-site subrequests or POSTs: the baseline CSRF defence.
@@ -32,27 +45,42 @@ fn base(config: &Config, value: String) -> Cookie<'static> {
         .build()
 }
 
-/// The cookie that carries a freshly issued access token; it expires with the token.
-pub fn session(config: &Config, token: &AccessToken, ttl: std::time::Duration) -> Cookie<'static> {
-    let mut cookie = base(config, token.expose().to_owned());
-    cookie.set_max_age(CookieDuration::seconds(
-        i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX),
-    ));
+fn max_age(lifetime: std::time::Duration) -> CookieDuration {
+    CookieDuration::seconds(i64::try_from(lifetime.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// The cookie that carries a freshly issued access token; the browser drops it when the token
+/// expires, which is the silent refresh's cue.
+pub fn access(config: &Config, token: &AccessToken, ttl: std::time::Duration) -> Cookie<'static> {
+    let mut cookie = base(config, access_name(config), token.expose().to_owned());
+    cookie.set_max_age(max_age(ttl));
     cookie
 }
 
-/// A cookie that replaces the session cookie with an empty, already expired one. It has the
-/// same name, path and flags as the one it removes; otherwise browsers keep the original.
-pub fn removal(config: &Config) -> Cookie<'static> {
-    let mut cookie = base(config, String::new());
-    cookie.set_max_age(CookieDuration::ZERO);
-    cookie.set_expires(tower_cookies::cookie::time::OffsetDateTime::UNIX_EPOCH);
+/// The cookie that carries the refresh token; it lives as long as the token may be used.
+pub fn refresh(
+    config: &Config,
+    token: &RefreshToken,
+    lifetime: std::time::Duration,
+) -> Cookie<'static> {
+    let mut cookie = base(config, refresh_name(config), token.expose().to_owned());
+    cookie.set_max_age(max_age(lifetime));
     cookie
 }
 
-/// The session cookie's value from the request's `Cookie` headers, if present and non-empty.
-pub fn read(headers: &HeaderMap, config: &Config) -> Option<String> {
-    let wanted = name(config);
+/// Cookies that replace both auth cookies with empty, already expired ones. They have the same
+/// names, path and flags as the ones they remove; otherwise browsers keep the originals.
+pub fn removals(config: &Config) -> [Cookie<'static>; 2] {
+    [access_name(config), refresh_name(config)].map(|name| {
+        let mut cookie = base(config, name, String::new());
+        cookie.set_max_age(CookieDuration::ZERO);
+        cookie.set_expires(tower_cookies::cookie::time::OffsetDateTime::UNIX_EPOCH);
+        cookie
+    })
+}
+
+/// The value of cookie `wanted` from the request's `Cookie` headers, if present and non-empty.
+pub fn read(headers: &HeaderMap, wanted: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -79,7 +107,7 @@ mod tests {
     #[test]
     fn secure_cookie_is_host_prefixed_httponly_lax() {
         let cfg = config(true);
-        let text = base(&cfg, "v".into()).to_string();
+        let text = base(&cfg, access_name(&cfg), "v".into()).to_string();
         assert!(text.starts_with("__Host-tasks_session=v"), "{text}");
         for attr in ["HttpOnly", "SameSite=Lax", "Path=/", "Secure"] {
             assert!(text.contains(attr), "{attr} missing in {text}");
@@ -89,7 +117,8 @@ mod tests {
 
     #[test]
     fn development_cookie_drops_secure_and_prefix() {
-        let text = base(&config(false), "v".into()).to_string();
+        let cfg = config(false);
+        let text = base(&cfg, access_name(&cfg), "v".into()).to_string();
         assert!(
             text.starts_with("tasks_session=v") && !text.contains("Secure"),
             "{text}"
@@ -100,9 +129,25 @@ mod tests {
     #[test]
     fn removal_matches_the_session_cookie_attributes() {
         let cfg = config(true);
-        let text = removal(&cfg).to_string();
-        assert!(text.starts_with("__Host-tasks_session=;"), "{text}");
-        assert!(text.contains("Max-Age=0") && text.contains("Path=/") && text.contains("Secure"));
+        let [access, refresh] = removals(&cfg).map(|c| c.to_string());
+        assert!(access.starts_with("__Host-tasks_session=;"), "{access}");
+        assert!(refresh.starts_with("__Host-tasks_refresh=;"), "{refresh}");
+        for text in [access, refresh] {
+            for attr in ["Max-Age=0", "Path=/", "Secure", "HttpOnly", "SameSite=Lax"] {
+                assert!(text.contains(attr), "{attr} missing in {text}");
+            }
+        }
+    }
+
+    #[test]
+    fn refresh_cookie_has_the_same_protections() {
+        let cfg = config(true);
+        let token = RefreshToken::generate().unwrap();
+        let text = refresh(&cfg, &token, std::time::Duration::from_secs(60)).to_string();
+        assert!(text.starts_with("__Host-tasks_refresh="), "{text}");
+        for attr in ["HttpOnly", "SameSite=Lax", "Path=/", "Secure", "Max-Age=60"] {
+            assert!(text.contains(attr), "{attr} missing in {text}");
+        }
     }
 
     #[test]
@@ -113,8 +158,8 @@ mod tests {
             header::COOKIE,
             "a=1; tasks_session=tok; b=2".parse().unwrap(),
         );
-        assert_eq!(read(&headers, &cfg).as_deref(), Some("tok"));
+        assert_eq!(read(&headers, access_name(&cfg)).as_deref(), Some("tok"));
         headers.insert(header::COOKIE, "tasks_session=".parse().unwrap());
-        assert_eq!(read(&headers, &cfg), None);
+        assert_eq!(read(&headers, access_name(&cfg)), None);
     }
 }

@@ -13,6 +13,10 @@ use crate::{
 /// Tokens longer than this are refused before any parsing (ours are ~300 bytes).
 const MAX_TOKEN_LEN: usize = 4096;
 
+/// The `typ` claim of access tokens. Checked on every request, so that no other token we might
+/// ever sign (a password-reset link, an email confirmation) can be used as an access token.
+pub const ACCESS_TOKEN_TYPE: &str = "access";
+
 /// Clock skew tolerated on `exp`/`nbf`. Small: our replicas share NTP time, and every second of
 /// leeway is a second a stolen expired token still works (jsonwebtoken's default is 60 s).
 const LEEWAY_SECS: u64 = 5;
@@ -27,8 +31,13 @@ pub struct Claims {
     pub nbf: u64,
     pub iss: String,
     pub aud: String,
-    /// Unique token id, for audit trails and a future denylist.
+    /// Unique token id, for audit trails.
     pub jti: String,
+    /// The server-side session this token belongs to; the token is accepted only while that
+    /// session is live.
+    pub sid: String,
+    /// What kind of token this is: always [`ACCESS_TOKEN_TYPE`] for access tokens.
+    pub typ: String,
 }
 
 impl Claims {
@@ -63,6 +72,10 @@ pub enum TokenRejection {
     Invalid(#[from] jsonwebtoken::errors::Error),
     #[error("token subject is not a user id")]
     BadSubject,
+    #[error("token is not an access token")]
+    WrongType,
+    #[error("token names no session")]
+    NoSession,
 }
 
 /// Signing and verification keys plus the one validation policy every token must pass.
@@ -116,11 +129,11 @@ impl JwtKeys {
         self.ttl
     }
 
-    /// Signs a new access token for `user_id`.
+    /// Signs a new access token for `user_id`'s session `session_id`.
     ///
     /// # Errors
     /// [`AppError::Internal`] if signing fails.
-    pub fn issue(&self, user_id: i64) -> Result<AccessToken, AppError> {
+    pub fn issue(&self, user_id: i64, session_id: &str) -> Result<AccessToken, AppError> {
         let now = jsonwebtoken::get_current_timestamp();
         self.sign(&Claims {
             sub: user_id.to_string(),
@@ -130,6 +143,8 @@ impl JwtKeys {
             iss: self.issuer.clone(),
             aud: self.audience.clone(),
             jti: uuid::Uuid::new_v4().to_string(),
+            sid: session_id.to_owned(),
+            typ: ACCESS_TOKEN_TYPE.to_owned(),
         })
     }
 
@@ -143,8 +158,9 @@ impl JwtKeys {
             .map_err(|e| AppError::internal("signing an access token failed", e))
     }
 
-    /// Fully validates a token: size, algorithm, signature, `exp`, `nbf`, `iss`, `aud`, and that
-    /// `sub` is a user id.
+    /// Fully validates a token: size, algorithm, signature, `exp`, `nbf`, `iss`, `aud`, that
+    /// `typ` says access token, that `sid` names a session and that `sub` is a user id. Whether
+    /// the session is still live is the caller's check (it needs the database).
     ///
     /// # Errors
     /// [`TokenRejection`] saying why the token is not acceptable.
@@ -153,6 +169,12 @@ impl JwtKeys {
             return Err(TokenRejection::Size);
         }
         let claims = decode::<Claims>(token, &self.decoding, &self.validation)?.claims;
+        if claims.typ != ACCESS_TOKEN_TYPE {
+            return Err(TokenRejection::WrongType);
+        }
+        if claims.sid.is_empty() {
+            return Err(TokenRejection::NoSession);
+        }
         let user_id = claims.user_id().ok_or(TokenRejection::BadSubject)?;
         Ok((user_id, claims))
     }
@@ -164,7 +186,7 @@ impl JwtKeys {
     /// [`StartupError::Jwt`] if the round trip fails.
     pub fn self_test(&self) -> Result<(), StartupError> {
         let token = self
-            .issue(0)
+            .issue(0, "self-test")
             .map_err(|_| StartupError::Jwt("signing failed".into()))?;
         match self.verify(token.expose()) {
             Ok((0, _)) => Ok(()),
@@ -203,6 +225,8 @@ mod tests {
             iss: "tasks".into(),
             aud: "tasks".into(),
             jti: "j".into(),
+            sid: "s".into(),
+            typ: ACCESS_TOKEN_TYPE.into(),
         }
     }
 
@@ -214,11 +238,17 @@ mod tests {
     #[test]
     fn issued_token_round_trips() {
         let k = keys();
-        let token = k.issue(7).unwrap();
+        let token = k.issue(7, "session-1").unwrap();
         let (id, claims) = k.verify(token.expose()).unwrap();
         assert_eq!(id, 7);
         assert_eq!(claims.iss, "tasks");
-        assert_eq!(claims.exp - claims.iat, 30 * 60);
+        assert_eq!(claims.sid, "session-1");
+        assert_eq!(claims.typ, "access");
+        assert_eq!(
+            claims.exp - claims.iat,
+            15 * 60,
+            "default lifetime is 15 minutes"
+        );
         assert!(!claims.jti.is_empty());
         k.self_test().unwrap();
     }
@@ -249,14 +279,14 @@ mod tests {
             "tasks",
             "tasks",
         );
-        let token = other.issue(42).unwrap();
+        let token = other.issue(42, "s").unwrap();
         assert!(keys().verify(token.expose()).is_err());
     }
 
     #[test]
     fn tampered_payload_is_rejected() {
         let k = keys();
-        let token = k.issue(42).unwrap();
+        let token = k.issue(42, "s").unwrap();
         let parts: Vec<&str> = token.expose().split('.').collect();
         let now = jsonwebtoken::get_current_timestamp();
         let mut forged = claims(now);
@@ -335,6 +365,69 @@ mod tests {
     }
 
     #[test]
+    fn tokens_of_another_type_or_without_a_session_are_rejected() {
+        let k = keys();
+        let now = jsonwebtoken::get_current_timestamp();
+        for typ in ["refresh", "Access", "", "password_reset"] {
+            let mut c = claims(now);
+            c.typ = typ.into();
+            assert!(
+                matches!(
+                    k.verify(k.sign(&c).unwrap().expose()),
+                    Err(TokenRejection::WrongType)
+                ),
+                "accepted typ {typ:?}"
+            );
+        }
+        let mut c = claims(now);
+        c.sid = String::new();
+        assert!(matches!(
+            k.verify(k.sign(&c).unwrap().expose()),
+            Err(TokenRejection::NoSession)
+        ));
+    }
+
+    #[test]
+    fn string_typed_exp_and_missing_typ_are_rejected() {
+        // GHSA-h395-gr6q-cpjc: a string `exp` must not be read as "no expiry".
+        let k = keys();
+        let now = jsonwebtoken::get_current_timestamp();
+        let mut value = serde_json::to_value(claims(now)).unwrap();
+        value["exp"] = serde_json::Value::String((now + 600).to_string());
+        let token = encode(
+            &Header::new(Algorithm::HS256),
+            &value,
+            &EncodingKey::from_secret(SECRET.as_bytes()),
+        )
+        .unwrap();
+        assert!(k.verify(&token).is_err());
+        let mut value = serde_json::to_value(claims(now)).unwrap();
+        value.as_object_mut().unwrap().remove("typ");
+        let token = encode(
+            &Header::new(Algorithm::HS256),
+            &value,
+            &EncodingKey::from_secret(SECRET.as_bytes()),
+        )
+        .unwrap();
+        assert!(k.verify(&token).is_err());
+    }
+
+    #[test]
+    fn empty_or_guessed_keys_cannot_sign() {
+        let k = keys();
+        let now = jsonwebtoken::get_current_timestamp();
+        for guess in ["", "secret", "tasks", "changeme", "your-256-bit-secret"] {
+            let token = encode(
+                &Header::new(Algorithm::HS256),
+                &claims(now),
+                &EncodingKey::from_secret(guess.as_bytes()),
+            )
+            .unwrap();
+            assert!(k.verify(&token).is_err(), "accepted key {guess:?}");
+        }
+    }
+
+    #[test]
     fn non_numeric_subject_is_rejected() {
         let k = keys();
         let mut c = claims(jsonwebtoken::get_current_timestamp());
@@ -361,7 +454,7 @@ mod tests {
 
     #[test]
     fn debug_output_never_contains_the_token() {
-        let token = keys().issue(1).unwrap();
+        let token = keys().issue(1, "s").unwrap();
         assert!(!format!("{token:?}").contains(token.expose()));
     }
 }

@@ -1,5 +1,7 @@
 //! The database: connecting, migrating, and (in the submodules) every SQL statement the app runs.
 
+pub mod rate_limits;
+pub mod sessions;
 pub mod tasks;
 pub mod users;
 

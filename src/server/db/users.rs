@@ -28,6 +28,7 @@ impl From<UserRow> for User {
 pub struct Credentials {
     pub user: User,
     pub password_hash: PasswordHash,
+    pub disabled: bool,
 }
 
 /// Inserts a new user. `email` must already be normalized.
@@ -63,21 +64,63 @@ pub async fn insert(
 /// # Errors
 /// Database failures.
 pub async fn find_credentials(db: &Db, email: &str) -> Result<Option<Credentials>, AppError> {
-    let row: Option<(i64, String, String, i64, String)> = sqlx::query_as(
-        "SELECT id, email, name, created_at, password_hash FROM users WHERE email = $1",
+    let row: Option<(i64, String, String, i64, String, bool)> = sqlx::query_as(
+        "SELECT id, email, name, created_at, password_hash, disabled FROM users WHERE email = $1",
     )
     .bind(email)
     .fetch_optional(db)
     .await?;
-    Ok(row.map(|(id, email, name, created_at, hash)| Credentials {
-        user: User {
-            id,
-            email,
-            name,
-            created_at,
+    Ok(row.map(
+        |(id, email, name, created_at, hash, disabled)| Credentials {
+            user: User {
+                id,
+                email,
+                name,
+                created_at,
+            },
+            password_hash: PasswordHash::from_stored(hash),
+            disabled,
         },
-        password_hash: PasswordHash::from_stored(hash),
-    }))
+    ))
+}
+
+/// The password hash of user `id`.
+///
+/// # Errors
+/// Database failures.
+pub async fn password_hash(db: &Db, id: i64) -> Result<Option<PasswordHash>, AppError> {
+    let row: Option<(String,)> = sqlx::query_as("SELECT password_hash FROM users WHERE id = $1")
+        .bind(id)
+        .fetch_optional(db)
+        .await?;
+    Ok(row.map(|(hash,)| PasswordHash::from_stored(hash)))
+}
+
+/// Replaces user `id`'s password hash.
+///
+/// # Errors
+/// Database failures.
+pub async fn set_password_hash(db: &Db, id: i64, hash: &PasswordHash) -> Result<(), AppError> {
+    sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
+        .bind(id)
+        .bind(hash.expose())
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// Disables or re-enables user `id`. A disabled account cannot sign in, and its live sessions
+/// stop working on their next request.
+///
+/// # Errors
+/// Database failures.
+pub async fn set_disabled(db: &Db, id: i64, disabled: bool) -> Result<(), AppError> {
+    sqlx::query("UPDATE users SET disabled = $2 WHERE id = $1")
+        .bind(id)
+        .bind(disabled)
+        .execute(db)
+        .await?;
+    Ok(())
 }
 
 /// Looks a user up by id.

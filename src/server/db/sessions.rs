@@ -1,0 +1,264 @@
+//! SQL for `sessions` and `refresh_tokens`.
+
+use sqlx::FromRow;
+
+use super::Db;
+use crate::{error::AppError, model::User};
+
+/// What a new session records about the client that opened it.
+#[derive(Debug, Clone)]
+pub struct NewSession<'a> {
+    pub id: &'a str,
+    pub user_id: i64,
+    pub now: i64,
+    pub expires_at: i64,
+    pub user_agent: &'a str,
+    pub ip: &'a str,
+}
+
+/// One of a person's live sessions, for the "Sessions" page.
+#[derive(Debug, Clone, FromRow)]
+pub struct SessionRow {
+    pub id: String,
+    pub created_at: i64,
+    pub last_used_at: i64,
+    pub user_agent: String,
+    pub ip: String,
+}
+
+/// The user behind a live session, and when that session was last used.
+#[derive(Debug, Clone)]
+pub struct LiveSession {
+    pub user: User,
+    pub last_used_at: i64,
+    /// The session's absolute expiry.
+    pub expires_at: i64,
+}
+
+/// What exchanging a refresh token found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Exchange {
+    /// The token was unused and is now spent; the session may get a new pair.
+    Consumed {
+        session_id: String,
+        user_id: i64,
+        expires_at: i64,
+    },
+    /// The token exists but was already exchanged: someone is replaying it.
+    Reused { session_id: String, user_id: i64 },
+    /// No such token (never issued, or its session was deleted).
+    Unknown,
+}
+
+/// Records a new session.
+///
+/// # Errors
+/// Database failures.
+pub async fn insert(db: &Db, new: &NewSession<'_>) -> Result<(), AppError> {
+    sqlx::query(
+        "INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, user_agent, ip) \
+         VALUES ($1, $2, $3, $3, $4, $5, $6)",
+    )
+    .bind(new.id)
+    .bind(new.user_id)
+    .bind(new.now)
+    .bind(new.expires_at)
+    .bind(new.user_agent)
+    .bind(new.ip)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// The enabled user owning session `id`, if that session is neither revoked nor expired.
+/// One primary-key lookup joined to the user's primary key: this runs on every request.
+///
+/// # Errors
+/// Database failures.
+pub async fn find_live(
+    db: &Db,
+    id: &str,
+    user_id: i64,
+    now: i64,
+) -> Result<Option<LiveSession>, AppError> {
+    let row: Option<(i64, String, String, i64, i64, i64)> = sqlx::query_as(
+        "SELECT u.id, u.email, u.name, u.created_at, s.last_used_at, s.expires_at \
+         FROM sessions s JOIN users u ON u.id = s.user_id \
+         WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL AND s.expires_at > $3 \
+           AND u.disabled = FALSE",
+    )
+    .bind(id)
+    .bind(user_id)
+    .bind(now)
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(
+        |(id, email, name, created_at, last_used_at, expires_at)| LiveSession {
+            user: User {
+                id,
+                email,
+                name,
+                created_at,
+            },
+            last_used_at,
+            expires_at,
+        },
+    ))
+}
+
+/// Records that session `id` was used at `now`.
+///
+/// # Errors
+/// Database failures.
+pub async fn touch(db: &Db, id: &str, now: i64) -> Result<(), AppError> {
+    sqlx::query("UPDATE sessions SET last_used_at = $2 WHERE id = $1 AND last_used_at < $2")
+        .bind(id)
+        .bind(now)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// The user's sessions that are still live, most recently used first.
+///
+/// # Errors
+/// Database failures.
+pub async fn list_live(db: &Db, user_id: i64, now: i64) -> Result<Vec<SessionRow>, AppError> {
+    Ok(sqlx::query_as(
+        "SELECT id, created_at, last_used_at, user_agent, ip FROM sessions \
+         WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 \
+         ORDER BY last_used_at DESC, created_at DESC",
+    )
+    .bind(user_id)
+    .bind(now)
+    .fetch_all(db)
+    .await?)
+}
+
+/// Revokes session `id` if it belongs to `user_id` and is not revoked yet. Returns whether it did.
+///
+/// # Errors
+/// Database failures.
+pub async fn revoke(
+    db: &Db,
+    user_id: i64,
+    id: &str,
+    reason: &str,
+    now: i64,
+) -> Result<bool, AppError> {
+    let done = sqlx::query(
+        "UPDATE sessions SET revoked_at = $3, revoked_reason = $4 \
+         WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL",
+    )
+    .bind(id)
+    .bind(user_id)
+    .bind(now)
+    .bind(reason)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Revokes every live session of `user_id` except `keep`. Returns how many it revoked.
+///
+/// # Errors
+/// Database failures.
+pub async fn revoke_all_except(
+    db: &Db,
+    user_id: i64,
+    keep: Option<&str>,
+    reason: &str,
+    now: i64,
+) -> Result<u64, AppError> {
+    // Two statements rather than `$2 IS NULL OR ...`: PostgreSQL cannot infer the type of a
+    // parameter that is only compared with NULL.
+    let done = match keep {
+        Some(keep) => {
+            sqlx::query(
+                "UPDATE sessions SET revoked_at = $3, revoked_reason = $4 \
+                 WHERE user_id = $1 AND revoked_at IS NULL AND id <> $2",
+            )
+            .bind(user_id)
+            .bind(keep)
+            .bind(now)
+            .bind(reason)
+            .execute(db)
+            .await?
+        }
+        None => {
+            sqlx::query(
+                "UPDATE sessions SET revoked_at = $2, revoked_reason = $3 \
+                 WHERE user_id = $1 AND revoked_at IS NULL",
+            )
+            .bind(user_id)
+            .bind(now)
+            .bind(reason)
+            .execute(db)
+            .await?
+        }
+    };
+    Ok(done.rows_affected())
+}
+
+/// Stores a new refresh token (its hash) for `session_id`.
+///
+/// # Errors
+/// Database failures.
+pub async fn insert_refresh(
+    db: &Db,
+    token_hash: &str,
+    session_id: &str,
+    now: i64,
+    expires_at: i64,
+) -> Result<(), AppError> {
+    sqlx::query(
+        "INSERT INTO refresh_tokens (token_hash, session_id, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4)",
+    )
+    .bind(token_hash)
+    .bind(session_id)
+    .bind(now)
+    .bind(expires_at)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Spends the refresh token with hash `token_hash`, atomically: of any number of concurrent
+/// exchanges of one token, exactly one sees [`Exchange::Consumed`] (the `used_at IS NULL`
+/// condition is re-checked under the row's write lock on both engines).
+///
+/// # Errors
+/// Database failures.
+pub async fn exchange_refresh(db: &Db, token_hash: &str, now: i64) -> Result<Exchange, AppError> {
+    let consumed: Option<(String, i64, i64)> = sqlx::query_as(
+        "UPDATE refresh_tokens SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL \
+         RETURNING session_id, expires_at, \
+           (SELECT user_id FROM sessions WHERE sessions.id = refresh_tokens.session_id)",
+    )
+    .bind(token_hash)
+    .bind(now)
+    .fetch_optional(db)
+    .await?;
+    if let Some((session_id, expires_at, user_id)) = consumed {
+        return Ok(Exchange::Consumed {
+            session_id,
+            user_id,
+            expires_at,
+        });
+    }
+    let spent: Option<(String, i64)> = sqlx::query_as(
+        "SELECT r.session_id, s.user_id FROM refresh_tokens r \
+         JOIN sessions s ON s.id = r.session_id WHERE r.token_hash = $1",
+    )
+    .bind(token_hash)
+    .fetch_optional(db)
+    .await?;
+    Ok(match spent {
+        Some((session_id, user_id)) => Exchange::Reused {
+            session_id,
+            user_id,
+        },
+        None => Exchange::Unknown,
+    })
+}

@@ -1,0 +1,155 @@
+//! Login and registration rate limits, keyed on the normalized account and on the client IP.
+//!
+//! Counters live in the database (`rate_limits`), so every replica sees the same counts. Login
+//! counts failures only; while an account or an IP is over its limit, every login attempt for
+//! it is refused with the same 429, even one with the right password, so guessing cannot go on
+//! in the background.
+
+use std::time::Duration;
+
+use super::{
+    auth::ClientInfo,
+    db::{self, now_millis},
+    state::AppState,
+};
+use crate::error::AppError;
+
+fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+fn keys(kind: &str, email: &str, client: &ClientInfo) -> [String; 2] {
+    [
+        format!("{kind}:account:{email}"),
+        format!("{kind}:ip:{}", client.ip_text()),
+    ]
+}
+
+/// Seconds until a window that started at `window_start` ends (at least 1).
+fn retry_after(window_start: i64, window_ms: i64, now: i64) -> u64 {
+    let remaining_ms = (window_start + window_ms - now).max(0);
+    u64::try_from(remaining_ms)
+        .unwrap_or(0)
+        .div_ceil(1000)
+        .max(1)
+}
+
+/// Refuses a login for `email` (normalized) from `client` while either is locked out.
+///
+/// # Errors
+/// [`AppError::RateLimited`] with the seconds until the lockout ends; database failures.
+pub async fn check_login(
+    state: &AppState,
+    email: &str,
+    client: &ClientInfo,
+) -> Result<(), AppError> {
+    let limits = state.config.limits;
+    let window = millis(limits.window);
+    let now = now_millis();
+    let [account, ip] = keys("login", email, client);
+    let mut wait = 0;
+    for (key, max) in [
+        (account, limits.login_failures_per_account),
+        (ip, limits.login_failures_per_ip),
+    ] {
+        if let Some((count, start)) = db::rate_limits::current(&state.db, &key, now, window).await?
+            && count >= i64::from(max)
+        {
+            wait = wait.max(retry_after(start, window, now));
+        }
+    }
+    if wait > 0 {
+        tracing::warn!(
+            target: "security",
+            event = "login_rate_limited",
+            ip = %client.ip_text(),
+            retry_after_secs = wait,
+            "login refused: too many failed attempts for this account or address"
+        );
+        return Err(AppError::RateLimited {
+            retry_after_secs: wait,
+        });
+    }
+    Ok(())
+}
+
+/// Counts a failed login against the account and the IP.
+///
+/// # Errors
+/// Database failures.
+pub async fn login_failed(
+    state: &AppState,
+    email: &str,
+    client: &ClientInfo,
+) -> Result<(), AppError> {
+    let window = millis(state.config.limits.window);
+    let now = now_millis();
+    for key in keys("login", email, client) {
+        db::rate_limits::hit(&state.db, &key, now, window).await?;
+    }
+    Ok(())
+}
+
+/// Forgets the account's failures after a successful login (the IP's count stays: one address
+/// guessing many accounts is still guessing).
+///
+/// # Errors
+/// Database failures.
+pub async fn login_succeeded(
+    state: &AppState,
+    email: &str,
+    client: &ClientInfo,
+) -> Result<(), AppError> {
+    let [account, _] = keys("login", email, client);
+    db::rate_limits::clear(&state.db, &account).await
+}
+
+/// Counts a registration attempt and refuses it when the IP or the email is over its limit.
+///
+/// # Errors
+/// [`AppError::RateLimited`]; database failures.
+pub async fn registration_attempt(
+    state: &AppState,
+    email: &str,
+    client: &ClientInfo,
+) -> Result<(), AppError> {
+    let limits = state.config.limits;
+    let window = millis(limits.window);
+    let now = now_millis();
+    let [account, ip] = keys("register", email, client);
+    let mut wait = 0;
+    for (key, max) in [
+        (account, limits.registrations_per_account),
+        (ip, limits.registrations_per_ip),
+    ] {
+        let (count, start) = db::rate_limits::hit(&state.db, &key, now, window).await?;
+        if count > i64::from(max) {
+            wait = wait.max(retry_after(start, window, now));
+        }
+    }
+    if wait > 0 {
+        tracing::warn!(
+            target: "security",
+            event = "registration_rate_limited",
+            ip = %client.ip_text(),
+            retry_after_secs = wait,
+            "registration refused: too many attempts from this address or for this email"
+        );
+        return Err(AppError::RateLimited {
+            retry_after_secs: wait,
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_rounds_up_and_is_never_zero() {
+        assert_eq!(retry_after(0, 60_000, 0), 60);
+        assert_eq!(retry_after(0, 60_000, 59_001), 1);
+        assert_eq!(retry_after(0, 60_000, 70_000), 1);
+    }
+}
