@@ -27,6 +27,16 @@ pub const PROTECTED_PATHS: &[&str] = &[TASKS_PATH, SESSIONS_PATH];
 
 /// The document around every server-rendered page.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    // The CSP names this response's nonce, which Leptos puts on its inline scripts.
+    #[cfg(feature = "ssr")]
+    if let (Some(nonce), Some(response)) = (
+        leptos::nonce::use_nonce(),
+        use_context::<leptos_axum::ResponseOptions>(),
+    ) && let Ok(value) = http::HeaderValue::from_str(
+        &crate::server::headers::content_security_policy(Some(&nonce)),
+    ) {
+        response.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
+    }
     view! {
         <!DOCTYPE html>
         <html lang="en">

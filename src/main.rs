@@ -24,13 +24,35 @@ mod server_main {
     };
     use tracing_subscriber::{EnvFilter, fmt, prelude::*};
 
+    /// Logs go to stderr: one JSON object per line (`LOG_FORMAT=json`, the default in
+    /// production) for log collectors, or readable text (the default in development).
     pub fn init_tracing() {
+        // So LOG_FORMAT and RUST_LOG may come from .env too (Config reads it again later).
+        let _ = dotenvy::dotenv();
         let filter = EnvFilter::try_from_default_env()
             .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info"));
-        tracing_subscriber::registry()
-            .with(filter)
-            .with(fmt::layer())
-            .init();
+        let production = std::env::var("APP_ENV").is_ok_and(|v| v.trim().starts_with("prod"));
+        let json = match std::env::var("LOG_FORMAT").as_deref().map(str::trim) {
+            Ok("json") => true,
+            Ok("text") => false,
+            _ => production,
+        };
+        let registry = tracing_subscriber::registry().with(filter);
+        if json {
+            registry
+                .with(
+                    fmt::layer()
+                        .json()
+                        .with_current_span(true)
+                        .with_span_list(false)
+                        .with_writer(std::io::stderr),
+                )
+                .init();
+        } else {
+            registry
+                .with(fmt::layer().with_writer(std::io::stderr))
+                .init();
+        }
     }
 
     pub async fn run() -> Result<(), StartupError> {
@@ -53,6 +75,10 @@ mod server_main {
             .map_err(|e| StartupError::Leptos(e.to_string()))?
             .leptos_options;
         let addr = leptos.site_addr;
+        // Plain-HTTP cookies are for a developer's own machine only.
+        if !config.cookie_secure && !addr.ip().is_loopback() {
+            return Err(StartupError::InsecureCookiesOffLoopback(addr));
+        }
         let pool = db::connect(&config.database_url).await?;
         let state = AppState::new(config, pool.clone(), leptos).await?;
         let app = server::app(state);

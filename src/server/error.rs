@@ -138,6 +138,12 @@ pub enum StartupError {
     Hasher(String),
     #[error("invalid Leptos settings (LEPTOS_* variables): {0}")]
     Leptos(String),
+    #[error(
+        "COOKIE_SECURE=false sends the session cookies over plain HTTP and is only allowed on a \
+         loopback address, but LEPTOS_SITE_ADDR is {0}. Serve HTTPS and leave COOKIE_SECURE \
+         unset, or listen on 127.0.0.1"
+    )]
+    InsecureCookiesOffLoopback(std::net::SocketAddr),
     #[error("could not listen on {addr}: {source}. Is another process using that port?")]
     Bind {
         addr: std::net::SocketAddr,

@@ -58,19 +58,12 @@ pub async fn check_login(
             wait = wait.max(retry_after(start, window, now));
         }
     }
-    if wait > 0 {
-        tracing::warn!(
-            target: "security",
-            event = "login_rate_limited",
-            ip = %client.ip_text(),
-            retry_after_secs = wait,
-            "login refused: too many failed attempts for this account or address"
-        );
-        return Err(AppError::RateLimited {
-            retry_after_secs: wait,
-        });
-    }
-    Ok(())
+    refuse_while_waiting(
+        wait,
+        "login_rate_limited",
+        client,
+        "login refused: too many failed attempts for this account or address",
+    )
 }
 
 /// Counts a failed login against the account and the IP.
@@ -127,19 +120,34 @@ pub async fn registration_attempt(
             wait = wait.max(retry_after(start, window, now));
         }
     }
-    if wait > 0 {
-        tracing::warn!(
-            target: "security",
-            event = "registration_rate_limited",
-            ip = %client.ip_text(),
-            retry_after_secs = wait,
-            "registration refused: too many attempts from this address or for this email"
-        );
-        return Err(AppError::RateLimited {
-            retry_after_secs: wait,
-        });
+    refuse_while_waiting(
+        wait,
+        "registration_rate_limited",
+        client,
+        "registration refused: too many attempts from this address or for this email",
+    )
+}
+
+/// `Ok` when `wait` is 0; otherwise logs the refusal as a security event and returns the 429.
+fn refuse_while_waiting(
+    wait: u64,
+    event: &str,
+    client: &ClientInfo,
+    reason: &str,
+) -> Result<(), AppError> {
+    if wait == 0 {
+        return Ok(());
     }
-    Ok(())
+    tracing::warn!(
+        target: "security",
+        event,
+        ip = %client.ip_text(),
+        retry_after_secs = wait,
+        "{reason}"
+    );
+    Err(AppError::RateLimited {
+        retry_after_secs: wait,
+    })
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ pub mod csrf;
 pub mod db;
 pub mod error;
 pub mod fns;
+pub mod headers;
 pub mod limits;
 pub mod routes;
 pub mod sessions;

@@ -33,6 +33,7 @@ pub fn app(state: AppState) -> Router {
     let leptos_options = state.leptos_options.clone();
     let routes = generate_route_list(App);
     let context_state = state.clone();
+    let state_for_headers = state.clone();
     Router::new()
         .leptos_routes_with_context(
             &state,
@@ -56,9 +57,45 @@ pub fn app(state: AppState) -> Router {
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         // Before any handler or server function can act on a forged cross-site request.
         .layer(middleware::from_fn(super::csrf::guard))
-        .layer(TraceLayer::new_for_http())
+        // Outside the CSRF guard and the body limit, so their refusals get the headers too.
+        .layer(middleware::from_fn_with_state(
+            state_for_headers,
+            super::headers::security_headers,
+        ))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(request_span)
+                .on_request(())
+                .on_response(log_response),
+        )
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        // Outermost: oversized headers are refused before anything parses them.
+        .layer(middleware::from_fn(super::headers::limit_header_size))
+}
+
+/// Every log line of a request carries its id (also sent back as `x-request-id`), method and
+/// path. Never the query string, headers or body: they can hold credentials.
+fn request_span(request: &Request) -> tracing::Span {
+    let id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-");
+    tracing::info_span!(
+        "request",
+        request_id = %id,
+        method = %request.method(),
+        path = %request.uri().path(),
+    )
+}
+
+fn log_response(response: &Response, latency: std::time::Duration, _span: &tracing::Span) {
+    tracing::info!(
+        status = response.status().as_u16(),
+        latency_ms = u64::try_from(latency.as_millis()).unwrap_or(u64::MAX),
+        "answered"
+    );
 }
 
 /// The browser's silent refresh. When a request carries no usable access cookie (the browser
@@ -123,15 +160,8 @@ async fn page_guard(State(state): State<AppState>, request: Request, next: Next)
     let request = Request::from_parts(parts, body);
     match outcome {
         Ok(Some(_)) if public_only => redirect(TASKS_PATH),
-        Ok(Some(_)) => {
-            let mut response = next.run(request).await;
-            // Personal data: never store it in a shared or browser cache.
-            response.headers_mut().insert(
-                header::CACHE_CONTROL,
-                HeaderValue::from_static("private, no-store"),
-            );
-            response
-        }
+        // (Personal data: `security_headers` marks the response `no-store`.)
+        Ok(Some(_)) => next.run(request).await,
         Ok(None) if protected => redirect(&format!("{LOGIN_PATH}?next={path}")),
         Ok(None) => next.run(request).await,
         Err(crate::error::AppError::InvalidToken) => {

@@ -88,12 +88,35 @@ impl Reply {
     }
 }
 
+/// Sends every log line of this test binary, at debug level, to a file under
+/// `target/tmp/test-logs/`. `.ci/test` greps those files for the sentinel password and for any
+/// token or cookie value after the suite, so a log line that leaks one fails CI.
+fn capture_logs() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("test-logs");
+        std::fs::create_dir_all(&dir).expect("log folder");
+        let binary = std::env::current_exe()
+            .ok()
+            .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+            .unwrap_or_else(|| "tests".into());
+        let file = std::fs::File::create(dir.join(format!("{binary}.log"))).expect("log file");
+        let _ = tracing_subscriber::fmt()
+            .json()
+            .with_span_list(false)
+            .with_env_filter("debug,sqlx=info,hyper=info,h2=info")
+            .with_writer(std::sync::Mutex::new(file))
+            .try_init();
+    });
+}
+
 pub async fn spawn() -> TestApp {
     spawn_with(&[]).await
 }
 
 /// A fresh app with extra configuration pairs on top of the test defaults.
 pub async fn spawn_with(extra: &[(&str, &str)]) -> TestApp {
+    capture_logs();
     let dir = tempfile::tempdir().expect("temp dir");
     let data_dir = dir.path().to_str().unwrap().to_owned();
     let url = format!("sqlite://{data_dir}/test.db");

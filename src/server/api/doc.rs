@@ -11,7 +11,8 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use super::types::{
     ErrorOut, NewTask, OAuthErrorOut, PasswordChangeBody, RefreshBody, RegisterBody, SessionOut,
-    TaskOut, TaskPage, TaskPatch, TokenForm, TokenOut, UserOut, ValidationErrorOut, ValidationItem,
+    TaskOut, TaskPage, TaskPatch, TokenBadRequestOut, TokenForm, TokenOut, UserOut,
+    ValidationErrorOut, ValidationItem,
 };
 
 /// The answers every endpoint with a JSON body may give to a body it cannot read.
@@ -73,7 +74,8 @@ pub enum TaskIdErrors {
         super::delete_task
     ),
     components(schemas(
-        RegisterBody, UserOut, TokenForm, TokenOut, RefreshBody, OAuthErrorOut, SessionOut,
+        RegisterBody, UserOut, TokenForm, TokenOut, RefreshBody, OAuthErrorOut,
+        TokenBadRequestOut, SessionOut,
         PasswordChangeBody, TaskOut, TaskPage, NewTask, TaskPatch, ErrorOut, ValidationErrorOut,
         ValidationItem
     )),

@@ -21,8 +21,9 @@ use self::{
     doc::{AuthErrors, JsonBodyErrors, TaskIdErrors},
     extract::{ApiForm, ApiJson, ApiPath, ApiQuery},
     types::{
-        ErrorOut, ListQuery, NewTask, OAuthErrorOut, PasswordChangeBody, RefreshBody, RegisterBody,
-        SessionOut, TaskOut, TaskPage, TaskPatch, TokenForm, TokenOut, UserOut, ValidationErrorOut,
+        ErrorOut, ListQuery, NewTask, PasswordChangeBody, RefreshBody, RegisterBody, SessionOut,
+        TaskOut, TaskPage, TaskPatch, TokenBadRequestOut, TokenForm, TokenOut, UserOut,
+        ValidationErrorOut,
     },
 };
 use super::{
@@ -107,7 +108,7 @@ fn token_response(state: &AppState, issued: &Issued) -> impl IntoResponse + use<
     request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, description = "Access and refresh token", body = TokenOut),
-        (status = 400, description = "The refresh token is invalid, expired, spent or revoked (OAuth2 `invalid_grant`)", body = OAuthErrorOut),
+        (status = 400, description = "The refresh token is invalid, expired, spent or revoked (OAuth2 `invalid_grant`), or the body is unreadable (`detail`)", body = TokenBadRequestOut),
         (status = 401, description = "Incorrect email or password", body = ErrorOut,
             headers(("WWW-Authenticate" = String, description = "Bearer"))),
         (status = 403, description = "The account is disabled", body = ErrorOut),
@@ -171,7 +172,7 @@ async fn token(
     request_body = RefreshBody,
     responses(
         (status = 200, description = "A new access and refresh token", body = TokenOut),
-        (status = 400, description = "The refresh token is invalid, expired, spent or revoked (OAuth2 `invalid_grant`)", body = OAuthErrorOut),
+        (status = 400, description = "The refresh token is invalid, expired, spent or revoked (OAuth2 `invalid_grant`), or the body is unreadable (`detail`)", body = TokenBadRequestOut),
         (status = 413, description = "Body too large", body = ErrorOut),
         (status = 415, description = "Not JSON", body = ErrorOut),
         (status = 422, description = "Missing `refresh_token`", body = ValidationErrorOut),

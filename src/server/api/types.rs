@@ -100,6 +100,15 @@ pub struct OAuthErrorOut {
     pub error_description: String,
 }
 
+/// A 400 from the token endpoints: an OAuth2 error for a bad grant, or `{"detail"}` when the
+/// body could not be read at all.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum TokenBadRequestOut {
+    OAuth(OAuthErrorOut),
+    Unreadable(ErrorOut),
+}
+
 /// One of the caller's signed-in sessions.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SessionOut {

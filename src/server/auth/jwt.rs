@@ -230,6 +230,16 @@ mod tests {
         }
     }
 
+    /// Signs any JSON-able claims with `key`, bypassing [`JwtKeys::sign`]'s typed claims.
+    fn encode_raw(claims: &impl Serialize, algorithm: Algorithm, key: &str) -> String {
+        encode(
+            &Header::new(algorithm),
+            claims,
+            &EncodingKey::from_secret(key.as_bytes()),
+        )
+        .unwrap()
+    }
+
     fn b64(bytes: &[u8]) -> String {
         use base64::Engine;
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
@@ -316,12 +326,7 @@ mod tests {
     fn other_algorithms_are_rejected_even_with_the_right_key() {
         let k = keys();
         let now = jsonwebtoken::get_current_timestamp();
-        let token = encode(
-            &Header::new(Algorithm::HS512),
-            &claims(now),
-            &EncodingKey::from_secret(SECRET.as_bytes()),
-        )
-        .unwrap();
+        let token = encode_raw(&claims(now), Algorithm::HS512, SECRET);
         assert!(k.verify(&token).is_err());
     }
 
@@ -349,8 +354,7 @@ mod tests {
             iss: &'a str,
             aud: &'a str,
         }
-        let token = encode(
-            &Header::new(Algorithm::HS256),
+        let token = encode_raw(
             &NoExp {
                 sub: "42",
                 iat: now,
@@ -358,9 +362,9 @@ mod tests {
                 iss: "tasks",
                 aud: "tasks",
             },
-            &EncodingKey::from_secret(SECRET.as_bytes()),
-        )
-        .unwrap();
+            Algorithm::HS256,
+            SECRET,
+        );
         assert!(k.verify(&token).is_err());
     }
 
@@ -394,21 +398,11 @@ mod tests {
         let now = jsonwebtoken::get_current_timestamp();
         let mut value = serde_json::to_value(claims(now)).unwrap();
         value["exp"] = serde_json::Value::String((now + 600).to_string());
-        let token = encode(
-            &Header::new(Algorithm::HS256),
-            &value,
-            &EncodingKey::from_secret(SECRET.as_bytes()),
-        )
-        .unwrap();
+        let token = encode_raw(&value, Algorithm::HS256, SECRET);
         assert!(k.verify(&token).is_err());
         let mut value = serde_json::to_value(claims(now)).unwrap();
         value.as_object_mut().unwrap().remove("typ");
-        let token = encode(
-            &Header::new(Algorithm::HS256),
-            &value,
-            &EncodingKey::from_secret(SECRET.as_bytes()),
-        )
-        .unwrap();
+        let token = encode_raw(&value, Algorithm::HS256, SECRET);
         assert!(k.verify(&token).is_err());
     }
 
@@ -417,12 +411,7 @@ mod tests {
         let k = keys();
         let now = jsonwebtoken::get_current_timestamp();
         for guess in ["", "secret", "tasks", "changeme", "your-256-bit-secret"] {
-            let token = encode(
-                &Header::new(Algorithm::HS256),
-                &claims(now),
-                &EncodingKey::from_secret(guess.as_bytes()),
-            )
-            .unwrap();
+            let token = encode_raw(&claims(now), Algorithm::HS256, guess);
             assert!(k.verify(&token).is_err(), "accepted key {guess:?}");
         }
     }

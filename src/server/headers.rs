@@ -1,0 +1,116 @@
+//! Security headers on every response, and the Content Security Policy.
+//!
+//! Pages get a CSP whose `script-src` allows our own files, the per-response nonce Leptos puts
+//! on its inline hydration scripts, and `'wasm-unsafe-eval'` (compiling the wasm bundle);
+//! nothing inline without the nonce runs, so injected markup cannot execute script. Every other
+//! response gets the same policy without a nonce.
+
+use axum::{
+    extract::{Request, State},
+    http::{HeaderName, HeaderValue, header},
+    middleware::Next,
+    response::Response,
+};
+
+use axum::{Json, http::StatusCode, response::IntoResponse};
+
+use super::{config::AppEnv, state::AppState};
+
+/// Largest total size of request headers accepted (names and values). Browsers send a few KB;
+/// more is an attack or a cookie jar gone wrong. (hyper itself stops at ~400 KB.)
+pub const MAX_HEADER_BYTES: usize = 16 * 1024;
+
+/// Refuses requests whose headers are larger than [`MAX_HEADER_BYTES`] with 431, before any
+/// other layer parses them (cookies, tokens).
+pub async fn limit_header_size(request: Request, next: Next) -> Response {
+    let size: usize = request
+        .headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len())
+        .sum();
+    if size > MAX_HEADER_BYTES {
+        tracing::warn!(size, "refused a request with oversized headers");
+        return (
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            Json(serde_json::json!({
+                "detail": "The request headers are too large. Clear this site's cookies and try again."
+            })),
+        )
+            .into_response();
+    }
+    next.run(request).await
+}
+
+/// The policy, with `nonce` when the response is a page rendered with one.
+pub fn content_security_policy(nonce: Option<&str>) -> String {
+    let scripts = match nonce {
+        Some(nonce) => format!("script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'"),
+        None => "script-src 'self' 'wasm-unsafe-eval'".to_owned(),
+    };
+    format!(
+        "default-src 'self'; {scripts}; style-src 'self'; img-src 'self' data:; \
+         connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; \
+         form-action 'self'"
+    )
+}
+
+/// Adds the security headers to every response (keeping a CSP a page already set with its
+/// nonce), and `Cache-Control: no-store` to everything but static files, so no page, token or
+/// personal data is kept by a browser or a shared cache.
+pub async fn security_headers(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let static_file = request.uri().path().starts_with("/pkg/");
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    if !headers.contains_key(header::CONTENT_SECURITY_POLICY)
+        && let Ok(value) = HeaderValue::from_str(&content_security_policy(None))
+    {
+        headers.insert(header::CONTENT_SECURITY_POLICY, value);
+    }
+    let fixed: [(HeaderName, &'static str); 4] = [
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "strict-origin-when-cross-origin"),
+        (
+            HeaderName::from_static("cross-origin-opener-policy"),
+            "same-origin",
+        ),
+        (header::X_FRAME_OPTIONS, "DENY"),
+    ];
+    for (name, value) in fixed {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    if state.config.env == AppEnv::Production {
+        // Two years, as the HSTS preload list asks; production serves only HTTPS.
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=63072000; includeSubDomains"),
+        );
+    }
+    if !static_file {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn policy_allows_only_our_scripts_the_nonce_and_wasm() {
+        let csp = content_security_policy(Some("abc123"));
+        for directive in [
+            "script-src 'self' 'nonce-abc123' 'wasm-unsafe-eval'",
+            "object-src 'none'",
+            "base-uri 'none'",
+            "frame-ancestors 'none'",
+        ] {
+            assert!(csp.contains(directive), "{directive} missing in {csp}");
+        }
+        assert!(!csp.contains("unsafe-inline"));
+        assert!(!content_security_policy(None).contains("nonce"));
+    }
+}
