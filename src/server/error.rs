@@ -111,6 +111,17 @@ impl IntoResponse for AppError {
     }
 }
 
+/// The answer to a request whose handler panicked: the generic 500 body, nothing about the
+/// panic (its message can hold paths or data). The panic itself is logged here.
+pub fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let message = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("(no message)");
+    AppError::internal("a request handler panicked", message).into_response()
+}
+
 /// FastAPI's `loc` for a field: `["body", "title"]`, or `["query", "limit"]` / `["path", "id"]`
 /// for fields named `query.limit` / `path.id`.
 fn location(field: &str) -> Vec<&str> {
@@ -195,6 +206,20 @@ mod tests {
                 .as_str()
                 .unwrap()
                 .contains("Sign in")
+        );
+    }
+
+    #[tokio::test]
+    async fn a_panic_becomes_a_generic_500() {
+        let response = panic_response(Box::new(String::from("secret path /etc/tasks.db")));
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = body_json(response).await;
+        assert!(!body.to_string().contains("/etc"), "{body}");
+        assert!(
+            body["detail"]
+                .as_str()
+                .unwrap()
+                .contains("Something went wrong")
         );
     }
 

@@ -12,6 +12,7 @@ use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use tower_cookies::{CookieManagerLayer, Cookies};
 use tower_http::{
+    catch_panic::CatchPanicLayer,
     limit::RequestBodyLimitLayer,
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
     trace::TraceLayer,
@@ -62,6 +63,9 @@ pub fn app(state: AppState) -> Router {
             state_for_headers,
             super::headers::security_headers,
         ))
+        // A panicking handler answers a generic 500 (and is logged) instead of dropping the
+        // connection; inside the trace span, so the log line has the request id.
+        .layer(CatchPanicLayer::custom(super::error::panic_response))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(request_span)
