@@ -9,6 +9,7 @@ pub mod db;
 pub mod error;
 pub mod fns;
 pub mod headers;
+pub mod health;
 pub mod limits;
 pub mod routes;
 pub mod sessions;

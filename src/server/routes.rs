@@ -43,6 +43,7 @@ pub fn app(state: AppState) -> Router {
             move || shell(leptos_options.clone()),
         )
         .nest("/api/v1", super::api::router())
+        .merge(super::health::router())
         .merge(super::api::doc::swagger_ui())
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn_with_state(state.clone(), page_guard))
@@ -184,8 +185,29 @@ async fn page_guard(State(state): State<AppState>, request: Request, next: Next)
             }
             response
         }
-        Err(err) => err.into_response(),
+        // The database is down (or a bug): a person gets a page, not a JSON body.
+        Err(err) => unavailable_page(&err),
     }
+}
+
+/// A minimal, self-contained HTML page for when a page cannot be rendered because the database
+/// (or something else on our side) is failing. No scripts, no external assets.
+fn unavailable_page(err: &crate::error::AppError) -> Response {
+    let status = match err.status_code() {
+        StatusCode::SERVICE_UNAVAILABLE => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    let html = format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Tasks is \
+         unavailable</title></head><body><main><h1>Tasks is unavailable right now</h1><p>{}</p>\
+         <p><a href=\"\">Try again</a></p></main></body></html>",
+        err
+    );
+    let mut response = (status, axum::response::Html(html)).into_response();
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+    response
 }
 
 fn redirect(location: &str) -> Response {

@@ -54,3 +54,28 @@ pub async fn connect(url: &str) -> Result<Db, StartupError> {
     MIGRATOR.run(&pool).await?;
     Ok(pool)
 }
+
+/// Whether the database answers and has every migration this binary embeds applied.
+///
+/// # Errors
+/// A sentence for the readiness probe: which of the two is not the case (no internals).
+pub async fn readiness(db: &Db) -> Result<(), String> {
+    let applied: Result<Vec<i64>, sqlx::Error> =
+        sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success = TRUE")
+            .fetch_all(db)
+            .await;
+    let applied = applied.map_err(|e| {
+        tracing::warn!(error = %e, "readiness check could not query the database");
+        "the database is not reachable".to_owned()
+    })?;
+    let missing = MIGRATOR
+        .iter()
+        .filter(|m| !applied.contains(&m.version))
+        .count();
+    if missing > 0 {
+        return Err(format!(
+            "{missing} database migration(s) are not applied yet"
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,82 @@
+//! Health endpoints, and what people and scripts get while the database is down.
+
+mod common;
+
+use axum::http::{StatusCode, header};
+use common::{json_request, spawn};
+
+#[tokio::test]
+async fn healthz_is_alive_and_readyz_checks_the_database_and_migrations() {
+    let app = spawn().await;
+    let alive = json_request(&app, "GET", "/healthz", None, None).await;
+    assert_eq!(alive.status, StatusCode::OK);
+    assert_eq!(alive.json()["status"], "ok");
+    let ready = json_request(&app, "GET", "/readyz", None, None).await;
+    assert_eq!(ready.status, StatusCode::OK, "{}", ready.body);
+    assert_eq!(ready.json()["status"], "ready");
+
+    // A binary newer than its database: a migration it embeds is missing.
+    sqlx::query(
+        "DELETE FROM _sqlx_migrations WHERE version = (SELECT MAX(version) FROM _sqlx_migrations)",
+    )
+    .execute(&app.state.db)
+    .await
+    .unwrap();
+    let behind = json_request(&app, "GET", "/readyz", None, None).await;
+    assert_eq!(behind.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(
+        behind.json()["detail"]
+            .as_str()
+            .unwrap()
+            .contains("migration")
+    );
+}
+
+#[tokio::test]
+async fn with_the_database_down_readyz_fails_pages_say_so_and_the_process_stays_alive() {
+    let app = spawn().await;
+    let cookie = app.signed_up("down@example.com").await;
+    app.state.db.close().await;
+
+    let ready = json_request(&app, "GET", "/readyz", None, None).await;
+    assert_eq!(ready.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(
+        ready.json()["detail"]
+            .as_str()
+            .unwrap()
+            .contains("not reachable")
+    );
+    assert_eq!(
+        json_request(&app, "GET", "/healthz", None, None)
+            .await
+            .status,
+        StatusCode::OK
+    );
+
+    // A person gets an HTML page that says what is going on, not JSON and not a 500.
+    let page = app.get("/tasks", Some(&cookie)).await;
+    assert_eq!(page.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(
+        page.headers[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(
+        page.body.contains("temporarily unavailable"),
+        "{}",
+        page.body
+    );
+    assert!(page.headers.contains_key(header::RETRY_AFTER));
+
+    // A script gets JSON that says the same.
+    let token = cookie.split_once('=').unwrap().1;
+    let api = json_request(&app, "GET", "/api/v1/tasks", Some(token), None).await;
+    assert_eq!(api.status, StatusCode::SERVICE_UNAVAILABLE, "{}", api.body);
+    assert!(
+        api.json()["detail"]
+            .as_str()
+            .unwrap()
+            .contains("temporarily unavailable")
+    );
+}
