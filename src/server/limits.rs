@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use super::{
-    auth::ClientInfo,
+    auth::{ClientInfo, refresh::sha256_hex},
     db::{self, now_millis},
     state::AppState,
 };
@@ -18,9 +18,11 @@ fn millis(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
+/// The two counter keys of an attempt. The email is stored as its SHA-256, so the counters
+/// table is no list of who tried to sign in.
 fn keys(kind: &str, email: &str, client: &ClientInfo) -> [String; 2] {
     [
-        format!("{kind}:account:{email}"),
+        format!("{kind}:account:{}", sha256_hex(email)),
         format!("{kind}:ip:{}", client.ip_text()),
     ]
 }
@@ -153,6 +155,19 @@ fn refuse_while_waiting(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counter_keys_do_not_hold_the_email() {
+        let client = ClientInfo {
+            ip: Some("192.0.2.1".parse().unwrap()),
+            user_agent: String::new(),
+        };
+        let [account, ip] = keys("login", "ada@example.com", &client);
+        assert!(!account.contains("ada"), "{account}");
+        assert!(account.starts_with("login:account:") && account.len() == 14 + 64);
+        assert_eq!(ip, "login:ip:192.0.2.1");
+        assert_ne!(account, keys("login", "bob@example.com", &client)[0]);
+    }
 
     #[test]
     fn retry_after_rounds_up_and_is_never_zero() {

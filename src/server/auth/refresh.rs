@@ -35,7 +35,7 @@ impl RefreshToken {
 
     /// The value stored in the database.
     pub fn hash(&self) -> String {
-        hash(&self.0)
+        sha256_hex(&self.0)
     }
 }
 
@@ -53,11 +53,12 @@ pub fn hash_presented(presented: &str) -> Option<String> {
     if presented.is_empty() || presented.len() > MAX_PRESENTED_LEN {
         return None;
     }
-    Some(hash(presented))
+    Some(sha256_hex(presented))
 }
 
-fn hash(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
+/// SHA-256 of `text`, as lower-case hex.
+pub fn sha256_hex(text: &str) -> String {
+    Sha256::digest(text.as_bytes())
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
