@@ -6,7 +6,7 @@ use axum::{
     body::Body,
     http::{Request, StatusCode, header},
 };
-use common::{PASSWORD, api_register, api_token, bearer, json_request, spawn};
+use common::{PASSWORD, api_register, api_token, bearer, json_request, spawn, token_request};
 use serde_json::{Value, json};
 
 #[tokio::test]
@@ -94,16 +94,11 @@ async fn token_endpoint_is_an_oauth2_password_grant() {
 #[tokio::test]
 async fn token_endpoint_refuses_other_grants_and_json() {
     let app = spawn().await;
-    let body = serde_urlencoded::to_string([
+    let request = token_request(&[
         ("grant_type", "client_credentials"),
         ("username", "a@b.co"),
         ("password", "x"),
-    ])
-    .unwrap();
-    let request = Request::post("/api/v1/auth/token")
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(Body::from(body))
-        .unwrap();
+    ]);
     assert_eq!(
         app.send(request).await.status,
         StatusCode::UNPROCESSABLE_ENTITY

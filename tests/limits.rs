@@ -10,16 +10,11 @@ use axum::{
     body::Body,
     http::{Request, StatusCode, header},
 };
-use common::{PASSWORD, Reply, TestApp, spawn, spawn_with};
+use common::{PASSWORD, Reply, TestApp, spawn, spawn_with, token_request};
 use serde_json::json;
 
 fn login_request(email: &str, password: &str) -> Request<Body> {
-    Request::post("/api/v1/auth/token")
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(Body::from(
-            serde_urlencoded::to_string([("username", email), ("password", password)]).unwrap(),
-        ))
-        .unwrap()
+    token_request(&[("username", email), ("password", password)])
 }
 
 fn register_request(email: &str, password: &str) -> Request<Body> {

@@ -10,7 +10,7 @@ use axum::{
 };
 use common::{
     COOKIE_NAME, PASSWORD, REFRESH_COOKIE_NAME, TestApp, api_refresh, api_register, api_tokens,
-    json_request, spawn,
+    json_request, spawn, token_request,
 };
 use futures::future::join_all;
 use serde_json::json;
@@ -24,13 +24,6 @@ async fn me_status(app: &TestApp, token: &str) -> StatusCode {
 async fn signed_up_api(app: &TestApp, email: &str) -> (String, String) {
     assert_eq!(api_register(app, email).await.status, StatusCode::CREATED);
     api_tokens(app, email).await
-}
-
-fn token_form(fields: &[(&str, &str)]) -> Request<Body> {
-    Request::post("/api/v1/auth/token")
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(Body::from(serde_urlencoded::to_string(fields).unwrap()))
-        .unwrap()
 }
 
 #[tokio::test]
@@ -51,7 +44,7 @@ async fn refresh_rotates_the_pair_and_the_old_refresh_token_is_spent() {
 
     // The OAuth2 form works too, with the new token.
     let form = app
-        .send(token_form(&[
+        .send(token_request(&[
             ("grant_type", "refresh_token"),
             ("refresh_token", new_refresh),
         ]))
@@ -500,17 +493,10 @@ async fn login_replaces_cookies_planted_before_it() {
 async fn a_session_records_its_device_and_address() {
     let app = spawn().await;
     api_register(&app, "device@example.com").await;
-    let request = Request::post("/api/v1/auth/token")
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .header(header::USER_AGENT, "curl/8.5.0")
-        .body(Body::from(
-            serde_urlencoded::to_string([
-                ("username", "device@example.com"),
-                ("password", PASSWORD),
-            ])
-            .unwrap(),
-        ))
-        .unwrap();
+    let mut request = token_request(&[("username", "device@example.com"), ("password", PASSWORD)]);
+    request
+        .headers_mut()
+        .insert(header::USER_AGENT, "curl/8.5.0".parse().unwrap());
     let reply = app.send_from("198.51.100.23", request).await;
     assert_eq!(reply.status, StatusCode::OK);
     let token = reply.json()["access_token"].as_str().unwrap().to_owned();

@@ -39,7 +39,6 @@ pub async fn register(
 ) -> Result<User, AppError> {
     limits::registration_attempt(state, &validate::normalize_email(email), client).await?;
     let valid = validate::registration(name, email, &password, password_confirm)?;
-    drop(password);
     let hash = state.hasher.hash(valid.password).await?;
     let user = db::users::insert(&state.db, &valid.email, &valid.name, &hash).await?;
     tracing::info!(target: "security", event = "account_created", user_id = user.id, ip = %client.ip_text(), "account created");

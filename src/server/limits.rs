@@ -5,18 +5,12 @@
 //! it is refused with the same 429, even one with the right password, so guessing cannot go on
 //! in the background.
 
-use std::time::Duration;
-
 use super::{
     auth::{ClientInfo, refresh::sha256_hex},
-    db::{self, now_millis},
+    db::{self, duration_millis, now_millis},
     state::AppState,
 };
 use crate::error::AppError;
-
-fn millis(d: Duration) -> i64 {
-    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
-}
 
 /// The two counter keys of an attempt. The email is stored as its SHA-256, so the counters
 /// table is no list of who tried to sign in.
@@ -46,7 +40,7 @@ pub async fn check_login(
     client: &ClientInfo,
 ) -> Result<(), AppError> {
     let limits = state.config.limits;
-    let window = millis(limits.window);
+    let window = duration_millis(limits.window);
     let now = now_millis();
     let [account, ip] = keys("login", email, client);
     let mut wait = 0;
@@ -77,7 +71,7 @@ pub async fn login_failed(
     email: &str,
     client: &ClientInfo,
 ) -> Result<(), AppError> {
-    let window = millis(state.config.limits.window);
+    let window = duration_millis(state.config.limits.window);
     let now = now_millis();
     for key in keys("login", email, client) {
         db::rate_limits::hit(&state.db, &key, now, window).await?;
@@ -109,7 +103,7 @@ pub async fn registration_attempt(
     client: &ClientInfo,
 ) -> Result<(), AppError> {
     let limits = state.config.limits;
-    let window = millis(limits.window);
+    let window = duration_millis(limits.window);
     let now = now_millis();
     let [account, ip] = keys("register", email, client);
     let mut wait = 0;

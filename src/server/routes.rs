@@ -124,7 +124,7 @@ async fn renew_browser_session(
     let access_ok = cookie::read(request.headers(), cookie::access_name(&state.config))
         .is_some_and(|token| state.jwt.verify(&token).is_ok());
     let refresh = cookie::read(request.headers(), cookie::refresh_name(&state.config));
-    if let (false, Some(refresh)) = (access_ok, refresh) {
+    if !access_ok && let Some(refresh) = refresh {
         match sessions::refresh(&state, &refresh).await {
             Ok(issued) => {
                 accounts::set_browser_cookies(&state, &cookies, &issued);

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::{
     auth::{ClientInfo, jwt::AccessToken, refresh, refresh::RefreshToken},
-    db::{self, now_millis, sessions::Exchange},
+    db::{self, duration_millis, now_millis, sessions::Exchange},
     state::AppState,
 };
 use crate::{
@@ -33,10 +33,6 @@ pub struct Issued {
     pub refresh_ttl: Duration,
 }
 
-fn millis(d: Duration) -> i64 {
-    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
-}
-
 /// Starts a session for `user` (after a successful login or registration).
 ///
 /// # Errors
@@ -44,7 +40,7 @@ fn millis(d: Duration) -> i64 {
 pub async fn start(state: &AppState, user: &User, client: &ClientInfo) -> Result<Issued, AppError> {
     let now = now_millis();
     let session_id = uuid::Uuid::new_v4().to_string();
-    let expires_at = now.saturating_add(millis(state.config.session_max_lifetime));
+    let expires_at = now.saturating_add(duration_millis(state.config.session_max_lifetime));
     db::sessions::insert(
         &state.db,
         &db::sessions::NewSession {
@@ -134,7 +130,7 @@ async fn issue_pair(
 ) -> Result<Issued, AppError> {
     let refresh = RefreshToken::generate()?;
     let refresh_expires_at = now
-        .saturating_add(millis(state.config.refresh_idle_ttl))
+        .saturating_add(duration_millis(state.config.refresh_idle_ttl))
         .min(session_expires_at);
     db::sessions::insert_refresh(
         &state.db,

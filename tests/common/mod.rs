@@ -301,13 +301,19 @@ pub async fn api_register(app: &TestApp, email: &str) -> Reply {
 }
 
 pub async fn api_token(app: &TestApp, username: &str, password: &str) -> Reply {
-    let body =
-        serde_urlencoded::to_string([("username", username), ("password", password)]).unwrap();
-    let request = Request::post("/api/v1/auth/token")
+    app.send(token_request(&[
+        ("username", username),
+        ("password", password),
+    ]))
+    .await
+}
+
+/// A form POST to the OAuth2 token endpoint with `fields`.
+pub fn token_request(fields: &[(&str, &str)]) -> Request<Body> {
+    Request::post("/api/v1/auth/token")
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(Body::from(body))
-        .unwrap();
-    app.send(request).await
+        .body(Body::from(serde_urlencoded::to_string(fields).unwrap()))
+        .unwrap()
 }
 
 /// Exchanges a refresh token at `/api/v1/auth/refresh`.
@@ -336,9 +342,7 @@ pub async fn api_tokens(app: &TestApp, email: &str) -> (String, String) {
 /// Registers `email` through the API and returns a Bearer token for it.
 pub async fn bearer(app: &TestApp, email: &str) -> String {
     assert_eq!(api_register(app, email).await.status, StatusCode::CREATED);
-    let reply = api_token(app, email, PASSWORD).await;
-    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
-    reply.json()["access_token"].as_str().unwrap().to_owned()
+    api_tokens(app, email).await.0
 }
 
 /// A `Cookie` header value carrying `token` as the session cookie.

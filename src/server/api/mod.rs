@@ -53,7 +53,8 @@ pub fn router() -> Router<AppState> {
         })
 }
 
-/// Responses carrying credentials or personal data must not be cached anywhere.
+/// Token responses: `no-store` plus `Pragma: no-cache`, as RFC 6749 §5.1 asks of them. (Every
+/// other response gets `no-store` from `headers::security_headers`.)
 fn no_store() -> [(header::HeaderName, HeaderValue); 2] {
     [
         (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
@@ -91,11 +92,11 @@ async fn register(
 }
 
 /// Answers a token request: RFC 6749 §5.1 body, never cached.
-fn token_response(state: &AppState, issued: &Issued) -> impl IntoResponse + use<> {
+fn token_response(issued: &Issued) -> impl IntoResponse + use<> {
     let body = TokenOut {
         access_token: issued.access.expose().to_owned(),
         token_type: "bearer",
-        expires_in: issued.access_ttl.as_secs().min(state.jwt.ttl().as_secs()),
+        expires_in: issued.access_ttl.as_secs(),
         refresh_token: issued.refresh.expose().to_owned(),
         refresh_expires_in: issued.refresh_ttl.as_secs(),
     };
@@ -147,7 +148,7 @@ async fn token(
             let client = ClientInfo::from_parts(&parts, &state.config);
             let user = accounts::authenticate(&state, &username, password, &client).await?;
             let issued = sessions::start(&state, &user, &client).await?;
-            Ok(token_response(&state, &issued))
+            Ok(token_response(&issued))
         }
         "refresh_token" => {
             let Some(presented) = form.refresh_token else {
@@ -157,7 +158,7 @@ async fn token(
                 ));
             };
             let issued = sessions::refresh(&state, &presented).await?;
-            Ok(token_response(&state, &issued))
+            Ok(token_response(&issued))
         }
         _ => Err(AppError::field(
             "grant_type",
@@ -182,7 +183,7 @@ async fn refresh(
     ApiJson(body): ApiJson<RefreshBody>,
 ) -> Result<impl IntoResponse, AppError> {
     let issued = sessions::refresh(&state, &body.refresh_token).await?;
-    Ok(token_response(&state, &issued))
+    Ok(token_response(&issued))
 }
 
 /// Sign out: ends the session of the presented access token, and with it its refresh token.
@@ -217,7 +218,7 @@ async fn list_sessions(
 ) -> Result<impl IntoResponse, AppError> {
     let list = sessions::list(&state, principal.user.id, &principal.session_id).await?;
     let body: Vec<SessionOut> = list.into_iter().map(SessionOut::from).collect();
-    Ok((no_store(), Json(body)))
+    Ok(Json(body))
 }
 
 /// Sign out every session except the caller's ("sign out everywhere else").
@@ -300,7 +301,7 @@ async fn change_password(
         AuthErrors,
     ))]
 async fn me(CurrentUser(user): CurrentUser) -> impl IntoResponse {
-    (no_store(), Json(UserOut::from(user)))
+    Json(UserOut::from(user))
 }
 
 /// The caller's tasks, newest first, one page at a time.
@@ -328,7 +329,6 @@ async fn list_tasks(
         url
     });
     let mut headers = HeaderMap::new();
-    headers.extend(no_store());
     if let Some(link) = next
         .as_ref()
         .and_then(|n| HeaderValue::from_str(&format!("<{n}>; rel=\"next\"")).ok())
@@ -381,10 +381,7 @@ async fn get_task(
     CurrentUser(user): CurrentUser,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<impl IntoResponse, AppError> {
-    Ok((
-        no_store(),
-        Json(TaskOut::from(tasks::get(&state, &user, id).await?)),
-    ))
+    Ok(Json(TaskOut::from(tasks::get(&state, &user, id).await?)))
 }
 
 /// Rename a task and/or mark it done or not done.

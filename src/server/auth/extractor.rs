@@ -158,11 +158,8 @@ where
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let state = AppState::from_ref(state);
-        authenticate(parts, &state)
-            .await?
-            .map(|p| Self(p.user))
-            .ok_or(AppError::Unauthorized)
+        let CurrentSession(principal) = CurrentSession::from_request_parts(parts, state).await?;
+        Ok(Self(principal.user))
     }
 }
 

@@ -25,6 +25,11 @@ pub fn now_millis() -> i64 {
         .unwrap_or(0)
 }
 
+/// A duration in milliseconds, the unit timestamp columns are compared in (saturating).
+pub fn duration_millis(d: std::time::Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
 /// Opens (creating if needed) the SQLite database and applies pending migrations.
 ///
 /// # Errors
