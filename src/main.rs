@@ -79,7 +79,11 @@ mod server_main {
         if !config.cookie_secure && !addr.ip().is_loopback() {
             return Err(StartupError::InsecureCookiesOffLoopback(addr));
         }
-        let pool = db::connect(&config.database_url).await?;
+        let pool = db::Db::connect(&config.database_url, &config.db).await?;
+        tracing::info!(
+            engine = pool.engine(),
+            "database ready (migrations applied)"
+        );
         let state = AppState::new(config, pool.clone(), leptos).await?;
         let app = server::app(state);
 

@@ -56,10 +56,12 @@ async fn register_signs_in_with_an_httponly_secure_lax_cookie_and_goes_to_tasks(
 async fn passwords_are_stored_only_as_argon2id_hashes() {
     let app = spawn().await;
     app.signed_up("hash@example.com").await;
-    let stored: String = sqlx::query_scalar("SELECT password_hash FROM users")
-        .fetch_one(&app.state.db)
-        .await
-        .unwrap();
+    let stored: String = tasks::db_read!(&app.state.db, |c| sqlx::query_scalar(
+        "SELECT password_hash FROM users"
+    )
+    .fetch_one(c)
+    .await)
+    .unwrap();
     assert!(
         stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
         "{stored}"
@@ -281,10 +283,11 @@ async fn invalid_tokens_are_rejected_never_treated_as_anonymous() {
 async fn a_token_for_a_deleted_user_is_rejected() {
     let app = spawn().await;
     let cookie = app.signed_up("gone@example.com").await;
-    sqlx::query("DELETE FROM users")
-        .execute(&app.state.db)
+    tasks::db_write!(&app.state.db, |c| sqlx::query("DELETE FROM users")
+        .execute(c)
         .await
-        .unwrap();
+        .map(|r| r.rows_affected()))
+    .unwrap();
     let reply = app.call("tasks/list", &[], Some(&cookie)).await;
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
     // Ids are never reused, so the next account cannot inherit the old token.

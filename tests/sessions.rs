@@ -79,10 +79,12 @@ async fn replaying_a_spent_refresh_token_revokes_the_whole_session() {
         api_refresh(&app, &legit_refresh).await.status,
         StatusCode::BAD_REQUEST
     );
-    let reason: String = sqlx::query_scalar("SELECT revoked_reason FROM sessions")
-        .fetch_one(&app.state.db)
-        .await
-        .unwrap();
+    let reason: String = tasks::db_read!(&app.state.db, |c| sqlx::query_scalar(
+        "SELECT revoked_reason FROM sessions"
+    )
+    .fetch_one(c)
+    .await)
+    .unwrap();
     assert_eq!(reason, "refresh_token_reuse");
 }
 
@@ -123,10 +125,12 @@ async fn unknown_garbage_and_access_tokens_are_not_refresh_tokens() {
 async fn refresh_tokens_are_stored_only_as_hashes() {
     let app = spawn().await;
     let (_, refresh) = signed_up_api(&app, "hashes@example.com").await;
-    let stored: Vec<String> = sqlx::query_scalar("SELECT token_hash FROM refresh_tokens")
-        .fetch_all(&app.state.db)
-        .await
-        .unwrap();
+    let stored: Vec<String> = tasks::db_read!(&app.state.db, |c| sqlx::query_scalar(
+        "SELECT token_hash FROM refresh_tokens"
+    )
+    .fetch_all(c)
+    .await)
+    .unwrap();
     assert_eq!(stored.len(), 1);
     assert_ne!(stored[0], refresh);
     assert_eq!(stored[0].len(), 64, "a SHA-256 hex digest");
@@ -136,20 +140,26 @@ async fn refresh_tokens_are_stored_only_as_hashes() {
 async fn expired_refresh_tokens_and_sessions_past_their_lifetime_are_refused() {
     let app = spawn().await;
     let (_, refresh) = signed_up_api(&app, "idle@example.com").await;
-    sqlx::query("UPDATE refresh_tokens SET expires_at = 0")
-        .execute(&app.state.db)
-        .await
-        .unwrap();
+    tasks::db_write!(&app.state.db, |c| sqlx::query(
+        "UPDATE refresh_tokens SET expires_at = 0"
+    )
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))
+    .unwrap();
     assert_eq!(
         api_refresh(&app, &refresh).await.status,
         StatusCode::BAD_REQUEST
     );
 
     let (access, refresh) = api_tokens(&app, "idle@example.com").await;
-    sqlx::query("UPDATE sessions SET expires_at = 0")
-        .execute(&app.state.db)
-        .await
-        .unwrap();
+    tasks::db_write!(&app.state.db, |c| sqlx::query(
+        "UPDATE sessions SET expires_at = 0"
+    )
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))
+    .unwrap();
     assert_eq!(me_status(&app, &access).await, StatusCode::UNAUTHORIZED);
     assert_eq!(
         api_refresh(&app, &refresh).await.status,
@@ -369,10 +379,12 @@ async fn changing_the_password_over_the_api_works_the_same() {
 async fn disabling_an_account_ends_its_sessions_at_once_and_blocks_login() {
     let app = spawn().await;
     let (access, refresh) = signed_up_api(&app, "disabled@example.com").await;
-    let id: i64 = sqlx::query_scalar("SELECT id FROM users")
-        .fetch_one(&app.state.db)
-        .await
-        .unwrap();
+    let id: i64 = tasks::db_read!(&app.state.db, |c| sqlx::query_scalar(
+        "SELECT id FROM users"
+    )
+    .fetch_one(c)
+    .await)
+    .unwrap();
     tasks::server::db::users::set_disabled(&app.state.db, id, true)
         .await
         .unwrap();

@@ -55,7 +55,9 @@ pub enum SecretSource {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub env: AppEnv,
+    /// `sqlite:…` or `postgres://…`; the scheme alone picks the engine.
     pub database_url: String,
+    pub db: DbSettings,
     pub jwt_secret: JwtSecret,
     pub secret_source: SecretSource,
     pub jwt_issuer: String,
@@ -74,6 +76,29 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// How many argon2 computations may run at once (each takes ~19 MiB and one core).
     pub max_concurrent_hashes: usize,
+}
+
+/// Connection-pool settings. On PostgreSQL they size the one pool; on SQLite `max_connections`
+/// sizes the readers (writes always go through one connection).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DbSettings {
+    pub max_connections: u32,
+    pub min_connections: u32,
+    /// How long a request waits for a free connection before it is answered 503.
+    pub acquire_timeout: Duration,
+    /// PostgreSQL cancels any statement running longer than this (`statement_timeout`).
+    pub statement_timeout: Duration,
+}
+
+impl Default for DbSettings {
+    fn default() -> Self {
+        Self {
+            max_connections: 10,
+            min_connections: 0,
+            acquire_timeout: Duration::from_secs(5),
+            statement_timeout: Duration::from_secs(10),
+        }
+    }
 }
 
 /// Login and registration attempt limits, per fixed window.
@@ -137,6 +162,10 @@ fn is_placeholder(secret: &str) -> bool {
 struct RawConfig {
     app_env: Option<String>,
     database_url: Option<String>,
+    db_max_connections: Option<u32>,
+    db_min_connections: Option<u32>,
+    db_acquire_timeout: Option<String>,
+    db_statement_timeout: Option<String>,
     jwt_secret: Option<String>,
     jwt_issuer: Option<String>,
     jwt_audience: Option<String>,
@@ -162,6 +191,10 @@ pub struct ConfigError(pub String);
 const VARIABLES: &[&str] = &[
     "APP_ENV",
     "DATABASE_URL",
+    "DB_MAX_CONNECTIONS",
+    "DB_MIN_CONNECTIONS",
+    "DB_ACQUIRE_TIMEOUT",
+    "DB_STATEMENT_TIMEOUT",
     "JWT_SECRET",
     "JWT_ISSUER",
     "JWT_AUDIENCE",
@@ -229,15 +262,18 @@ impl Config {
                 ));
             }
         };
+        let db = db_settings(&raw)?;
         let data_dir = PathBuf::from(raw.data_dir.unwrap_or_else(|| "data".into()));
         let database_url = match raw.database_url {
             Some(url) if !url.trim().is_empty() => url,
             _ => format!("sqlite://{}/tasks.db", data_dir.display()),
         };
-        if !database_url.starts_with("sqlite:") {
+        let is_postgres =
+            database_url.starts_with("postgres://") || database_url.starts_with("postgresql://");
+        if !database_url.starts_with("sqlite:") && !is_postgres {
             return Err(ConfigError(
-                "DATABASE_URL must start with `sqlite:` (for example sqlite://data/tasks.db); \
-                 this build supports SQLite only"
+                "DATABASE_URL must start with `sqlite:` (for example sqlite://data/tasks.db) or \
+                 `postgres://` (for example postgres://tasks@db.internal/tasks)"
                     .into(),
             ));
         }
@@ -366,6 +402,7 @@ impl Config {
         Ok(Self {
             env,
             database_url,
+            db,
             jwt_secret,
             secret_source,
             jwt_issuer: raw.jwt_issuer.unwrap_or_else(|| "tasks".into()),
@@ -380,6 +417,37 @@ impl Config {
             max_concurrent_hashes,
         })
     }
+}
+
+fn db_settings(raw: &RawConfig) -> Result<DbSettings, ConfigError> {
+    let defaults = DbSettings::default();
+    let max_connections = positive(
+        "DB_MAX_CONNECTIONS",
+        raw.db_max_connections,
+        defaults.max_connections,
+    )?;
+    let min_connections = raw.db_min_connections.unwrap_or(defaults.min_connections);
+    if min_connections > max_connections {
+        return Err(ConfigError(
+            "DB_MIN_CONNECTIONS must not be larger than DB_MAX_CONNECTIONS".into(),
+        ));
+    }
+    Ok(DbSettings {
+        max_connections,
+        min_connections,
+        acquire_timeout: duration(
+            "DB_ACQUIRE_TIMEOUT",
+            raw.db_acquire_timeout.as_deref(),
+            defaults.acquire_timeout,
+            Duration::from_millis(100)..=Duration::from_secs(300),
+        )?,
+        statement_timeout: duration(
+            "DB_STATEMENT_TIMEOUT",
+            raw.db_statement_timeout.as_deref(),
+            defaults.statement_timeout,
+            Duration::from_millis(100)..=Duration::from_secs(3600),
+        )?,
+    })
 }
 
 /// Turns the variables into typed fields. Values stay strings until a field's type asks for a
@@ -640,7 +708,7 @@ mod tests {
     }
 
     #[test]
-    fn non_sqlite_database_url_is_rejected_with_a_hint() {
+    fn unsupported_database_url_is_rejected_with_a_hint() {
         let dir = tempfile::tempdir().unwrap();
         let err = Config::from_pairs(&[
             ("DATA_DIR", dir.path().to_str().unwrap()),
@@ -648,5 +716,42 @@ mod tests {
         ])
         .unwrap_err();
         assert!(err.to_string().contains("DATABASE_URL"));
+        assert!(err.to_string().contains("postgres://"));
+    }
+
+    #[test]
+    fn postgres_url_and_pool_settings_are_accepted() {
+        let cfg = Config::from_pairs(&[
+            ("JWT_SECRET", GOOD_SECRET),
+            ("DATABASE_URL", "postgres://tasks@db.internal/tasks"),
+            ("DB_MAX_CONNECTIONS", "25"),
+            ("DB_MIN_CONNECTIONS", "2"),
+            ("DB_ACQUIRE_TIMEOUT", "2s"),
+            ("DB_STATEMENT_TIMEOUT", "500ms"),
+        ])
+        .unwrap();
+        assert_eq!(cfg.db.max_connections, 25);
+        assert_eq!(cfg.db.min_connections, 2);
+        assert_eq!(cfg.db.acquire_timeout, Duration::from_secs(2));
+        assert_eq!(cfg.db.statement_timeout, Duration::from_millis(500));
+        let both = |max: &str, min: &str| {
+            Config::from_pairs(&[
+                ("JWT_SECRET", GOOD_SECRET),
+                ("DB_MAX_CONNECTIONS", max),
+                ("DB_MIN_CONNECTIONS", min),
+            ])
+        };
+        assert!(
+            both("0", "0")
+                .unwrap_err()
+                .to_string()
+                .contains("DB_MAX_CONNECTIONS")
+        );
+        assert!(
+            both("2", "3")
+                .unwrap_err()
+                .to_string()
+                .contains("DB_MIN_CONNECTIONS")
+        );
     }
 }

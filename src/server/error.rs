@@ -38,15 +38,41 @@ impl AppError {
 
 impl From<sqlx::Error> for AppError {
     fn from(err: sqlx::Error) -> Self {
-        match err {
-            // The pool could not hand out a connection in time: the database is overloaded or
-            // down. Tell the client to retry instead of calling it a bug.
-            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
-                tracing::warn!(error = %err, "database unavailable");
-                Self::Unavailable
-            }
-            other => Self::internal("database query failed", other),
+        if is_unavailable(&err) {
+            // The database is down, restarting, overloaded or out of connections: tell the
+            // client to retry instead of calling it a bug. The pool reconnects by itself.
+            tracing::warn!(error = %err, "database unavailable");
+            Self::Unavailable
+        } else {
+            Self::internal("database query failed", err)
         }
+    }
+}
+
+/// Whether `err` means "the database cannot serve right now" rather than a bug in a query.
+fn is_unavailable(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => {
+            let Some(code) = db.code() else {
+                return false;
+            };
+            if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+                // SQLITE_BUSY (5) / SQLITE_LOCKED (6) and their extended codes: only another
+                // process holding the file past the busy timeout can cause them.
+                matches!(code.parse::<i32>(), Ok(c) if c & 0xff == 5 || c & 0xff == 6)
+            } else {
+                // PostgreSQL SQLSTATE classes: 08 connection exception, 53 insufficient
+                // resources, 57 operator intervention (shutdown, restart, statement_timeout
+                // cancelling a query).
+                code.starts_with("08") || code.starts_with("53") || code.starts_with("57")
+            }
+        }
+        _ => false,
     }
 }
 
@@ -141,6 +167,12 @@ pub enum StartupError {
          writable"
     )]
     Database(#[source] sqlx::Error),
+    #[error(
+        "DATABASE_URL names an in-memory SQLite database, which would lose every account at \
+         exit and cannot be shared by the app's reader and writer connections; use a file such \
+         as sqlite://data/tasks.db"
+    )]
+    SqliteInMemory,
     #[error("applying database migrations failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("the JWT signing self-test failed: {0}")]

@@ -1,7 +1,12 @@
-//! Shared helpers: a real router on a fresh SQLite database per test, and request shortcuts
-//! that speak to the server functions the way the browser's wasm client does.
+//! Shared helpers: a real router on a fresh database per test (SQLite, or PostgreSQL with
+//! `TEST_DATABASE=postgres`), and request shortcuts that speak to the server functions the way
+//! the browser's wasm client does.
 
 #![allow(dead_code)]
+
+mod database;
+#[allow(unused_imports)]
+pub use database::{Engine, TestDatabase, postgres_admin_url, postgres_available};
 
 use axum::{
     Router,
@@ -20,11 +25,13 @@ pub const PASSWORD: &str = "correct horse battery staple";
 pub const COOKIE_NAME: &str = "__Host-tasks_session";
 pub const REFRESH_COOKIE_NAME: &str = "__Host-tasks_refresh";
 
-/// A router over its own database in a temporary folder (deleted on drop).
+/// A router over its own database (deleted on drop) and a temporary folder.
 pub struct TestApp {
     pub router: Router,
     pub state: AppState,
     pub dir: TempDir,
+    /// Declared last so it is dropped after the pools that use it.
+    pub database: TestDatabase,
 }
 
 /// What came back from one request.
@@ -114,15 +121,29 @@ pub async fn spawn() -> TestApp {
     spawn_with(&[]).await
 }
 
-/// A fresh app with extra configuration pairs on top of the test defaults.
+/// A fresh app with extra configuration pairs on top of the test defaults, on the engine
+/// `TEST_DATABASE` names.
 pub async fn spawn_with(extra: &[(&str, &str)]) -> TestApp {
+    let engine = Engine::from_env();
+    spawn_on(engine, extra).await.unwrap_or_else(|| {
+        panic!("TEST_DATABASE asks for {engine:?}, which is not reachable (see the line above)")
+    })
+}
+
+/// A fresh app on `engine`; `None` when PostgreSQL tests are skipped on this machine.
+pub async fn spawn_on(engine: Engine, extra: &[(&str, &str)]) -> Option<TestApp> {
     capture_logs();
     let dir = tempfile::tempdir().expect("temp dir");
+    let database = TestDatabase::new(engine, dir.path()).await?;
+    Some(spawn_in(dir, database, extra).await)
+}
+
+/// An app over an existing test database: a second replica when `database` is already in use.
+pub async fn spawn_in(dir: TempDir, database: TestDatabase, extra: &[(&str, &str)]) -> TestApp {
     let data_dir = dir.path().to_str().unwrap().to_owned();
-    let url = format!("sqlite://{data_dir}/test.db");
     let mut pairs = vec![
         ("JWT_SECRET", SECRET),
-        ("DATABASE_URL", url.as_str()),
+        ("DATABASE_URL", database.url.as_str()),
         ("DATA_DIR", data_dir.as_str()),
         ("COOKIE_SECURE", "true"),
         // Tests sign many people up from one (unknown) address; the rate-limit tests set
@@ -133,7 +154,9 @@ pub async fn spawn_with(extra: &[(&str, &str)]) -> TestApp {
     ];
     pairs.extend_from_slice(extra);
     let config = Config::from_pairs(&pairs).expect("test config");
-    let pool = db::connect(&config.database_url).await.expect("database");
+    let pool = db::Db::connect(&config.database_url, &config.db)
+        .await
+        .expect("database");
     let leptos_options = LeptosOptions::builder()
         .output_name("tasks")
         .site_root(data_dir.clone())
@@ -142,7 +165,12 @@ pub async fn spawn_with(extra: &[(&str, &str)]) -> TestApp {
         .await
         .expect("state");
     let router = tasks::server::app(state.clone());
-    TestApp { router, state, dir }
+    TestApp {
+        router,
+        state,
+        dir,
+        database,
+    }
 }
 
 impl TestApp {
@@ -258,10 +286,12 @@ impl TestApp {
     }
 
     pub async fn count_users(&self) -> i64 {
-        sqlx::query_scalar("SELECT COUNT(*) FROM users")
-            .fetch_one(&self.state.db)
-            .await
-            .unwrap()
+        tasks::db_read!(&self.state.db, |c| sqlx::query_scalar(
+            "SELECT COUNT(*) FROM users"
+        )
+        .fetch_one(c)
+        .await)
+        .unwrap()
     }
 }
 

@@ -1,4 +1,10 @@
-//! The database: connecting, migrating, and (in the submodules) every SQL statement the app runs.
+//! The database: connecting to SQLite or PostgreSQL, migrating, and (in the submodules) every
+//! SQL statement the app runs.
+//!
+//! The engine is chosen at startup by `DATABASE_URL` alone. Every statement is written once, in
+//! SQL both engines accept (`$n` placeholders, `RETURNING`, `ON CONFLICT`), and runs on the
+//! native driver of the engine in use through [`db_read!`](crate::db_read) or
+//! [`db_write!`](crate::db_write), so each engine keeps its own typed connection options.
 
 pub mod rate_limits;
 pub mod sessions;
@@ -7,15 +13,63 @@ pub mod users;
 
 use std::{str::FromStr, time::Duration};
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{
+    postgres::{PgConnectOptions, PgPool, PgPoolOptions},
+    sqlite::{
+        SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+    },
+};
 
-use super::error::StartupError;
+use super::{config::DbSettings, error::StartupError};
 
-/// The connection pool every query goes through.
-pub type Db = sqlx::SqlitePool;
+/// The connection pools every query goes through.
+#[derive(Clone, Debug)]
+pub enum Db {
+    /// SQLite allows one writer at a time. All writes go through `writer`, a pool of exactly
+    /// one connection, so they queue in the process instead of contending for the file lock
+    /// (which is what surfaces "database is locked"); `reader` connections are `query_only`
+    /// and, thanks to WAL, read while the writer writes.
+    Sqlite {
+        reader: SqlitePool,
+        writer: SqlitePool,
+    },
+    /// PostgreSQL handles concurrent writers itself: one pool for everything.
+    Postgres(PgPool),
+}
 
-/// Migrations embedded in the binary at compile time and applied at startup.
-pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+/// Runs `$body` with `$conn` bound to a pool that may only read, on whichever engine `$db` uses.
+/// `$body` is compiled once per engine, so each gets its native driver.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! db_read {
+    ($db:expr, |$conn:ident| $body:expr) => {
+        match $db {
+            $crate::server::db::Db::Sqlite { reader: $conn, .. } => $body,
+            $crate::server::db::Db::Postgres($conn) => $body,
+        }
+    };
+}
+
+/// Runs `$body` with `$conn` bound to the pool that writes, on whichever engine `$db` uses.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! db_write {
+    ($db:expr, |$conn:ident| $body:expr) => {
+        match $db {
+            $crate::server::db::Db::Sqlite { writer: $conn, .. } => $body,
+            $crate::server::db::Db::Postgres($conn) => $body,
+        }
+    };
+}
+
+/// SQLite migrations, embedded in the binary at compile time and applied at startup.
+pub static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+/// PostgreSQL migrations: the same schema in PostgreSQL's dialect (tests/schema.rs compares).
+pub static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// How long a SQLite statement waits for a lock held by another process (a backup, the
+/// `sqlite3` shell) before failing. Within this process writes never wait on the lock.
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Current time as Unix milliseconds, the representation of every timestamp column.
 pub fn now_millis() -> i64 {
@@ -30,34 +84,110 @@ pub fn duration_millis(d: std::time::Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
-/// Opens (creating if needed) the SQLite database and applies pending migrations.
-///
-/// # Errors
-/// The URL is malformed, the file cannot be created or opened, or a migration fails.
-pub async fn connect(url: &str) -> Result<Db, StartupError> {
-    let options = SqliteConnectOptions::from_str(url)
-        .map_err(StartupError::Database)?
-        .create_if_missing(true)
-        // WAL lets readers proceed while one writer writes; NORMAL sync is durable in WAL mode
-        // against process crashes (the OS still has the data).
-        .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(SqliteSynchronous::Normal)
-        .foreign_keys(true)
-        // Concurrent writers wait for the lock instead of failing with "database is locked".
-        .busy_timeout(Duration::from_secs(10));
-    if let Some(dir) = options.get_filename().parent()
-        && !dir.as_os_str().is_empty()
-    {
-        std::fs::create_dir_all(dir).map_err(|e| StartupError::Database(sqlx::Error::Io(e)))?;
+impl Db {
+    /// Connects to the database `url` names (`sqlite:…` or `postgres://…`) and applies pending
+    /// migrations. Several replicas may start at once on one PostgreSQL: sqlx holds an advisory
+    /// lock while migrating, so exactly one applies each migration.
+    ///
+    /// # Errors
+    /// The URL is malformed, the database cannot be reached or created, or a migration fails.
+    pub async fn connect(url: &str, settings: &DbSettings) -> Result<Self, StartupError> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Self::connect_postgres(url, settings).await
+        } else {
+            Self::connect_sqlite(url, settings).await
+        }
     }
-    let pool = SqlitePoolOptions::new()
-        .max_connections(8)
-        .acquire_timeout(Duration::from_secs(10))
-        .connect_with(options)
-        .await
-        .map_err(StartupError::Database)?;
-    MIGRATOR.run(&pool).await?;
-    Ok(pool)
+
+    async fn connect_sqlite(url: &str, settings: &DbSettings) -> Result<Self, StartupError> {
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(StartupError::Database)?
+            // WAL lets readers proceed while the writer writes; NORMAL sync is durable in WAL
+            // mode against process crashes (a committed transaction is in the OS's hands).
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(SQLITE_BUSY_TIMEOUT);
+        let file = options.get_filename();
+        // Readers and the writer are separate connections; an in-memory database would give
+        // each its own empty database.
+        if file.as_os_str() == ":memory:" || url.contains("mode=memory") {
+            return Err(StartupError::SqliteInMemory);
+        }
+        if let Some(dir) = file.parent()
+            && !dir.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(dir).map_err(|e| StartupError::Database(sqlx::Error::Io(e)))?;
+        }
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(settings.acquire_timeout)
+            .connect_with(options.clone().create_if_missing(true))
+            .await
+            .map_err(StartupError::Database)?;
+        SQLITE_MIGRATOR.run(&writer).await?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(settings.max_connections)
+            .min_connections(settings.min_connections)
+            .acquire_timeout(settings.acquire_timeout)
+            // A write sent to a reader by mistake fails loudly instead of contending for the
+            // lock.
+            .connect_with(options.pragma("query_only", "ON"))
+            .await
+            .map_err(StartupError::Database)?;
+        Ok(Self::Sqlite { reader, writer })
+    }
+
+    async fn connect_postgres(url: &str, settings: &DbSettings) -> Result<Self, StartupError> {
+        let statement_timeout = settings.statement_timeout.as_millis().to_string();
+        let options = PgConnectOptions::from_str(url)
+            .map_err(StartupError::Database)?
+            .application_name("tasks")
+            // A runaway query is cancelled instead of holding a connection (and its locks)
+            // for ever; the request gets a 503.
+            .options([("statement_timeout", statement_timeout.as_str())]);
+        let pool = PgPoolOptions::new()
+            .max_connections(settings.max_connections)
+            .min_connections(settings.min_connections)
+            .acquire_timeout(settings.acquire_timeout)
+            // Drop connections that sat idle (a restarted server or a proxy may have cut them);
+            // test_before_acquire (on by default) catches the rest, so the pool recovers by
+            // itself when the database comes back.
+            .idle_timeout(Duration::from_secs(300))
+            .connect_with(options)
+            .await
+            .map_err(StartupError::Database)?;
+        POSTGRES_MIGRATOR.run(&pool).await?;
+        Ok(Self::Postgres(pool))
+    }
+
+    /// `"sqlite"` or `"postgres"`, for logs.
+    pub fn engine(&self) -> &'static str {
+        match self {
+            Self::Sqlite { .. } => "sqlite",
+            Self::Postgres(_) => "postgres",
+        }
+    }
+
+    /// The migrations this binary embeds for the engine in use.
+    pub fn migrator(&self) -> &'static sqlx::migrate::Migrator {
+        match self {
+            Self::Sqlite { .. } => &SQLITE_MIGRATOR,
+            Self::Postgres(_) => &POSTGRES_MIGRATOR,
+        }
+    }
+
+    /// Waits for checked-out connections to be returned, then closes every connection (SQLite
+    /// checkpoints its WAL when the last one closes).
+    pub async fn close(&self) {
+        match self {
+            Self::Sqlite { reader, writer } => {
+                reader.close().await;
+                writer.close().await;
+            }
+            Self::Postgres(pool) => pool.close().await,
+        }
+    }
 }
 
 /// Whether the database answers and has every migration this binary embeds applied.
@@ -65,15 +195,16 @@ pub async fn connect(url: &str) -> Result<Db, StartupError> {
 /// # Errors
 /// A sentence for the readiness probe: which of the two is not the case (no internals).
 pub async fn readiness(db: &Db) -> Result<(), String> {
-    let applied: Result<Vec<i64>, sqlx::Error> =
-        sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success = TRUE")
-            .fetch_all(db)
-            .await;
+    const APPLIED: &str = "SELECT version FROM _sqlx_migrations WHERE success = TRUE";
+    let applied: Result<Vec<i64>, sqlx::Error> = db_read!(db, |conn| {
+        sqlx::query_scalar(APPLIED).fetch_all(conn).await
+    });
     let applied = applied.map_err(|e| {
         tracing::warn!(error = %e, "readiness check could not query the database");
         "the database is not reachable".to_owned()
     })?;
-    let missing = MIGRATOR
+    let missing = db
+        .migrator()
         .iter()
         .filter(|m| !applied.contains(&m.version))
         .count();

@@ -55,7 +55,7 @@ pub enum Exchange {
 /// # Errors
 /// Database failures.
 pub async fn insert(db: &Db, new: &NewSession<'_>) -> Result<(), AppError> {
-    sqlx::query(
+    crate::db_write!(db, |c| sqlx::query(
         "INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, user_agent, ip) \
          VALUES ($1, $2, $3, $3, $4, $5, $6)",
     )
@@ -65,8 +65,9 @@ pub async fn insert(db: &Db, new: &NewSession<'_>) -> Result<(), AppError> {
     .bind(new.expires_at)
     .bind(new.user_agent)
     .bind(new.ip)
-    .execute(db)
-    .await?;
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     Ok(())
 }
 
@@ -81,17 +82,18 @@ pub async fn find_live(
     user_id: i64,
     now: i64,
 ) -> Result<Option<LiveSession>, AppError> {
-    let row: Option<(i64, String, String, i64, i64, i64)> = sqlx::query_as(
-        "SELECT u.id, u.email, u.name, u.created_at, s.last_used_at, s.expires_at \
+    let row: Option<(i64, String, String, i64, i64, i64)> =
+        crate::db_read!(db, |c| sqlx::query_as(
+            "SELECT u.id, u.email, u.name, u.created_at, s.last_used_at, s.expires_at \
          FROM sessions s JOIN users u ON u.id = s.user_id \
          WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL AND s.expires_at > $3 \
            AND u.disabled = FALSE",
-    )
-    .bind(id)
-    .bind(user_id)
-    .bind(now)
-    .fetch_optional(db)
-    .await?;
+        )
+        .bind(id)
+        .bind(user_id)
+        .bind(now)
+        .fetch_optional(c)
+        .await)?;
     Ok(row.map(
         |(id, email, name, created_at, last_used_at, expires_at)| LiveSession {
             user: User {
@@ -111,11 +113,14 @@ pub async fn find_live(
 /// # Errors
 /// Database failures.
 pub async fn touch(db: &Db, id: &str, now: i64) -> Result<(), AppError> {
-    sqlx::query("UPDATE sessions SET last_used_at = $2 WHERE id = $1 AND last_used_at < $2")
-        .bind(id)
-        .bind(now)
-        .execute(db)
-        .await?;
+    crate::db_write!(db, |c| sqlx::query(
+        "UPDATE sessions SET last_used_at = $2 WHERE id = $1 AND last_used_at < $2"
+    )
+    .bind(id)
+    .bind(now)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     Ok(())
 }
 
@@ -124,15 +129,15 @@ pub async fn touch(db: &Db, id: &str, now: i64) -> Result<(), AppError> {
 /// # Errors
 /// Database failures.
 pub async fn list_live(db: &Db, user_id: i64, now: i64) -> Result<Vec<SessionRow>, AppError> {
-    Ok(sqlx::query_as(
+    Ok(crate::db_read!(db, |c| sqlx::query_as(
         "SELECT id, created_at, last_used_at, user_agent, ip FROM sessions \
          WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 \
          ORDER BY last_used_at DESC, created_at DESC",
     )
     .bind(user_id)
     .bind(now)
-    .fetch_all(db)
-    .await?)
+    .fetch_all(c)
+    .await)?)
 }
 
 /// Revokes session `id` if it belongs to `user_id` and is not revoked yet. Returns whether it did.
@@ -146,7 +151,7 @@ pub async fn revoke(
     reason: &str,
     now: i64,
 ) -> Result<bool, AppError> {
-    let done = sqlx::query(
+    let done = crate::db_write!(db, |c| sqlx::query(
         "UPDATE sessions SET revoked_at = $3, revoked_reason = $4 \
          WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL",
     )
@@ -154,9 +159,10 @@ pub async fn revoke(
     .bind(user_id)
     .bind(now)
     .bind(reason)
-    .execute(db)
-    .await?;
-    Ok(done.rows_affected() > 0)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(done > 0)
 }
 
 /// Revokes every live session of `user_id` except `keep`. Returns how many it revoked.
@@ -173,31 +179,29 @@ pub async fn revoke_all_except(
     // Two statements rather than `$2 IS NULL OR ...`: PostgreSQL cannot infer the type of a
     // parameter that is only compared with NULL.
     let done = match keep {
-        Some(keep) => {
-            sqlx::query(
-                "UPDATE sessions SET revoked_at = $3, revoked_reason = $4 \
+        Some(keep) => crate::db_write!(db, |c| sqlx::query(
+            "UPDATE sessions SET revoked_at = $3, revoked_reason = $4 \
                  WHERE user_id = $1 AND revoked_at IS NULL AND id <> $2",
-            )
-            .bind(user_id)
-            .bind(keep)
-            .bind(now)
-            .bind(reason)
-            .execute(db)
-            .await?
-        }
-        None => {
-            sqlx::query(
-                "UPDATE sessions SET revoked_at = $2, revoked_reason = $3 \
+        )
+        .bind(user_id)
+        .bind(keep)
+        .bind(now)
+        .bind(reason)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?,
+        None => crate::db_write!(db, |c| sqlx::query(
+            "UPDATE sessions SET revoked_at = $2, revoked_reason = $3 \
                  WHERE user_id = $1 AND revoked_at IS NULL",
-            )
-            .bind(user_id)
-            .bind(now)
-            .bind(reason)
-            .execute(db)
-            .await?
-        }
+        )
+        .bind(user_id)
+        .bind(now)
+        .bind(reason)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?,
     };
-    Ok(done.rows_affected())
+    Ok(done)
 }
 
 /// Stores a new refresh token (its hash) for `session_id`.
@@ -211,7 +215,7 @@ pub async fn insert_refresh(
     now: i64,
     expires_at: i64,
 ) -> Result<(), AppError> {
-    sqlx::query(
+    crate::db_write!(db, |c| sqlx::query(
         "INSERT INTO refresh_tokens (token_hash, session_id, created_at, expires_at) \
          VALUES ($1, $2, $3, $4)",
     )
@@ -219,8 +223,9 @@ pub async fn insert_refresh(
     .bind(session_id)
     .bind(now)
     .bind(expires_at)
-    .execute(db)
-    .await?;
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     Ok(())
 }
 
@@ -231,15 +236,15 @@ pub async fn insert_refresh(
 /// # Errors
 /// Database failures.
 pub async fn exchange_refresh(db: &Db, token_hash: &str, now: i64) -> Result<Exchange, AppError> {
-    let consumed: Option<(String, i64, i64)> = sqlx::query_as(
+    let consumed: Option<(String, i64, i64)> = crate::db_write!(db, |c| sqlx::query_as(
         "UPDATE refresh_tokens SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL \
          RETURNING session_id, expires_at, \
            (SELECT user_id FROM sessions WHERE sessions.id = refresh_tokens.session_id)",
     )
     .bind(token_hash)
     .bind(now)
-    .fetch_optional(db)
-    .await?;
+    .fetch_optional(c)
+    .await)?;
     if let Some((session_id, expires_at, user_id)) = consumed {
         return Ok(Exchange::Consumed {
             session_id,
@@ -247,13 +252,13 @@ pub async fn exchange_refresh(db: &Db, token_hash: &str, now: i64) -> Result<Exc
             expires_at,
         });
     }
-    let spent: Option<(String, i64)> = sqlx::query_as(
+    let spent: Option<(String, i64)> = crate::db_read!(db, |c| sqlx::query_as(
         "SELECT r.session_id, s.user_id FROM refresh_tokens r \
          JOIN sessions s ON s.id = r.session_id WHERE r.token_hash = $1",
     )
     .bind(token_hash)
-    .fetch_optional(db)
-    .await?;
+    .fetch_optional(c)
+    .await)?;
     Ok(match spent {
         Some((session_id, user_id)) => Exchange::Reused {
             session_id,

@@ -32,12 +32,12 @@ const COLUMNS: &str = "id, title, done, created_at";
 /// # Errors
 /// Database failures.
 pub async fn list(db: &Db, owner: i64) -> Result<Vec<Task>, AppError> {
-    let rows: Vec<TaskRow> = sqlx::query_as(&format!(
+    let rows: Vec<TaskRow> = crate::db_read!(db, |c| sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM tasks WHERE user_id = $1 ORDER BY id DESC"
     ))
     .bind(owner)
-    .fetch_all(db)
-    .await?;
+    .fetch_all(c)
+    .await)?;
     Ok(rows.into_iter().map(Into::into).collect())
 }
 
@@ -47,15 +47,15 @@ pub async fn list(db: &Db, owner: i64) -> Result<Vec<Task>, AppError> {
 /// Database failures.
 pub async fn create(db: &Db, owner: i64, title: &str) -> Result<Task, AppError> {
     let now = now_millis();
-    let row: TaskRow = sqlx::query_as(&format!(
+    let row: TaskRow = crate::db_write!(db, |c| sqlx::query_as(&format!(
         "INSERT INTO tasks (user_id, title, done, created_at, updated_at) \
          VALUES ($1, $2, FALSE, $3, $3) RETURNING {COLUMNS}"
     ))
     .bind(owner)
     .bind(title)
     .bind(now)
-    .fetch_one(db)
-    .await?;
+    .fetch_one(c)
+    .await)?;
     Ok(row.into())
 }
 
@@ -70,7 +70,8 @@ pub async fn update(
     title: Option<&str>,
     done: Option<bool>,
 ) -> Result<Task, AppError> {
-    let row: Option<TaskRow> = sqlx::query_as(&format!(
+    let row: Option<TaskRow> = crate::db_write!(db, |c| {
+        sqlx::query_as(&format!(
         "UPDATE tasks SET title = COALESCE($1, title), done = COALESCE($2, done), updated_at = $3 \
          WHERE id = $4 AND user_id = $5 RETURNING {COLUMNS}"
     ))
@@ -79,8 +80,9 @@ pub async fn update(
     .bind(now_millis())
     .bind(id)
     .bind(owner)
-    .fetch_optional(db)
-    .await?;
+    .fetch_optional(c)
+    .await
+    })?;
     row.map(Into::into).ok_or(AppError::NotFound)
 }
 
@@ -89,12 +91,15 @@ pub async fn update(
 /// # Errors
 /// [`AppError::NotFound`] when `owner` has no task `id`; database failures.
 pub async fn delete(db: &Db, owner: i64, id: i64) -> Result<(), AppError> {
-    let result = sqlx::query("DELETE FROM tasks WHERE id = $1 AND user_id = $2")
-        .bind(id)
-        .bind(owner)
-        .execute(db)
-        .await?;
-    if result.rows_affected() == 0 {
+    let result = crate::db_write!(db, |c| sqlx::query(
+        "DELETE FROM tasks WHERE id = $1 AND user_id = $2"
+    )
+    .bind(id)
+    .bind(owner)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    if result == 0 {
         Err(AppError::NotFound)
     } else {
         Ok(())
@@ -106,13 +111,13 @@ pub async fn delete(db: &Db, owner: i64, id: i64) -> Result<(), AppError> {
 /// # Errors
 /// [`AppError::NotFound`] when `owner` has no task `id`; database failures.
 pub async fn get(db: &Db, owner: i64, id: i64) -> Result<Task, AppError> {
-    let row: Option<TaskRow> = sqlx::query_as(&format!(
+    let row: Option<TaskRow> = crate::db_read!(db, |c| sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM tasks WHERE id = $1 AND user_id = $2"
     ))
     .bind(id)
     .bind(owner)
-    .fetch_optional(db)
-    .await?;
+    .fetch_optional(c)
+    .await)?;
     row.map(Into::into).ok_or(AppError::NotFound)
 }
 
@@ -128,16 +133,18 @@ pub async fn page(
     before: Option<i64>,
     limit: i64,
 ) -> Result<Vec<Task>, AppError> {
-    let mut query =
-        sqlx::QueryBuilder::new(format!("SELECT {COLUMNS} FROM tasks WHERE user_id = "));
-    query.push_bind(owner);
-    if let Some(done) = done {
-        query.push(" AND done = ").push_bind(done);
-    }
-    if let Some(before) = before {
-        query.push(" AND id < ").push_bind(before);
-    }
-    query.push(" ORDER BY id DESC LIMIT ").push_bind(limit);
-    let rows: Vec<TaskRow> = query.build_query_as().fetch_all(db).await?;
+    let rows: Vec<TaskRow> = crate::db_read!(db, |c| {
+        let mut query =
+            sqlx::QueryBuilder::new(format!("SELECT {COLUMNS} FROM tasks WHERE user_id = "));
+        query.push_bind(owner);
+        if let Some(done) = done {
+            query.push(" AND done = ").push_bind(done);
+        }
+        if let Some(before) = before {
+            query.push(" AND id < ").push_bind(before);
+        }
+        query.push(" ORDER BY id DESC LIMIT ").push_bind(limit);
+        query.build_query_as().fetch_all(c).await
+    })?;
     Ok(rows.into_iter().map(Into::into).collect())
 }

@@ -42,7 +42,7 @@ pub async fn insert(
     name: &str,
     hash: &PasswordHash,
 ) -> Result<User, AppError> {
-    let row: Result<UserRow, sqlx::Error> = sqlx::query_as(
+    let row: Result<UserRow, sqlx::Error> = crate::db_write!(db, |c| sqlx::query_as(
         "INSERT INTO users (email, name, password_hash, created_at) VALUES ($1, $2, $3, $4) \
          RETURNING id, email, name, created_at",
     )
@@ -50,8 +50,8 @@ pub async fn insert(
     .bind(name)
     .bind(hash.expose())
     .bind(now_millis())
-    .fetch_one(db)
-    .await;
+    .fetch_one(c)
+    .await);
     match row {
         Ok(row) => Ok(row.into()),
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(AppError::EmailTaken),
@@ -64,12 +64,14 @@ pub async fn insert(
 /// # Errors
 /// Database failures.
 pub async fn find_credentials(db: &Db, email: &str) -> Result<Option<Credentials>, AppError> {
-    let row: Option<(i64, String, String, i64, String, bool)> = sqlx::query_as(
+    let row: Option<(i64, String, String, i64, String, bool)> = crate::db_read!(db, |c| {
+        sqlx::query_as(
         "SELECT id, email, name, created_at, password_hash, disabled FROM users WHERE email = $1",
     )
     .bind(email)
-    .fetch_optional(db)
-    .await?;
+    .fetch_optional(c)
+    .await
+    })?;
     Ok(row.map(
         |(id, email, name, created_at, hash, disabled)| Credentials {
             user: User {
@@ -89,10 +91,12 @@ pub async fn find_credentials(db: &Db, email: &str) -> Result<Option<Credentials
 /// # Errors
 /// Database failures.
 pub async fn password_hash(db: &Db, id: i64) -> Result<Option<PasswordHash>, AppError> {
-    let row: Option<(String,)> = sqlx::query_as("SELECT password_hash FROM users WHERE id = $1")
-        .bind(id)
-        .fetch_optional(db)
-        .await?;
+    let row: Option<(String,)> = crate::db_read!(db, |c| sqlx::query_as(
+        "SELECT password_hash FROM users WHERE id = $1"
+    )
+    .bind(id)
+    .fetch_optional(c)
+    .await)?;
     Ok(row.map(|(hash,)| PasswordHash::from_stored(hash)))
 }
 
@@ -101,11 +105,14 @@ pub async fn password_hash(db: &Db, id: i64) -> Result<Option<PasswordHash>, App
 /// # Errors
 /// Database failures.
 pub async fn set_password_hash(db: &Db, id: i64, hash: &PasswordHash) -> Result<(), AppError> {
-    sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
-        .bind(id)
-        .bind(hash.expose())
-        .execute(db)
-        .await?;
+    crate::db_write!(db, |c| sqlx::query(
+        "UPDATE users SET password_hash = $2 WHERE id = $1"
+    )
+    .bind(id)
+    .bind(hash.expose())
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     Ok(())
 }
 
@@ -115,11 +122,14 @@ pub async fn set_password_hash(db: &Db, id: i64, hash: &PasswordHash) -> Result<
 /// # Errors
 /// Database failures.
 pub async fn set_disabled(db: &Db, id: i64, disabled: bool) -> Result<(), AppError> {
-    sqlx::query("UPDATE users SET disabled = $2 WHERE id = $1")
-        .bind(id)
-        .bind(disabled)
-        .execute(db)
-        .await?;
+    crate::db_write!(db, |c| sqlx::query(
+        "UPDATE users SET disabled = $2 WHERE id = $1"
+    )
+    .bind(id)
+    .bind(disabled)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     Ok(())
 }
 
@@ -128,10 +138,11 @@ pub async fn set_disabled(db: &Db, id: i64, disabled: bool) -> Result<(), AppErr
 /// # Errors
 /// Database failures.
 pub async fn find_by_id(db: &Db, id: i64) -> Result<Option<User>, AppError> {
-    let row: Option<UserRow> =
-        sqlx::query_as("SELECT id, email, name, created_at FROM users WHERE id = $1")
-            .bind(id)
-            .fetch_optional(db)
-            .await?;
+    let row: Option<UserRow> = crate::db_read!(db, |c| sqlx::query_as(
+        "SELECT id, email, name, created_at FROM users WHERE id = $1"
+    )
+    .bind(id)
+    .fetch_optional(c)
+    .await)?;
     Ok(row.map(Into::into))
 }
