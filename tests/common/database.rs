@@ -101,6 +101,15 @@ impl TestDatabase {
         })
     }
 
+    /// The same database again, for a second replica; only the original drops it.
+    pub fn shared(&self) -> Self {
+        Self {
+            url: self.url.clone(),
+            engine: self.engine,
+            postgres_name: None,
+        }
+    }
+
     /// A database on `engine` (`None`: PostgreSQL tests are skipped).
     pub async fn new(engine: Engine, dir: &Path) -> Option<Self> {
         match engine {

@@ -5,8 +5,11 @@
 #![allow(dead_code)]
 
 mod database;
+mod server;
 #[allow(unused_imports)]
 pub use database::{Engine, TestDatabase, postgres_admin_url, postgres_available};
+#[allow(unused_imports)]
+pub use server::ServerProcess;
 
 use axum::{
     Router,
