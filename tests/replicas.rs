@@ -1,0 +1,248 @@
+//! Two replicas of the app on two ports, sharing one PostgreSQL database, behind no sticky
+//! load balancer: whatever one replica learns (accounts, sessions, spent refresh tokens,
+//! logouts, failed logins) the other knows on its next request.
+
+mod common;
+
+use std::net::SocketAddr;
+
+use common::{PASSWORD, TestApp, TestDatabase, spawn_in};
+use reqwest::{Client, StatusCode};
+use serde_json::{Value, json};
+
+/// A replica serving over real TCP on its own port.
+struct Replica {
+    base: String,
+    _app: TestApp,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Replica {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+async fn serve(app: TestApp) -> Replica {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let service = app
+        .router
+        .clone()
+        .into_make_service_with_connect_info::<SocketAddr>();
+    let server = tokio::spawn(async move {
+        axum::serve(listener, service).await.unwrap();
+    });
+    Replica {
+        base,
+        _app: app,
+        server,
+    }
+}
+
+/// Two replicas on one fresh PostgreSQL database, or `None` when PostgreSQL tests are skipped.
+async fn two_replicas(extra: &[(&str, &str)]) -> Option<(Replica, Replica)> {
+    let database = TestDatabase::postgres().await?;
+    let second = database.shared();
+    let a = spawn_in(tempfile::tempdir().unwrap(), database, extra).await;
+    let b = spawn_in(tempfile::tempdir().unwrap(), second, extra).await;
+    // The second replica's migrator found everything applied: one schema, two processes' worth
+    // of pools.
+    Some((serve(a).await, serve(b).await))
+}
+
+async fn token(
+    client: &Client,
+    replica: &Replica,
+    email: &str,
+    password: &str,
+) -> (StatusCode, Value) {
+    let reply = client
+        .post(format!("{}/api/v1/auth/token", replica.base))
+        .form(&[("username", email), ("password", password)])
+        .send()
+        .await
+        .unwrap();
+    (reply.status(), reply.json().await.unwrap_or(Value::Null))
+}
+
+async fn me(client: &Client, replica: &Replica, access: &str) -> StatusCode {
+    client
+        .get(format!("{}/api/v1/users/me", replica.base))
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+async fn refresh(client: &Client, replica: &Replica, refresh_token: &str) -> (StatusCode, Value) {
+    let reply = client
+        .post(format!("{}/api/v1/auth/refresh", replica.base))
+        .json(&json!({ "refresh_token": refresh_token }))
+        .send()
+        .await
+        .unwrap();
+    (reply.status(), reply.json().await.unwrap_or(Value::Null))
+}
+
+fn field(body: &Value, name: &str) -> String {
+    body[name]
+        .as_str()
+        .unwrap_or_else(|| panic!("no {name} in {body}"))
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn accounts_tokens_refresh_reuse_and_logout_cross_replicas() {
+    let Some((a, b)) = two_replicas(&[]).await else {
+        return;
+    };
+    let client = Client::new();
+
+    // Register through A, log in through B.
+    let registered = client
+        .post(format!("{}/api/v1/auth/register", a.base))
+        .json(&json!({"email": "shared@example.com", "name": "Shared", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(registered.status(), StatusCode::CREATED);
+    let (status, login) = token(&client, &b, "shared@example.com", PASSWORD).await;
+    assert_eq!(status, StatusCode::OK, "{login}");
+
+    // A token issued by B is accepted by A, and a task written through A is read through B.
+    let access = field(&login, "access_token");
+    assert_eq!(me(&client, &a, &access).await, StatusCode::OK);
+    let created = client
+        .post(format!("{}/api/v1/tasks", a.base))
+        .bearer_auth(&access)
+        .json(&json!({"title": "written on A"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let listed: Value = client
+        .get(format!("{}/api/v1/tasks", b.base))
+        .bearer_auth(&access)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["items"][0]["title"], "written on A");
+
+    // A refresh token rotated on A and replayed on B is reuse: B refuses it and the whole
+    // session ends on both replicas.
+    let first_refresh = field(&login, "refresh_token");
+    let (status, rotated) = refresh(&client, &a, &first_refresh).await;
+    assert_eq!(status, StatusCode::OK, "{rotated}");
+    let new_access = field(&rotated, "access_token");
+    let new_refresh = field(&rotated, "refresh_token");
+    assert_eq!(me(&client, &b, &new_access).await, StatusCode::OK);
+    let (status, replay) = refresh(&client, &b, &first_refresh).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{replay}");
+    assert_eq!(replay["error"], "invalid_grant");
+    for replica in [&a, &b] {
+        assert_eq!(
+            me(&client, replica, &new_access).await,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert_eq!(
+        refresh(&client, &a, &new_refresh).await.0,
+        StatusCode::BAD_REQUEST
+    );
+
+    // Logout on A is honoured by B on the next request.
+    let (_, second) = token(&client, &b, "shared@example.com", PASSWORD).await;
+    let access = field(&second, "access_token");
+    assert_eq!(me(&client, &b, &access).await, StatusCode::OK);
+    let logout = client
+        .post(format!("{}/api/v1/auth/logout", a.base))
+        .bearer_auth(&access)
+        .send()
+        .await
+        .unwrap();
+    assert!(logout.status().is_success(), "{}", logout.status());
+    assert_eq!(me(&client, &b, &access).await, StatusCode::UNAUTHORIZED);
+    let (status, _) = refresh(&client, &b, &field(&second, "refresh_token")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_logins_are_counted_across_replicas() {
+    let Some((a, b)) = two_replicas(&[("LOGIN_FAILURES_PER_ACCOUNT", "4")]).await else {
+        return;
+    };
+    let client = Client::new();
+    let registered = client
+        .post(format!("{}/api/v1/auth/register", b.base))
+        .json(&json!({"email": "target@example.com", "name": "T", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(registered.status(), StatusCode::CREATED);
+    // Two wrong guesses on each replica reach the account's limit of four: a load balancer
+    // spreading an attacker's guesses does not multiply the allowance.
+    for replica in [&a, &b, &a, &b] {
+        let (status, _) = token(&client, replica, "target@example.com", "wrong guess 12345").await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    for replica in [&a, &b] {
+        let (status, body) = token(&client, replica, "target@example.com", PASSWORD).await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_browser_session_started_on_one_replica_works_on_the_other() {
+    let Some((a, b)) = two_replicas(&[]).await else {
+        return;
+    };
+    // No cookie jar sharing tricks: the cookie header a browser would send to the balancer.
+    let client = Client::new();
+    let signed_up = client
+        .post(format!("{}/api/register", a.base))
+        .header("accept", "application/json")
+        .form(&[
+            ("name", "Browser"),
+            ("email", "browser@example.com"),
+            ("password", PASSWORD),
+            ("password_confirm", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_up.status(), StatusCode::OK);
+    let cookies: Vec<String> = signed_up
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok()?.split(';').next().map(str::to_owned))
+        .collect();
+    let cookie = cookies.join("; ");
+    let added = client
+        .post(format!("{}/api/tasks/add", b.base))
+        .header("cookie", &cookie)
+        .header("accept", "application/json")
+        .form(&[("title", "added on B")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        added.status(),
+        StatusCode::OK,
+        "{}",
+        added.text().await.unwrap()
+    );
+    let page = client
+        .get(format!("{}/tasks", a.base))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(page.text().await.unwrap().contains("added on B"));
+}
