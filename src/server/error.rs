@@ -131,6 +131,11 @@ impl IntoResponse for AppError {
                     headers.insert(header::RETRY_AFTER, value);
                 }
             }
+            // The database is down or saturated; the pool reconnects by itself. Same hint as
+            // the HTML 503 page gives browsers.
+            AppError::Unavailable => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+            }
             _ => {}
         }
         response

@@ -99,9 +99,12 @@ pub fn set_error_status(err: &AppError) {
         return;
     }
     response.set_status(err.status_code());
-    if let AppError::RateLimited { retry_after_secs } = err
-        && let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string())
-    {
+    let retry_after = match err {
+        AppError::RateLimited { retry_after_secs } => Some(retry_after_secs.to_string()),
+        AppError::Unavailable => Some("5".to_owned()),
+        _ => None,
+    };
+    if let Some(value) = retry_after.and_then(|v| HeaderValue::from_str(&v).ok()) {
         response.insert_header(header::RETRY_AFTER, value);
     }
 }
