@@ -369,3 +369,75 @@ async fn a_users_task_list_is_an_index_scan_however_many_tasks_others_have() {
     }
     db.close().await;
 }
+
+#[tokio::test]
+async fn an_in_memory_sqlite_database_is_refused_with_a_hint() {
+    for url in ["sqlite::memory:", "sqlite://file.db?mode=memory"] {
+        let err = Db::connect(url, &DbSettings::default()).await.unwrap_err();
+        assert!(
+            err.to_string().contains("sqlite://data/tasks.db"),
+            "{url}: {err}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn each_engine_gets_its_connection_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let lite = TestDatabase::sqlite(dir.path());
+    let settings = DbSettings {
+        statement_timeout: std::time::Duration::from_millis(1500),
+        ..DbSettings::default()
+    };
+    let Db::Sqlite { reader, writer } = Db::connect(&lite.url, &settings).await.unwrap() else {
+        panic!("not SQLite");
+    };
+    for pool in [&reader, &writer] {
+        let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+        assert_eq!(mode, "wal");
+        let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+        assert_eq!(fk, 1);
+        let busy: i64 = sqlx::query_scalar("PRAGMA busy_timeout")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+        assert_eq!(busy, 10_000);
+    }
+    assert_eq!(writer.options().get_max_connections(), 1, "one writer");
+    // A write sent to a reader fails at once instead of waiting for the lock.
+    let misrouted = sqlx::query("DELETE FROM rate_limits")
+        .execute(&reader)
+        .await;
+    assert!(
+        misrouted
+            .unwrap_err()
+            .to_string()
+            .contains("attempt to write a readonly database")
+    );
+
+    let Some(pg) = TestDatabase::postgres().await else {
+        return;
+    };
+    let Db::Postgres(pool) = Db::connect(&pg.url, &settings).await.unwrap() else {
+        panic!("not PostgreSQL");
+    };
+    let timeout: String = sqlx::query_scalar("SHOW statement_timeout")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(timeout, "1500ms");
+    // A statement over the limit is cancelled, and the app calls that "unavailable" (503).
+    let slow = sqlx::query("SELECT pg_sleep(3)")
+        .execute(&pool)
+        .await
+        .unwrap_err();
+    let app_error = tasks::error::AppError::from(slow);
+    assert_eq!(app_error.status(), 503);
+    pool.close().await;
+}

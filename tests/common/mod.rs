@@ -110,7 +110,10 @@ fn capture_logs() {
             .ok()
             .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
             .unwrap_or_else(|| "tests".into());
-        let file = std::fs::File::create(dir.join(format!("{binary}.log"))).expect("log file");
+        // One file per binary and engine: the PostgreSQL pass must not overwrite the SQLite one.
+        let engine = format!("{:?}", Engine::from_env()).to_lowercase();
+        let file =
+            std::fs::File::create(dir.join(format!("{binary}-{engine}.log"))).expect("log file");
         let _ = tracing_subscriber::fmt()
             .json()
             .with_span_list(false)

@@ -108,12 +108,12 @@ impl Db {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(SQLITE_BUSY_TIMEOUT);
-        let file = options.get_filename();
         // Readers and the writer are separate connections; an in-memory database would give
-        // each its own empty database.
-        if file.as_os_str() == ":memory:" || url.contains("mode=memory") {
+        // each its own empty database (and lose everything at exit).
+        if url.contains(":memory:") || url.contains("mode=memory") {
             return Err(StartupError::SqliteInMemory);
         }
+        let file = options.get_filename();
         if let Some(dir) = file.parent()
             && !dir.as_os_str().is_empty()
         {
