@@ -168,8 +168,9 @@ pub enum StartupError {
     #[error(transparent)]
     Config(#[from] ConfigError),
     #[error(
-        "could not open the database named by DATABASE_URL: {0}. Check the path exists and is \
-         writable"
+        "could not open the database named by DATABASE_URL: {0}. For SQLite, check that the \
+         folder is writable; for PostgreSQL, that the server is running and reachable and that \
+         the user, password and database in the URL exist"
     )]
     Database(#[source] sqlx::Error),
     #[error(

@@ -22,7 +22,11 @@ pub struct RegisterBody {
     #[schema(format = Email, max_length = 254)]
     pub email: String,
     /// 1 to 100 characters after trimming.
-    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"[^\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+    )]
     pub name: String,
     /// 8 to 128 characters; never trimmed or truncated. Refused when it is one of the 30,000
     /// most common passwords or contains the email's local part.
@@ -190,11 +194,22 @@ pub struct TaskPage {
     pub next: Option<String>,
 }
 
+/// What the `pattern` of names and titles says: at least one character that is not Unicode
+/// `White_Space`, i.e. not removed by `str::trim`. Spelled out rather than `\S`, whose meaning
+/// differs between regex dialects (JavaScript's `\s` lacks U+0085, Python's has U+001C–U+001F),
+/// so clients and schema-based testers agree with the server about every character.
+pub const NOT_ONLY_WHITESPACE: &str =
+    r"[^\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]";
+
 /// `POST /api/v1/tasks` body.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct NewTask {
     /// 1 to 500 characters after trimming.
-    #[schema(min_length = 1, max_length = 500, pattern = r"\S")]
+    #[schema(
+        min_length = 1,
+        max_length = 500,
+        pattern = r"[^\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+    )]
     pub title: String,
 }
 
@@ -202,7 +217,11 @@ pub struct NewTask {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct TaskPatch {
     /// 1 to 500 characters after trimming.
-    #[schema(min_length = 1, max_length = 500, pattern = r"\S")]
+    #[schema(
+        min_length = 1,
+        max_length = 500,
+        pattern = r"[^\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+    )]
     pub title: Option<String>,
     pub done: Option<bool>,
 }
@@ -227,4 +246,83 @@ pub struct ValidationItem {
     pub msg: String,
     #[serde(rename = "type")]
     pub kind: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The characters a `[^...]` class of escapes (`\t`, `\uXXXX`, ranges, literals) excludes.
+    fn excluded(class: &str) -> std::collections::BTreeSet<char> {
+        let body = class
+            .strip_prefix("[^")
+            .and_then(|c| c.strip_suffix(']'))
+            .expect("a negated class");
+        let mut chars = Vec::new();
+        let mut rest = body;
+        while !rest.is_empty() {
+            let (c, tail) = if let Some(hex) = rest.strip_prefix("\\u") {
+                (u32::from_str_radix(&hex[..4], 16).unwrap(), &hex[4..])
+            } else if let Some(tail) = rest.strip_prefix('\\') {
+                let c = match tail.as_bytes()[0] {
+                    b't' => 9,
+                    b'n' => 10,
+                    b'v' => 11,
+                    b'f' => 12,
+                    b'r' => 13,
+                    other => panic!("unexpected escape \\{}", other as char),
+                };
+                (c, &tail[1..])
+            } else {
+                let c = rest.chars().next().unwrap();
+                (c as u32, &rest[c.len_utf8()..])
+            };
+            chars.push(char::from_u32(c).unwrap());
+            rest = tail;
+        }
+        let mut set = std::collections::BTreeSet::new();
+        let mut i = 0;
+        while i < chars.len() {
+            if chars.get(i + 1) == Some(&'-') && i + 2 < chars.len() {
+                set.extend(chars[i]..=chars[i + 2]);
+                i += 3;
+            } else {
+                set.insert(chars[i]);
+                i += 1;
+            }
+        }
+        set
+    }
+
+    #[test]
+    fn the_title_and_name_pattern_excludes_exactly_what_trim_removes() {
+        let whitespace: std::collections::BTreeSet<char> = (0..=0x10FFFF)
+            .filter_map(char::from_u32)
+            .filter(|c| c.is_whitespace())
+            .collect();
+        assert_eq!(excluded(NOT_ONLY_WHITESPACE), whitespace);
+    }
+
+    #[test]
+    fn the_openapi_document_uses_that_pattern_for_names_and_titles() {
+        let doc = serde_json::to_value(<super::super::doc::ApiDoc as utoipa::OpenApi>::openapi())
+            .unwrap();
+        let schemas = &doc["components"]["schemas"];
+        for (schema, field) in [
+            ("RegisterBody", "name"),
+            ("NewTask", "title"),
+            ("TaskPatch", "title"),
+        ] {
+            let property = &schemas[schema]["properties"][field];
+            let pattern = property["pattern"]
+                .as_str()
+                .or_else(|| property["oneOf"][0]["pattern"].as_str())
+                .or_else(|| property["anyOf"][0]["pattern"].as_str());
+            assert_eq!(
+                pattern,
+                Some(NOT_ONLY_WHITESPACE),
+                "{schema}.{field}: {property}"
+            );
+        }
+    }
 }
