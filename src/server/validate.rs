@@ -75,27 +75,24 @@ pub fn normalize_password(password: &str) -> String {
 /// # Errors
 /// A [`FieldError`] on `field` that says why.
 pub fn new_password(password: &str, email: &str, field: &str) -> Result<String, FieldError> {
-    // Before normalizing: NFKC can expand a string, and a megabyte of input must cost nothing.
-    if password.chars().count() > PASSWORD_MAX {
+    // Both bounds apply to the password as typed, in characters (what the API's JSON Schema
+    // `minLength`/`maxLength` count), and before normalizing, so a megabyte of input costs
+    // nothing. NFKC may then lengthen it (U+FB03 "ﬃ" becomes "ffi") or shorten it (a letter
+    // plus a combining accent becomes one character); neither moves it across a bound.
+    let typed = password.chars().count();
+    if typed < PASSWORD_MIN {
+        return Err(FieldError::new(
+            field,
+            format!("Password must be at least {PASSWORD_MIN} characters."),
+        ));
+    }
+    if typed > PASSWORD_MAX {
         return Err(FieldError::new(
             field,
             format!("Password must be at most {PASSWORD_MAX} characters."),
         ));
     }
     let password = normalize_password(password);
-    let length = password.chars().count();
-    if length < PASSWORD_MIN {
-        return Err(FieldError::new(
-            field,
-            format!("Password must be at least {PASSWORD_MIN} characters."),
-        ));
-    }
-    if length > PASSWORD_MAX {
-        return Err(FieldError::new(
-            field,
-            format!("Password must be at most {PASSWORD_MAX} characters."),
-        ));
-    }
     if is_common_password(&password) {
         return Err(FieldError::new(
             field,
@@ -268,6 +265,22 @@ mod tests {
                 .unwrap()
                 .contains("at most 128")
         );
+    }
+
+    #[test]
+    fn password_bounds_count_typed_characters_like_the_json_schema() {
+        // Six typed characters that NFKC expands to ten ("ﬃ" -> "ffi"): still too short,
+        // as the API's `minLength: 8` says (schemathesis found the server accepting it).
+        let expands = "\u{fb03}\u{fb03}kite";
+        assert_eq!(normalize_password(expands).chars().count(), 10);
+        assert!(new_password(expands, "x@y.co", "password").is_err());
+        // 128 typed characters that NFKC makes longer: accepted, as `maxLength: 128` says.
+        let long = "\u{fb03}".repeat(128);
+        assert!(new_password(&long, "x@y.co", "password").is_ok());
+        // Eight typed characters that NFKC composes into seven: accepted.
+        let composes = "cafe\u{301}tea";
+        assert_eq!(composes.chars().count(), 8);
+        assert!(new_password(composes, "x@y.co", "password").is_ok());
     }
 
     #[test]
