@@ -12,32 +12,12 @@ use std::{
     time::Duration,
 };
 
-use common::{Engine, PASSWORD, ServerProcess, TestDatabase};
+use common::{Engine, ServerProcess, TestDatabase, http};
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 
 /// Acknowledged writes: task id -> title.
 type Acked = Arc<Mutex<BTreeMap<i64, String>>>;
-
-async fn bearer(client: &Client, server: &ServerProcess, email: &str) -> String {
-    let registered = client
-        .post(format!("{}/api/v1/auth/register", server.base))
-        .json(&json!({"email": email, "name": "Writer", "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(registered.status(), StatusCode::CREATED);
-    let token: Value = client
-        .post(format!("{}/api/v1/auth/token", server.base))
-        .form(&[("username", email), ("password", PASSWORD)])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    token["access_token"].as_str().unwrap().to_owned()
-}
 
 /// Starts `workers` clients that create tasks as fast as the server acknowledges them, until
 /// `stop` is set or the server goes away. Only a 201 with the created task counts as
@@ -141,7 +121,7 @@ async fn kill_9_during_a_write_load_loses_no_acknowledged_write() {
     };
     let client = Client::new();
     let mut server = ServerProcess::start(dir.path(), &database.url, &[]).await;
-    let token = bearer(&client, &server, "durable@example.com").await;
+    let token = http::bearer(&client, &server.base, "durable@example.com").await;
 
     let stop = Arc::new(AtomicBool::new(false));
     let (acked, workers) = write_load(&client, &server.base, &token, 16, &stop);
@@ -167,7 +147,7 @@ async fn sigterm_finishes_in_flight_writes_and_exits_cleanly() {
     };
     let client = Client::new();
     let mut server = ServerProcess::start(dir.path(), &database.url, &[]).await;
-    let token = bearer(&client, &server, "graceful@example.com").await;
+    let token = http::bearer(&client, &server.base, "graceful@example.com").await;
 
     let stop = Arc::new(AtomicBool::new(false));
     let (acked, workers) = write_load(&client, &server.base, &token, 16, &stop);

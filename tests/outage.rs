@@ -11,7 +11,7 @@ mod common;
 
 use std::{process::Command, time::Duration};
 
-use common::{PASSWORD, ServerProcess, TestDatabase};
+use common::{PASSWORD, ServerProcess, TestDatabase, http};
 use reqwest::{Client, StatusCode, header};
 use serde_json::{Value, json};
 
@@ -64,36 +64,9 @@ async fn postgres_stopped_mid_run_gives_503_then_recovers_by_itself() {
     let base = server.base.clone();
 
     // A person signed in through the web form and a script with a token, both working.
-    let signed_up = client
-        .post(format!("{base}/api/register"))
-        .header(header::ACCEPT, "application/json")
-        .form(&[
-            ("name", "Outage"),
-            ("email", "outage@example.com"),
-            ("password", PASSWORD),
-            ("password_confirm", PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(signed_up.status(), StatusCode::OK);
-    let cookie: String = signed_up
-        .headers()
-        .get_all(header::SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok()?.split(';').next().map(str::to_owned))
-        .collect::<Vec<_>>()
-        .join("; ");
-    let token: Value = client
-        .post(format!("{base}/api/v1/auth/token"))
-        .form(&[("username", "outage@example.com"), ("password", PASSWORD)])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = token["access_token"].as_str().unwrap().to_owned();
+    let cookie = http::browser_sign_up(&client, &base, "outage@example.com").await;
+    let (_, token) = http::token(&client, &base, "outage@example.com", PASSWORD).await;
+    let token = http::field(&token, "access_token");
     let create = |title: &'static str| {
         client
             .post(format!("{base}/api/v1/tasks"))

@@ -6,7 +6,11 @@ mod common;
 
 use std::net::SocketAddr;
 
-use common::{PASSWORD, TestApp, TestDatabase, spawn_in};
+use common::{
+    PASSWORD, TestApp, TestDatabase,
+    http::{self, field},
+    spawn_in,
+};
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 
@@ -57,13 +61,7 @@ async fn token(
     email: &str,
     password: &str,
 ) -> (StatusCode, Value) {
-    let reply = client
-        .post(format!("{}/api/v1/auth/token", replica.base))
-        .form(&[("username", email), ("password", password)])
-        .send()
-        .await
-        .unwrap();
-    (reply.status(), reply.json().await.unwrap_or(Value::Null))
+    http::token(client, &replica.base, email, password).await
 }
 
 async fn me(client: &Client, replica: &Replica, access: &str) -> StatusCode {
@@ -86,13 +84,6 @@ async fn refresh(client: &Client, replica: &Replica, refresh_token: &str) -> (St
     (reply.status(), reply.json().await.unwrap_or(Value::Null))
 }
 
-fn field(body: &Value, name: &str) -> String {
-    body[name]
-        .as_str()
-        .unwrap_or_else(|| panic!("no {name} in {body}"))
-        .to_owned()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn accounts_tokens_refresh_reuse_and_logout_cross_replicas() {
     let Some((a, b)) = two_replicas(&[]).await else {
@@ -101,13 +92,7 @@ async fn accounts_tokens_refresh_reuse_and_logout_cross_replicas() {
     let client = Client::new();
 
     // Register through A, log in through B.
-    let registered = client
-        .post(format!("{}/api/v1/auth/register", a.base))
-        .json(&json!({"email": "shared@example.com", "name": "Shared", "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(registered.status(), StatusCode::CREATED);
+    http::register(&client, &a.base, "shared@example.com").await;
     let (status, login) = token(&client, &b, "shared@example.com", PASSWORD).await;
     assert_eq!(status, StatusCode::OK, "{login}");
 
@@ -177,13 +162,7 @@ async fn failed_logins_are_counted_across_replicas() {
         return;
     };
     let client = Client::new();
-    let registered = client
-        .post(format!("{}/api/v1/auth/register", b.base))
-        .json(&json!({"email": "target@example.com", "name": "T", "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(registered.status(), StatusCode::CREATED);
+    http::register(&client, &b.base, "target@example.com").await;
     // Two wrong guesses on each replica reach the account's limit of four: a load balancer
     // spreading an attacker's guesses does not multiply the allowance.
     for replica in [&a, &b, &a, &b] {
@@ -203,26 +182,7 @@ async fn a_browser_session_started_on_one_replica_works_on_the_other() {
     };
     // No cookie jar sharing tricks: the cookie header a browser would send to the balancer.
     let client = Client::new();
-    let signed_up = client
-        .post(format!("{}/api/register", a.base))
-        .header("accept", "application/json")
-        .form(&[
-            ("name", "Browser"),
-            ("email", "browser@example.com"),
-            ("password", PASSWORD),
-            ("password_confirm", PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(signed_up.status(), StatusCode::OK);
-    let cookies: Vec<String> = signed_up
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok()?.split(';').next().map(str::to_owned))
-        .collect();
-    let cookie = cookies.join("; ");
+    let cookie = http::browser_sign_up(&client, &a.base, "browser@example.com").await;
     let added = client
         .post(format!("{}/api/tasks/add", b.base))
         .header("cookie", &cookie)

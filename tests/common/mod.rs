@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 mod database;
+pub mod http;
 mod server;
 #[allow(unused_imports)]
 pub use database::{Engine, TestDatabase, postgres_admin_url, postgres_available};
