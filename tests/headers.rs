@@ -241,3 +241,26 @@ async fn a_database_outage_is_a_503_with_a_clear_message_not_a_500() {
             .contains("try again")
     );
 }
+
+#[test]
+fn an_unreachable_postgres_stops_startup_without_echoing_its_password() {
+    // Port 1 on loopback: nothing listens there, so the connection is refused at once.
+    let (started, log) = start_with(&[
+        (
+            "DATABASE_URL",
+            "postgres://tasks:hunter2-not-logged@127.0.0.1:1/tasks",
+        ),
+        ("DB_ACQUIRE_TIMEOUT", "1s"),
+    ]);
+    assert!(!started);
+    assert!(log.contains("DATABASE_URL"), "{log}");
+    assert!(
+        log.contains("PostgreSQL"),
+        "the message says what to check: {log}"
+    );
+    assert!(
+        !log.contains("hunter2-not-logged"),
+        "the password was echoed: {log}"
+    );
+    assert!(!log.contains("listening"), "{log}");
+}

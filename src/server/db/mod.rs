@@ -146,6 +146,14 @@ impl Db {
             // A runaway query is cancelled instead of holding a connection (and its locks)
             // for ever; the request gets a 503.
             .options([("statement_timeout", statement_timeout.as_str())]);
+        // One direct connection first, so that a failure names its cause (connection refused,
+        // authentication failed, no such database) rather than the pool's "timed out".
+        let probe = <sqlx::PgConnection as sqlx::Connection>::connect_with(&options)
+            .await
+            .map_err(StartupError::Database)?;
+        sqlx::Connection::close(probe)
+            .await
+            .map_err(StartupError::Database)?;
         let pool = PgPoolOptions::new()
             .max_connections(settings.max_connections)
             .min_connections(settings.min_connections)

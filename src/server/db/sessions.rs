@@ -151,7 +151,7 @@ pub async fn revoke(
     reason: &str,
     now: i64,
 ) -> Result<bool, AppError> {
-    let done = crate::db_write!(db, |c| sqlx::query(
+    let revoked = crate::db_write!(db, |c| sqlx::query(
         "UPDATE sessions SET revoked_at = $3, revoked_reason = $4 \
          WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL",
     )
@@ -162,7 +162,7 @@ pub async fn revoke(
     .execute(c)
     .await
     .map(|r| r.rows_affected()))?;
-    Ok(done > 0)
+    Ok(revoked > 0)
 }
 
 /// Revokes every live session of `user_id` except `keep`. Returns how many it revoked.
@@ -178,7 +178,7 @@ pub async fn revoke_all_except(
 ) -> Result<u64, AppError> {
     // Two statements rather than `$2 IS NULL OR ...`: PostgreSQL cannot infer the type of a
     // parameter that is only compared with NULL.
-    let done = match keep {
+    let revoked = match keep {
         Some(keep) => crate::db_write!(db, |c| sqlx::query(
             "UPDATE sessions SET revoked_at = $3, revoked_reason = $4 \
                  WHERE user_id = $1 AND revoked_at IS NULL AND id <> $2",
@@ -201,7 +201,7 @@ pub async fn revoke_all_except(
         .await
         .map(|r| r.rows_affected()))?,
     };
-    Ok(done)
+    Ok(revoked)
 }
 
 /// Stores a new refresh token (its hash) for `session_id`.

@@ -91,7 +91,7 @@ pub async fn update(
 /// # Errors
 /// [`AppError::NotFound`] when `owner` has no task `id`; database failures.
 pub async fn delete(db: &Db, owner: i64, id: i64) -> Result<(), AppError> {
-    let result = crate::db_write!(db, |c| sqlx::query(
+    let deleted = crate::db_write!(db, |c| sqlx::query(
         "DELETE FROM tasks WHERE id = $1 AND user_id = $2"
     )
     .bind(id)
@@ -99,7 +99,7 @@ pub async fn delete(db: &Db, owner: i64, id: i64) -> Result<(), AppError> {
     .execute(c)
     .await
     .map(|r| r.rows_affected()))?;
-    if result == 0 {
+    if deleted == 0 {
         Err(AppError::NotFound)
     } else {
         Ok(())
