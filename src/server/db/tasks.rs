@@ -70,19 +70,18 @@ pub async fn update(
     title: Option<&str>,
     done: Option<bool>,
 ) -> Result<Task, AppError> {
-    let row: Option<TaskRow> = crate::db_write!(db, |c| {
-        sqlx::query_as(&format!(
-        "UPDATE tasks SET title = COALESCE($1, title), done = COALESCE($2, done), updated_at = $3 \
-         WHERE id = $4 AND user_id = $5 RETURNING {COLUMNS}"
-    ))
-    .bind(title)
-    .bind(done)
-    .bind(now_millis())
-    .bind(id)
-    .bind(owner)
-    .fetch_optional(c)
-    .await
-    })?;
+    let sql = format!(
+        "UPDATE tasks SET title = COALESCE($1, title), done = COALESCE($2, done), \
+         updated_at = $3 WHERE id = $4 AND user_id = $5 RETURNING {COLUMNS}"
+    );
+    let row: Option<TaskRow> = crate::db_write!(db, |c| sqlx::query_as(&sql)
+        .bind(title)
+        .bind(done)
+        .bind(now_millis())
+        .bind(id)
+        .bind(owner)
+        .fetch_optional(c)
+        .await)?;
     row.map(Into::into).ok_or(AppError::NotFound)
 }
 

@@ -64,14 +64,13 @@ pub async fn insert(
 /// # Errors
 /// Database failures.
 pub async fn find_credentials(db: &Db, email: &str) -> Result<Option<Credentials>, AppError> {
-    let row: Option<(i64, String, String, i64, String, bool)> = crate::db_read!(db, |c| {
-        sqlx::query_as(
-        "SELECT id, email, name, created_at, password_hash, disabled FROM users WHERE email = $1",
-    )
-    .bind(email)
-    .fetch_optional(c)
-    .await
-    })?;
+    const SQL: &str = "SELECT id, email, name, created_at, password_hash, disabled \
+                       FROM users WHERE email = $1";
+    let row: Option<(i64, String, String, i64, String, bool)> =
+        crate::db_read!(db, |c| sqlx::query_as(SQL)
+            .bind(email)
+            .fetch_optional(c)
+            .await)?;
     Ok(row.map(
         |(id, email, name, created_at, hash, disabled)| Credentials {
             user: User {
