@@ -220,6 +220,7 @@ async fn a_database_outage_is_a_503_with_a_clear_message_not_a_500() {
         server_fn.body
     );
     assert_eq!(server_fn.error_kind(), "unavailable");
+    assert_eq!(server_fn.headers[header::RETRY_AFTER], "5");
     let register = json_request(
         &app,
         "POST",
@@ -240,6 +241,7 @@ async fn a_database_outage_is_a_503_with_a_clear_message_not_a_500() {
             .unwrap()
             .contains("try again")
     );
+    assert_eq!(register.headers[header::RETRY_AFTER], "5");
 }
 
 #[test]

@@ -268,9 +268,7 @@ impl Config {
             Some(url) if !url.trim().is_empty() => url,
             _ => format!("sqlite://{}/tasks.db", data_dir.display()),
         };
-        let is_postgres =
-            database_url.starts_with("postgres://") || database_url.starts_with("postgresql://");
-        if !database_url.starts_with("sqlite:") && !is_postgres {
+        if !database_url.starts_with("sqlite:") && !super::db::is_postgres_url(&database_url) {
             return Err(ConfigError(
                 "DATABASE_URL must start with `sqlite:` (for example sqlite://data/tasks.db) or \
                  `postgres://` (for example postgres://tasks@db.internal/tasks)"

@@ -11,7 +11,21 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
+/// How long a client is asked to wait when the database is unavailable: the pool reconnects by
+/// itself, so a few seconds usually suffice.
+pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 5;
+
 impl AppError {
+    /// The `Retry-After` this error asks of the client (rate limits and database outages), for
+    /// every way an error leaves the server: API responses, server functions and the HTML page.
+    pub fn retry_after(&self) -> Option<HeaderValue> {
+        match self {
+            Self::RateLimited { retry_after_secs } => Some(HeaderValue::from(*retry_after_secs)),
+            Self::Unavailable => Some(HeaderValue::from(UNAVAILABLE_RETRY_AFTER_SECS)),
+            _ => None,
+        }
+    }
+
     /// Logs an unexpected failure with its cause and returns the opaque [`AppError::Internal`].
     /// The cause goes to the server log only; the client learns nothing about it.
     pub fn internal(context: &str, cause: impl std::fmt::Display) -> Self {
@@ -126,17 +140,10 @@ impl IntoResponse for AppError {
             AppError::InvalidGrant => {
                 headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             }
-            AppError::RateLimited { retry_after_secs } => {
-                if let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string()) {
-                    headers.insert(header::RETRY_AFTER, value);
-                }
-            }
-            // The database is down or saturated; the pool reconnects by itself. Same hint as
-            // the HTML 503 page gives browsers.
-            AppError::Unavailable => {
-                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
-            }
             _ => {}
+        }
+        if let Some(value) = self.retry_after() {
+            headers.insert(header::RETRY_AFTER, value);
         }
         response
     }

@@ -1,6 +1,6 @@
 //! Support for server functions: reaching the state, requiring a user, setting the status.
 
-use axum::http::{HeaderValue, header, request::Parts};
+use axum::http::{header, request::Parts};
 use leptos::prelude::use_context;
 use leptos_axum::ResponseOptions;
 use tower_cookies::Cookies;
@@ -99,12 +99,7 @@ pub fn set_error_status(err: &AppError) {
         return;
     }
     response.set_status(err.status_code());
-    let retry_after = match err {
-        AppError::RateLimited { retry_after_secs } => Some(retry_after_secs.to_string()),
-        AppError::Unavailable => Some("5".to_owned()),
-        _ => None,
-    };
-    if let Some(value) = retry_after.and_then(|v| HeaderValue::from_str(&v).ok()) {
+    if let Some(value) = err.retry_after() {
         response.insert_header(header::RETRY_AFTER, value);
     }
 }

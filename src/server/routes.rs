@@ -204,9 +204,10 @@ fn unavailable_page(err: &crate::error::AppError) -> Response {
         err
     );
     let mut response = (status, axum::response::Html(html)).into_response();
-    response
-        .headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+    response.headers_mut().insert(
+        header::RETRY_AFTER,
+        HeaderValue::from(super::error::UNAVAILABLE_RETRY_AFTER_SECS),
+    );
     response
 }
 

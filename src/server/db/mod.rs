@@ -84,6 +84,12 @@ pub fn duration_millis(d: std::time::Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
+/// Whether `url` names a PostgreSQL database (`postgres://` or `postgresql://`); anything else
+/// that configuration accepts is SQLite.
+pub fn is_postgres_url(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
 impl Db {
     /// Connects to the database `url` names (`sqlite:…` or `postgres://…`) and applies pending
     /// migrations. Several replicas may start at once on one PostgreSQL: sqlx holds an advisory
@@ -92,7 +98,7 @@ impl Db {
     /// # Errors
     /// The URL is malformed, the database cannot be reached or created, or a migration fails.
     pub async fn connect(url: &str, settings: &DbSettings) -> Result<Self, StartupError> {
-        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        if is_postgres_url(url) {
             Self::connect_postgres(url, settings).await
         } else {
             Self::connect_sqlite(url, settings).await
