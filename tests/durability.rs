@@ -74,30 +74,6 @@ async fn wait_for_acks(acked: &Acked, at_least: usize) {
     panic!("the write load never reached {at_least} acknowledged writes");
 }
 
-/// Every task the server holds for `token`'s user, id -> title.
-async fn stored(client: &Client, server: &ServerProcess, token: &str) -> BTreeMap<i64, String> {
-    let mut tasks = BTreeMap::new();
-    let mut next = Some("/api/v1/tasks?limit=200".to_owned());
-    while let Some(path) = next {
-        let reply = client
-            .get(format!("{}{path}", server.base))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(reply.status(), StatusCode::OK);
-        let body: Value = reply.json().await.unwrap();
-        for item in body["items"].as_array().unwrap() {
-            tasks.insert(
-                item["id"].as_i64().unwrap(),
-                item["title"].as_str().unwrap().to_owned(),
-            );
-        }
-        next = body["next"].as_str().map(str::to_owned);
-    }
-    tasks
-}
-
 fn assert_all_present(acked: &Acked, present: &BTreeMap<i64, String>) {
     let acked = acked.lock().unwrap();
     let lost: Vec<_> = acked
@@ -135,7 +111,10 @@ async fn kill_9_during_a_write_load_loses_no_acknowledged_write() {
 
     let restarted = ServerProcess::start(dir.path(), &database.url, &[]).await;
     // The session survived too: the same token works on the new process.
-    let present = stored(&client, &restarted, &token).await;
+    let present = http::all_tasks(&client, &restarted.base, &token)
+        .await
+        .into_iter()
+        .collect();
     assert_all_present(&acked, &present);
 }
 
@@ -169,6 +148,9 @@ async fn sigterm_finishes_in_flight_writes_and_exits_cleanly() {
     }
 
     let restarted = ServerProcess::start(dir.path(), &database.url, &[]).await;
-    let present = stored(&client, &restarted, &token).await;
+    let present = http::all_tasks(&client, &restarted.base, &token)
+        .await
+        .into_iter()
+        .collect();
     assert_all_present(&acked, &present);
 }

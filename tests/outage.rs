@@ -136,20 +136,10 @@ async fn postgres_stopped_mid_run_gives_503_then_recovers_by_itself() {
         .wait_until("/readyz", 200, Duration::from_secs(60))
         .await;
     assert_eq!(create("after").await.unwrap().status(), StatusCode::CREATED);
-    let listed: Value = client
-        .get(format!("{base}/api/v1/tasks"))
-        .bearer_auth(&token)
-        .send()
+    let titles: Vec<String> = http::all_tasks(&client, &base, &token)
         .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let titles: Vec<&str> = listed["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["title"].as_str().unwrap())
+        .into_iter()
+        .map(|(_, title)| title)
         .collect();
     assert_eq!(titles, ["after", "before"]);
     let page = client

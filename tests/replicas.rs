@@ -55,15 +55,6 @@ async fn two_replicas(extra: &[(&str, &str)]) -> Option<(Replica, Replica)> {
     Some((serve(a).await, serve(b).await))
 }
 
-async fn token(
-    client: &Client,
-    replica: &Replica,
-    email: &str,
-    password: &str,
-) -> (StatusCode, Value) {
-    http::token(client, &replica.base, email, password).await
-}
-
 async fn me(client: &Client, replica: &Replica, access: &str) -> StatusCode {
     client
         .get(format!("{}/api/v1/users/me", replica.base))
@@ -93,7 +84,7 @@ async fn accounts_tokens_refresh_reuse_and_logout_cross_replicas() {
 
     // Register through A, log in through B.
     http::register(&client, &a.base, "shared@example.com").await;
-    let (status, login) = token(&client, &b, "shared@example.com", PASSWORD).await;
+    let (status, login) = http::token(&client, &b.base, "shared@example.com", PASSWORD).await;
     assert_eq!(status, StatusCode::OK, "{login}");
 
     // A token issued by B is accepted by A, and a task written through A is read through B.
@@ -107,16 +98,8 @@ async fn accounts_tokens_refresh_reuse_and_logout_cross_replicas() {
         .await
         .unwrap();
     assert_eq!(created.status(), StatusCode::CREATED);
-    let listed: Value = client
-        .get(format!("{}/api/v1/tasks", b.base))
-        .bearer_auth(&access)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(listed["items"][0]["title"], "written on A");
+    let listed = http::all_tasks(&client, &b.base, &access).await;
+    assert_eq!(listed[0].1, "written on A");
 
     // A refresh token rotated on A and replayed on B is reuse: B refuses it and the whole
     // session ends on both replicas.
@@ -141,7 +124,7 @@ async fn accounts_tokens_refresh_reuse_and_logout_cross_replicas() {
     );
 
     // Logout on A is honoured by B on the next request.
-    let (_, second) = token(&client, &b, "shared@example.com", PASSWORD).await;
+    let (_, second) = http::token(&client, &b.base, "shared@example.com", PASSWORD).await;
     let access = field(&second, "access_token");
     assert_eq!(me(&client, &b, &access).await, StatusCode::OK);
     let logout = client
@@ -166,11 +149,18 @@ async fn failed_logins_are_counted_across_replicas() {
     // Two wrong guesses on each replica reach the account's limit of four: a load balancer
     // spreading an attacker's guesses does not multiply the allowance.
     for replica in [&a, &b, &a, &b] {
-        let (status, _) = token(&client, replica, "target@example.com", "wrong guess 12345").await;
+        let (status, _) = http::token(
+            &client,
+            &replica.base,
+            "target@example.com",
+            "wrong guess 12345",
+        )
+        .await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
     }
     for replica in [&a, &b] {
-        let (status, body) = token(&client, replica, "target@example.com", PASSWORD).await;
+        let (status, body) =
+            http::token(&client, &replica.base, "target@example.com", PASSWORD).await;
         assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
     }
 }

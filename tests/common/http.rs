@@ -66,6 +66,31 @@ pub async fn browser_sign_up(client: &Client, base: &str, email: &str) -> String
         .join("; ")
 }
 
+/// Every task `token`'s user has, as `(id, title)` in the API's order (newest first), following
+/// the `next` links page by page.
+pub async fn all_tasks(client: &Client, base: &str, token: &str) -> Vec<(i64, String)> {
+    let mut tasks = Vec::new();
+    let mut next = Some("/api/v1/tasks?limit=200".to_owned());
+    while let Some(path) = next {
+        let reply = client
+            .get(format!("{base}{path}"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(reply.status(), StatusCode::OK);
+        let body: Value = reply.json().await.unwrap();
+        for item in body["items"].as_array().unwrap() {
+            tasks.push((
+                item["id"].as_i64().unwrap(),
+                item["title"].as_str().unwrap().to_owned(),
+            ));
+        }
+        next = body["next"].as_str().map(str::to_owned);
+    }
+    tasks
+}
+
 /// A string field of a JSON body, or a panic that shows the body.
 pub fn field(body: &Value, name: &str) -> String {
     body[name]
