@@ -80,18 +80,18 @@ pub async fn refresh(state: &AppState, presented: &str) -> Result<Issued, AppErr
             session_id,
             user_id,
             expires_at,
+            session_expires_at,
         } => {
             if expires_at <= now {
                 tracing::info!(user_id, "refused an expired refresh token");
                 return Err(AppError::InvalidGrant);
             }
-            let Some(live) = db::sessions::find_live(&state.db, &session_id, user_id, now).await?
-            else {
-                tracing::info!(user_id, "refused a refresh token of an ended session");
-                return Err(AppError::InvalidGrant);
-            };
             db::sessions::touch(&state.db, &session_id, now).await?;
-            issue_pair(state, user_id, session_id, now, live.expires_at).await
+            issue_pair(state, user_id, session_id, now, session_expires_at).await
+        }
+        Exchange::Ended { user_id } => {
+            tracing::info!(user_id, "refused a refresh token of an ended session");
+            Err(AppError::InvalidGrant)
         }
         Exchange::Reused {
             session_id,

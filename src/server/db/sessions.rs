@@ -38,14 +38,21 @@ pub struct LiveSession {
 /// What exchanging a refresh token found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Exchange {
-    /// The token was unused and is now spent; the session may get a new pair.
+    /// The token was unused and its session live (both decided by the one statement that spent
+    /// it); the session may get a new pair.
     Consumed {
         session_id: String,
         user_id: i64,
+        /// The token's own (idle) expiry.
         expires_at: i64,
+        /// The session's absolute expiry.
+        session_expires_at: i64,
     },
     /// The token exists but was already exchanged: someone is replaying it.
     Reused { session_id: String, user_id: i64 },
+    /// The token was never used, but its session has ended (revoked, expired, or its account
+    /// disabled); it stays unused.
+    Ended { user_id: i64 },
     /// No such token (never issued, or its session was deleted).
     Unknown,
 }
@@ -231,39 +238,47 @@ pub async fn insert_refresh(
 
 /// Spends the refresh token with hash `token_hash`, atomically: of any number of concurrent
 /// exchanges of one token, exactly one sees [`Exchange::Consumed`] (the `used_at IS NULL`
-/// condition is re-checked under the row's write lock on both engines).
+/// condition is re-checked under the row's write lock on both engines). Whether the session is
+/// live is decided by that same statement, so a concurrent exchange that finds the token spent
+/// and revokes the session (reuse) cannot turn the winner's answer into a failure half-way.
 ///
 /// # Errors
 /// Database failures.
 pub async fn exchange_refresh(db: &Db, token_hash: &str, now: i64) -> Result<Exchange, AppError> {
-    let consumed: Option<(String, i64, i64)> = crate::db_write!(db, |c| sqlx::query_as(
-        "UPDATE refresh_tokens SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL \
+    const SPEND: &str = "UPDATE refresh_tokens SET used_at = $2 \
+         WHERE token_hash = $1 AND used_at IS NULL AND EXISTS ( \
+           SELECT 1 FROM sessions s JOIN users u ON u.id = s.user_id \
+           WHERE s.id = refresh_tokens.session_id AND s.revoked_at IS NULL \
+             AND s.expires_at > $2 AND u.disabled = FALSE) \
          RETURNING session_id, expires_at, \
-           (SELECT user_id FROM sessions WHERE sessions.id = refresh_tokens.session_id)",
-    )
-    .bind(token_hash)
-    .bind(now)
-    .fetch_optional(c)
-    .await)?;
-    if let Some((session_id, expires_at, user_id)) = consumed {
+           (SELECT user_id FROM sessions WHERE sessions.id = refresh_tokens.session_id), \
+           (SELECT expires_at FROM sessions WHERE sessions.id = refresh_tokens.session_id)";
+    const FIND: &str = "SELECT r.session_id, s.user_id, r.used_at FROM refresh_tokens r \
+         JOIN sessions s ON s.id = r.session_id WHERE r.token_hash = $1";
+    let consumed: Option<(String, i64, i64, i64)> =
+        crate::db_write!(db, |c| sqlx::query_as(SPEND)
+            .bind(token_hash)
+            .bind(now)
+            .fetch_optional(c)
+            .await)?;
+    if let Some((session_id, expires_at, user_id, session_expires_at)) = consumed {
         return Ok(Exchange::Consumed {
             session_id,
             user_id,
             expires_at,
+            session_expires_at,
         });
     }
-    let spent: Option<(String, i64)> = crate::db_read!(db, |c| sqlx::query_as(
-        "SELECT r.session_id, s.user_id FROM refresh_tokens r \
-         JOIN sessions s ON s.id = r.session_id WHERE r.token_hash = $1",
-    )
-    .bind(token_hash)
-    .fetch_optional(c)
-    .await)?;
-    Ok(match spent {
-        Some((session_id, user_id)) => Exchange::Reused {
+    let found: Option<(String, i64, Option<i64>)> = crate::db_read!(db, |c| sqlx::query_as(FIND)
+        .bind(token_hash)
+        .fetch_optional(c)
+        .await)?;
+    Ok(match found {
+        Some((session_id, user_id, Some(_used_at))) => Exchange::Reused {
             session_id,
             user_id,
         },
+        Some((_, user_id, None)) => Exchange::Ended { user_id },
         None => Exchange::Unknown,
     })
 }
