@@ -4,12 +4,15 @@ use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::{
     SsrMode,
-    components::{Route, Router, Routes},
+    components::{ParentRoute, Route, Router, Routes},
     path,
 };
 
 use crate::{
-    components::header::Header,
+    components::{
+        guard::{SignedInOnly, SignedOutOnly},
+        header::Header,
+    },
     error::AppError,
     fns::auth::{Login, Logout, Register, current_user},
     model::User,
@@ -18,12 +21,6 @@ use crate::{
         sessions::SessionsPage, tasks::TasksPage,
     },
 };
-
-pub const LOGIN_PATH: &str = "/login";
-pub const TASKS_PATH: &str = "/tasks";
-pub const SESSIONS_PATH: &str = "/sessions";
-/// Pages that need a signed-in user. The server's page guard redirects anyone else to login.
-pub const PROTECTED_PATHS: &[&str] = &[TASKS_PATH, SESSIONS_PATH];
 
 /// The document around every server-rendered page.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -109,19 +106,25 @@ fn Layout() -> impl IntoView {
         user,
     });
 
+    // Who may see which page is declared here, once: the guards wrap their group of routes.
     // `SsrMode::Async`: the server waits for every resource and sends complete HTML. Out-of-order
     // streaming would deliver <Suspense> content as templates that only JavaScript swaps in, so
-    // with JavaScript off the header and the task list would never appear. Our resources are
-    // single indexed queries, so waiting costs little.
+    // with JavaScript off the header and the task list would never appear; and the guards'
+    // redirects are sent as real statuses. Our resources read the request's context or run one
+    // indexed query, so waiting costs little.
     view! {
         <Header />
         <main>
             <Routes fallback=NotFound>
-                <Route path=path!("/") view=Landing ssr=SsrMode::Async />
-                <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
-                <Route path=path!("/register") view=RegisterPage ssr=SsrMode::Async />
-                <Route path=path!("/tasks") view=TasksPage ssr=SsrMode::Async />
-                <Route path=path!("/sessions") view=SessionsPage ssr=SsrMode::Async />
+                <ParentRoute path=path!("") view=SignedOutOnly ssr=SsrMode::Async>
+                    <Route path=path!("/") view=Landing ssr=SsrMode::Async />
+                    <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
+                    <Route path=path!("/register") view=RegisterPage ssr=SsrMode::Async />
+                </ParentRoute>
+                <ParentRoute path=path!("") view=SignedInOnly ssr=SsrMode::Async>
+                    <Route path=path!("/tasks") view=TasksPage ssr=SsrMode::Async />
+                    <Route path=path!("/sessions") view=SessionsPage ssr=SsrMode::Async />
+                </ParentRoute>
             </Routes>
         </main>
     }

@@ -56,8 +56,8 @@ pub enum AppError {
     #[error("The refresh token is invalid, expired or revoked. Sign in again.")]
     InvalidGrant,
     /// The item does not exist *for this user*: other people's items look exactly like this.
-    #[error("That task does not exist. It may have been deleted.")]
-    NotFound,
+    #[error("{0}")]
+    NotFound(Resource),
     /// The request itself could not be understood (malformed form data, missing field).
     #[error("The request was malformed: {0}")]
     BadRequest(String),
@@ -77,6 +77,18 @@ pub enum AppError {
     /// The browser could not reach the server or understand its answer.
     #[error("Could not reach the server. Check your connection and try again.")]
     Network(String),
+}
+
+/// What a [`AppError::NotFound`] could not find, so its message names the right thing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[serde(rename_all = "snake_case")]
+pub enum Resource {
+    #[error("That task does not exist. It may have been deleted.")]
+    Task,
+    #[error("That session does not exist or has already ended.")]
+    Session,
+    #[error("Not Found: no such API endpoint; see /api/v1/docs")]
+    Endpoint,
 }
 
 impl AppError {
@@ -104,7 +116,7 @@ impl AppError {
             Self::InvalidCredentials | Self::Unauthorized | Self::InvalidToken => 401,
             Self::Forbidden | Self::AccountDisabled => 403,
             Self::InvalidGrant => 400,
-            Self::NotFound => 404,
+            Self::NotFound(_) => 404,
             Self::EmailTaken => 409,
             Self::BadRequest(_) => 400,
             Self::PayloadTooLarge => 413,
@@ -116,11 +128,25 @@ impl AppError {
     }
 }
 
+impl AppError {
+    /// The request body could not be read. The body limit layer trips while the body is read
+    /// when the client sent no Content-Length, and the read error only says so in its text.
+    pub fn unreadable_body(message: String) -> Self {
+        if message.contains("length limit exceeded") {
+            Self::PayloadTooLarge
+        } else {
+            Self::BadRequest(message)
+        }
+    }
+}
+
+/// A pure conversion: the HTTP status of a server function's error is set by one layer on the
+/// way out (`server::error::server_fn_status`), not here.
 impl FromServerFnError for AppError {
     type Encoder = JsonEncoding;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
-        let error = match value {
+        match value {
             // On the server: the submitted arguments could not be decoded. That is the
             // caller's mistake (a 400), never a server error.
             ServerFnErrorErr::Args(msg) => Self::BadRequest(msg),
@@ -135,19 +161,10 @@ impl FromServerFnError for AppError {
             ServerFnErrorErr::Request(msg) | ServerFnErrorErr::Deserialization(msg) => {
                 Self::Network(msg)
             }
-            other => {
-                #[cfg(feature = "ssr")]
-                tracing::error!(error = %other, "server function machinery failed");
-                #[cfg(not(feature = "ssr"))]
-                let _ = other;
-                Self::Internal
-            }
-        };
-        // Leptos 0.8 answers every server-function error with 500; give this one its real
-        // status (a no-op outside a server-function request).
-        #[cfg(feature = "ssr")]
-        crate::server::fns::set_error_status(&error);
-        error
+            // The machinery failed; the cause is logged by the layer that answers the request
+            // (the client sees only the opaque Internal).
+            _ => Self::Internal,
+        }
     }
 }
 
@@ -176,10 +193,25 @@ mod tests {
                 retry_after_secs: 7,
             },
             AppError::Internal,
+            AppError::NotFound(Resource::Session),
         ] {
             let bytes = err.ser();
             assert_eq!(AppError::de(bytes), err);
         }
+    }
+
+    #[test]
+    fn not_found_names_what_was_not_found() {
+        assert!(
+            AppError::NotFound(Resource::Task)
+                .to_string()
+                .contains("task")
+        );
+        let session = AppError::NotFound(Resource::Session).to_string();
+        assert!(
+            session.contains("session") && !session.contains("task"),
+            "{session}"
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 /// A signed-up person, as others (and they themselves) may see them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 pub struct User {
     pub id: i64,
     pub email: String,
@@ -17,6 +18,7 @@ pub struct User {
 
 /// One item of a person's task list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 pub struct Task {
     pub id: i64,
     pub title: String,

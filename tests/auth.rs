@@ -56,7 +56,7 @@ async fn register_signs_in_with_an_httponly_secure_lax_cookie_and_goes_to_tasks(
 async fn passwords_are_stored_only_as_argon2id_hashes() {
     let app = spawn().await;
     app.signed_up("hash@example.com").await;
-    let stored: String = tasks::db_read!(&app.state.db, |c| sqlx::query_scalar(
+    let stored: String = crate::on_db!(&app.state.db, |c| sqlx::query_scalar(
         "SELECT password_hash FROM users"
     )
     .fetch_one(c)
@@ -190,6 +190,9 @@ async fn login_never_redirects_off_site() {
         "//evil.example",
         "/\\evil.example",
         "javascript:alert(1)",
+        "/tasks@evil.example",
+        "/tasks/../../evil",
+        "",
     ] {
         let reply = app
             .call(
@@ -204,6 +207,19 @@ async fn login_never_redirects_off_site() {
             .await;
         assert_eq!(reply.location(), Some("/tasks"), "next={next}");
     }
+    // Any page of the route tree is a place to return to.
+    let reply = app
+        .call(
+            "login",
+            &[
+                ("email", "next@example.com"),
+                ("password", PASSWORD),
+                ("next", "/sessions"),
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(reply.location(), Some("/sessions"));
 }
 
 #[tokio::test]
@@ -283,11 +299,7 @@ async fn invalid_tokens_are_rejected_never_treated_as_anonymous() {
 async fn a_token_for_a_deleted_user_is_rejected() {
     let app = spawn().await;
     let cookie = app.signed_up("gone@example.com").await;
-    tasks::db_write!(&app.state.db, |c| sqlx::query("DELETE FROM users")
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected()))
-    .unwrap();
+    common::execute(&app.state.db, "DELETE FROM users").await;
     let reply = app.call("tasks/list", &[], Some(&cookie)).await;
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
     // Ids are never reused, so the next account cannot inherit the old token.
@@ -442,4 +454,64 @@ async fn unknown_pages_are_404() {
         app.get("/no-such-page", None).await.status,
         StatusCode::NOT_FOUND
     );
+}
+
+#[tokio::test]
+async fn the_route_tree_guards_each_group_of_pages_on_the_server() {
+    let app = spawn().await;
+    for page in ["/tasks", "/sessions"] {
+        let reply = app.get(page, None).await;
+        assert_eq!(reply.status, StatusCode::SEE_OTHER, "{page}");
+        assert_eq!(
+            reply.location(),
+            Some(format!("/login?next={page}").as_str())
+        );
+        // Nothing of the protected page is rendered for a signed-out visitor.
+        assert!(!reply.body.contains("Your tasks") && !reply.body.contains("Change password"));
+    }
+    let cookie = app.signed_up("guarded@example.com").await;
+    for page in ["/", "/login", "/register"] {
+        let reply = app.get(page, Some(&cookie)).await;
+        assert_eq!(reply.status, StatusCode::SEE_OTHER, "{page}");
+        assert_eq!(reply.location(), Some("/tasks"), "{page}");
+    }
+    for page in ["/tasks", "/sessions"] {
+        assert_eq!(
+            app.get(page, Some(&cookie)).await.status,
+            StatusCode::OK,
+            "{page}"
+        );
+    }
+}
+
+/// The request context layer is the only place that authenticates: a page that renders the
+/// header and the task list, a server function and a REST call each look their session up once.
+#[tokio::test]
+async fn every_request_looks_its_session_up_once() {
+    let app = spawn().await;
+    let cookie = app.signed_up("once@example.com").await;
+    app.add_task(&cookie, "Counted once").await;
+    let token = cookie.split_once('=').unwrap().1.to_owned();
+    let lookups = |reply: &common::Reply| {
+        let id = reply.headers["x-request-id"].to_str().unwrap().to_owned();
+        common::logged_during(&id)
+            .iter()
+            .filter(|message| *message == "session looked up")
+            .count()
+    };
+    for page in ["/tasks", "/sessions"] {
+        let reply = app.get(page, Some(&cookie)).await;
+        assert_eq!(reply.status, StatusCode::OK, "{page}");
+        assert_eq!(lookups(&reply), 1, "{page}");
+    }
+    let server_fn = app.call("tasks/list", &[], Some(&cookie)).await;
+    assert_eq!(server_fn.status, StatusCode::OK);
+    assert_eq!(lookups(&server_fn), 1);
+    let rest = common::json_request(&app, "GET", "/api/v1/tasks", Some(&token), None).await;
+    assert_eq!(rest.status, StatusCode::OK);
+    assert_eq!(lookups(&rest), 1);
+    // Anonymous pages and static files cost no lookup at all.
+    let login = app.get("/login", None).await;
+    assert_eq!(login.status, StatusCode::OK);
+    assert_eq!(lookups(&login), 0);
 }

@@ -120,7 +120,7 @@ async fn a_thousand_concurrent_task_creations_by_twenty_users_all_land_under_the
         assert!(!body.contains("locked"), "{body}");
     }
 
-    let total: i64 = tasks::db_read!(&app.state.db, |c| sqlx::query_scalar(
+    let total: i64 = crate::on_db!(&app.state.db, |c| sqlx::query_scalar(
         "SELECT COUNT(*) FROM tasks"
     )
     .fetch_one(c)

@@ -303,7 +303,7 @@ async fn a_users_task_list_is_an_index_scan_however_many_tasks_others_have() {
         .await
         .unwrap();
     // 50 users with 1,000 tasks each; ANALYZE so the planner knows user 7 is a small slice.
-    tasks::db_write!(&db, |c| {
+    crate::on_db!(&db, |c| {
         sqlx::query(
             "INSERT INTO users (email, name, password_hash, created_at) \
              SELECT 'u' || n || '@example.com', 'U', 'x', 0 FROM \

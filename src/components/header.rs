@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
 
-use crate::app::Auth;
+use crate::{app::Auth, paths};
 
 #[component]
 pub fn Header() -> impl IntoView {
@@ -11,7 +11,7 @@ pub fn Header() -> impl IntoView {
     let logout = auth.logout;
     view! {
         <header class="site-header">
-            <A href="/" attr:class="brand">
+            <A href=paths::HOME attr:class="brand">
                 "Tasks"
             </A>
             <Transition fallback=|| ()>
@@ -23,8 +23,8 @@ pub fn Header() -> impl IntoView {
                                     <span class="whoami">
                                         "Signed in as " <strong>{user.name}</strong>
                                     </span>
-                                    <A href="/tasks">"Tasks"</A>
-                                    <A href="/sessions">"Sessions"</A>
+                                    <A href=paths::TASKS>"Tasks"</A>
+                                    <A href=paths::SESSIONS>"Sessions"</A>
                                     <ActionForm action=logout>
                                         <button type="submit" disabled=move || logout.pending().get()>
                                             {move || if logout.pending().get() { "Logging out…" } else { "Log out" }}
@@ -37,8 +37,8 @@ pub fn Header() -> impl IntoView {
                         _ => {
                             view! {
                                 <nav class="session">
-                                    <A href="/login">"Log in"</A>
-                                    <A href="/register">"Sign up"</A>
+                                    <A href=paths::LOGIN>"Log in"</A>
+                                    <A href=paths::REGISTER>"Sign up"</A>
                                 </nav>
                             }
                                 .into_any()

@@ -1,4 +1,5 @@
 //! Reusable pieces of the pages.
 
 pub mod form;
+pub mod guard;
 pub mod header;

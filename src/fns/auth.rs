@@ -15,143 +15,118 @@ pub async fn register(
     password: String,
     password_confirm: String,
 ) -> Result<(), AppError> {
-    use crate::server::{accounts, fns};
-    fns::respond(
-        async move {
-            let state = fns::state()?;
-            let cookies = fns::cookies().await?;
-            let client = fns::client(&state);
-            let user = accounts::register(
-                &state,
-                &name,
-                &email,
-                password,
-                Some(&password_confirm),
-                &client,
-            )
-            .await?;
-            accounts::sign_in_browser(&state, &cookies, &user, &client).await?;
-            leptos_axum::redirect(crate::app::TASKS_PATH);
-            Ok(())
-        }
-        .await,
+    use crate::{
+        paths,
+        server::{accounts, server_fn},
+    };
+    let state = server_fn::state()?;
+    let context = server_fn::context()?;
+    let cookies = server_fn::cookies().await?;
+    let user = accounts::register(
+        &state,
+        &name,
+        &email,
+        password,
+        Some(&password_confirm),
+        &context.client,
     )
+    .await?;
+    accounts::sign_in_browser(&state, &cookies, &user, &context.client).await?;
+    leptos_axum::redirect(paths::TASKS);
+    Ok(())
 }
 
 /// Checks email and password, sets the auth cookie and returns to `next` (one of our own pages)
 /// or the task list.
 #[server(endpoint = "login")]
 pub async fn login(email: String, password: String, next: Option<String>) -> Result<(), AppError> {
-    use crate::server::{accounts, fns};
-    fns::respond(
-        async move {
-            let state = fns::state()?;
-            let cookies = fns::cookies().await?;
-            let client = fns::client(&state);
-            let user = accounts::authenticate(&state, &email, password, &client).await?;
-            accounts::sign_in_browser(&state, &cookies, &user, &client).await?;
-            leptos_axum::redirect(accounts::safe_next(next.as_deref()));
-            Ok(())
-        }
-        .await,
-    )
+    use crate::server::{accounts, server_fn};
+    let state = server_fn::state()?;
+    let context = server_fn::context()?;
+    let cookies = server_fn::cookies().await?;
+    let user = accounts::verify_login(&state, &email, password, &context.client).await?;
+    accounts::sign_in_browser(&state, &cookies, &user, &context.client).await?;
+    leptos_axum::redirect(state.safe_next(next.as_deref()));
+    Ok(())
 }
 
 /// Ends this session (server-side too), clears the auth cookies and returns to the login page.
 #[server(endpoint = "logout")]
 pub async fn logout() -> Result<(), AppError> {
-    use crate::server::{accounts, fns};
-    fns::respond(
-        async move {
-            let state = fns::state()?;
-            let cookies = fns::cookies().await?;
-            // An invalid or expired session is already over: just clear the cookies.
-            let principal = fns::authenticate(&state).await.ok().flatten();
-            accounts::sign_out_browser(&state, &cookies, principal.as_ref()).await?;
-            leptos_axum::redirect(crate::app::LOGIN_PATH);
-            Ok(())
-        }
-        .await,
-    )
+    use crate::{
+        paths,
+        server::{accounts, server_fn},
+    };
+    let state = server_fn::state()?;
+    let context = server_fn::context()?;
+    let cookies = server_fn::cookies().await?;
+    // Refused or expired credentials are already over: just clear the cookies.
+    let principal = context.principal().ok().flatten();
+    accounts::sign_out_browser(&state, &cookies, principal).await?;
+    leptos_axum::redirect(paths::LOGIN);
+    Ok(())
 }
 
-/// The signed-in user, or `None`. An expired or invalid cookie counts as signed out here (the
-/// page guard clears it on the next navigation).
+/// The signed-in user, or `None`. Refused credentials count as signed out here (the request
+/// context layer has already cleared their cookies).
 #[server(endpoint = "me")]
 pub async fn current_user() -> Result<Option<User>, AppError> {
-    use crate::server::fns;
-    fns::respond(
-        async move {
-            let state = fns::state()?;
-            match fns::authenticate(&state).await {
-                Err(AppError::Unauthorized | AppError::InvalidToken) => Ok(None),
-                other => other.map(|p| p.map(|p| p.user)),
-            }
-        }
-        .await,
-    )
+    use crate::server::server_fn;
+    match server_fn::context()?.principal() {
+        Ok(principal) => Ok(principal.map(|p| p.user.clone())),
+        Err(AppError::InvalidToken) => Ok(None),
+        Err(err) => Err(err),
+    }
 }
 
 /// The signed-in person's live sessions (device, IP, last used), this one marked.
 #[server(endpoint = "sessions/list")]
 pub async fn list_sessions() -> Result<Vec<SessionInfo>, AppError> {
-    use crate::server::{fns, sessions};
-    fns::respond(
-        async move {
-            let (state, principal) = fns::require_session().await?;
-            sessions::list(&state, principal.user.id, &principal.session_id).await
-        }
-        .await,
-    )
+    use crate::server::{server_fn, sessions};
+    let (state, principal) = server_fn::signed_in()?;
+    sessions::list(&state, principal.user.id, &principal.session_id).await
 }
 
 /// Signs one of the person's sessions out. Revoking the current one is a logout.
 #[server(endpoint = "sessions/revoke")]
 pub async fn revoke_session(id: String) -> Result<(), AppError> {
-    use crate::server::{accounts, fns, sessions};
-    fns::respond(
-        async move {
-            let (state, principal) = fns::require_session().await?;
-            if id == principal.session_id {
-                let cookies = fns::cookies().await?;
-                accounts::sign_out_browser(&state, &cookies, Some(&principal)).await?;
-                leptos_axum::redirect(crate::app::LOGIN_PATH);
-                return Ok(());
-            }
-            if !sessions::end(
-                &state,
-                principal.user.id,
-                &id,
-                sessions::reason::REVOKED_BY_USER,
-            )
-            .await?
-            {
-                return Err(AppError::NotFound);
-            }
-            fns::return_to_after_form_post(crate::app::SESSIONS_PATH, Ok(()))
-        }
-        .await,
-    )
+    use crate::{
+        error::Resource,
+        paths,
+        server::{accounts, server_fn, sessions},
+    };
+    let (state, principal) = server_fn::signed_in()?;
+    if id == principal.session_id {
+        let cookies = server_fn::cookies().await?;
+        accounts::sign_out_browser(&state, &cookies, Some(&principal)).await?;
+        leptos_axum::redirect(paths::LOGIN);
+        return Ok(());
+    }
+    let reason = sessions::reason::REVOKED_BY_USER;
+    if !sessions::end(&state, principal.user.id, &id, reason).await? {
+        return Err(AppError::NotFound(Resource::Session));
+    }
+    server_fn::return_to_after_form_post(paths::SESSIONS);
+    Ok(())
 }
 
 /// Signs out every session of this person except the current one.
 #[server(endpoint = "sessions/revoke-others")]
 pub async fn revoke_other_sessions() -> Result<u64, AppError> {
-    use crate::server::{fns, sessions};
-    fns::respond(
-        async move {
-            let (state, principal) = fns::require_session().await?;
-            let ended = sessions::end_all_except(
-                &state,
-                principal.user.id,
-                Some(&principal.session_id),
-                sessions::reason::SIGN_OUT_OTHERS,
-            )
-            .await;
-            fns::return_to_after_form_post(crate::app::SESSIONS_PATH, ended)
-        }
-        .await,
+    use crate::{
+        paths,
+        server::{server_fn, sessions},
+    };
+    let (state, principal) = server_fn::signed_in()?;
+    let ended = sessions::end_all_except(
+        &state,
+        principal.user.id,
+        Some(&principal.session_id),
+        sessions::reason::SIGN_OUT_OTHERS,
     )
+    .await?;
+    server_fn::return_to_after_form_post(paths::SESSIONS);
+    Ok(ended)
 }
 
 /// Changes the password (the current one is required) and signs out every other session.
@@ -161,20 +136,19 @@ pub async fn change_password(
     new_password: String,
     new_password_confirm: String,
 ) -> Result<u64, AppError> {
-    use crate::server::{accounts, fns};
-    fns::respond(
-        async move {
-            let (state, principal) = fns::require_session().await?;
-            let ended = accounts::change_password(
-                &state,
-                &principal,
-                current_password,
-                &new_password,
-                Some(&new_password_confirm),
-            )
-            .await;
-            fns::return_to_after_form_post(crate::app::SESSIONS_PATH, ended)
-        }
-        .await,
+    use crate::{
+        paths,
+        server::{accounts, server_fn},
+    };
+    let (state, principal) = server_fn::signed_in()?;
+    let ended = accounts::change_password(
+        &state,
+        &principal,
+        current_password,
+        &new_password,
+        Some(&new_password_confirm),
     )
+    .await?;
+    server_fn::return_to_after_form_post(paths::SESSIONS);
+    Ok(ended)
 }

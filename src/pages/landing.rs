@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use leptos_router::{components::A, hooks::use_navigate};
 
-use crate::app::{Auth, TASKS_PATH};
+use crate::{app::Auth, paths};
 
 #[component]
 pub fn Landing() -> impl IntoView {
@@ -12,7 +12,7 @@ pub fn Landing() -> impl IntoView {
     let navigate = use_navigate();
     Effect::new(move |_| {
         if let Some(Ok(Some(_))) = auth.user.get() {
-            navigate(TASKS_PATH, Default::default());
+            navigate(paths::TASKS, Default::default());
         }
     });
     view! {
@@ -20,8 +20,8 @@ pub fn Landing() -> impl IntoView {
             <h1>"Your tasks, and nobody else's"</h1>
             <p>"Sign up to keep a private task list you can reach from any browser or script."</p>
             <p class="actions">
-                <A href="/register" attr:class="button">"Sign up"</A>
-                <A href="/login" attr:class="button secondary">"Log in"</A>
+                <A href=paths::REGISTER attr:class="button">"Sign up"</A>
+                <A href=paths::LOGIN attr:class="button secondary">"Log in"</A>
             </p>
         </section>
     }

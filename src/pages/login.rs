@@ -6,6 +6,7 @@ use leptos_router::{components::A, hooks::use_query_map};
 use crate::{
     app::Auth,
     components::form::{Field, FormError, action_error, field_message, general_message},
+    paths,
 };
 
 #[component]
@@ -43,7 +44,7 @@ pub fn LoginPage() -> impl IntoView {
                     {move || if pending.get() { "Logging in…" } else { "Log in" }}
                 </button>
             </ActionForm>
-            <p>"New here? " <A href="/register">"Create an account"</A></p>
+            <p>"New here? " <A href=paths::REGISTER>"Create an account"</A></p>
         </section>
     }
 }

@@ -7,6 +7,7 @@ use crate::{
     app::Auth,
     components::form::{Field, FormError, action_error, field_message, general_message},
     model::limits::NAME_MAX,
+    paths,
 };
 
 const FIELDS: &[&str] = &["name", "email", "password", "password_confirm"];
@@ -58,7 +59,7 @@ pub fn RegisterPage() -> impl IntoView {
                     {move || if pending.get() { "Signing up…" } else { "Sign up" }}
                 </button>
             </ActionForm>
-            <p>"Already have an account? " <A href="/login">"Log in"</A></p>
+            <p>"Already have an account? " <A href=paths::LOGIN>"Log in"</A></p>
         </section>
     }
 }

@@ -5,11 +5,11 @@ use leptos::{html, prelude::*};
 use leptos_router::hooks::use_navigate;
 
 use crate::{
-    app::{LOGIN_PATH, SESSIONS_PATH},
     components::form::{Field, FormError, action_error, field_message, general_message},
     error::AppError,
     fns::auth::{ChangePassword, RevokeOtherSessions, RevokeSession, list_sessions},
     model::SessionInfo,
+    paths,
 };
 
 const PASSWORD_FIELDS: &[&str] = &["current_password", "new_password", "new_password_confirm"];
@@ -44,10 +44,7 @@ pub fn SessionsPage() -> impl IntoView {
             || others_error.get().as_ref().is_some_and(signed_out)
             || password_error.get().as_ref().is_some_and(signed_out);
         if expired {
-            navigate(
-                &format!("{LOGIN_PATH}?next={SESSIONS_PATH}"),
-                Default::default(),
-            );
+            navigate(&paths::login_then(paths::SESSIONS), Default::default());
         }
     });
 

@@ -4,11 +4,11 @@ use leptos::{html, prelude::*};
 use leptos_router::hooks::use_navigate;
 
 use crate::{
-    app::LOGIN_PATH,
     components::form::{FormError, action_error},
     error::AppError,
     fns::tasks::{AddTask, DeleteTask, RenameTask, SetTaskDone, list_tasks},
     model::{Task, limits::TITLE_MAX},
+    paths,
 };
 
 /// The four actions a list item can trigger, passed down as one value.
@@ -57,7 +57,7 @@ pub fn TasksPage() -> impl IntoView {
             || list_error.get().as_ref().is_some_and(signed_out)
             || add_error.get().as_ref().is_some_and(signed_out);
         if expired {
-            navigate(&format!("{LOGIN_PATH}?next=/tasks"), Default::default());
+            navigate(&paths::login_then(paths::TASKS), Default::default());
         }
     });
 

@@ -3,8 +3,10 @@
 use tower_cookies::Cookies;
 
 use super::{
-    auth::{ClientInfo, Principal, cookie},
-    db, limits,
+    attempt_limits,
+    auth::{ClientInfo, cookie},
+    context::Principal,
+    db,
     sessions::{self, Issued, reason},
     state::AppState,
     validate,
@@ -16,11 +18,6 @@ use crate::{
         limits::{EMAIL_MAX, PASSWORD_MAX},
     },
 };
-
-/// Pages a `next` parameter may send a person back to after login. Anything else (other
-/// sites, `//evil.example`, `javascript:`) falls back to the task list: no open redirect.
-const NEXT_ALLOWED: &[&str] = &["/tasks", "/sessions"];
-const NEXT_DEFAULT: &str = "/tasks";
 
 /// Creates an account.
 ///
@@ -37,7 +34,7 @@ pub async fn register(
     password_confirm: Option<&str>,
     client: &ClientInfo,
 ) -> Result<User, AppError> {
-    limits::registration_attempt(state, &validate::normalize_email(email), client).await?;
+    attempt_limits::registration_attempt(state, &validate::normalize_email(email), client).await?;
     let valid = validate::registration(name, email, &password, password_confirm)?;
     let hash = state.hasher.hash(valid.password).await?;
     let user = db::users::insert(&state.db, &valid.email, &valid.name, &hash).await?;
@@ -55,7 +52,7 @@ pub async fn register(
 /// [`AppError::RateLimited`] while the account or the client's address is locked out (even
 /// for the right password), [`AppError::AccountDisabled`] for a disabled account's right
 /// password.
-pub async fn authenticate(
+pub async fn verify_login(
     state: &AppState,
     email: &str,
     password: String,
@@ -66,7 +63,7 @@ pub async fn authenticate(
     if email.is_empty() || email.len() > EMAIL_MAX || password.chars().count() > PASSWORD_MAX {
         return Err(AppError::InvalidCredentials);
     }
-    limits::check_login(state, &email, client).await?;
+    attempt_limits::check_login(state, &email, client).await?;
     let found = db::users::find_credentials(&state.db, &email).await?;
     let (user, hash, disabled) = match found {
         Some(c) => (Some(c.user), Some(c.password_hash), c.disabled),
@@ -78,7 +75,7 @@ pub async fn authenticate(
         .await?;
     match user {
         Some(user) if matches => {
-            limits::login_succeeded(state, &email, client).await?;
+            attempt_limits::login_succeeded(state, &email, client).await?;
             if disabled {
                 tracing::warn!(target: "security", event = "login_disabled_account", user_id = user.id, ip = %client.ip_text(), "login refused: account disabled");
                 return Err(AppError::AccountDisabled);
@@ -86,7 +83,7 @@ pub async fn authenticate(
             Ok(user)
         }
         _ => {
-            limits::login_failed(state, &email, client).await?;
+            attempt_limits::login_failed(state, &email, client).await?;
             tracing::warn!(target: "security", event = "login_failed", ip = %client.ip_text(), "failed login attempt");
             Err(AppError::InvalidCredentials)
         }
@@ -198,37 +195,4 @@ pub async fn sign_out_browser(
         sessions::end(state, p.user.id, &p.session_id, reason::LOGOUT).await?;
     }
     Ok(())
-}
-
-/// Where to send a person after login: `next` if it is one of our own pages, else the tasks.
-pub fn safe_next(next: Option<&str>) -> &'static str {
-    let Some(next) = next else {
-        return NEXT_DEFAULT;
-    };
-    NEXT_ALLOWED
-        .iter()
-        .find(|allowed| **allowed == next)
-        .copied()
-        .unwrap_or(NEXT_DEFAULT)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn next_accepts_only_our_own_pages() {
-        assert_eq!(safe_next(Some("/tasks")), "/tasks");
-        for hostile in [
-            "https://evil.example/",
-            "//evil.example/tasks",
-            "/\\evil.example",
-            "javascript:alert(1)",
-            "/tasks@evil.example",
-            "",
-        ] {
-            assert_eq!(safe_next(Some(hostile)), NEXT_DEFAULT, "{hostile}");
-        }
-        assert_eq!(safe_next(None), NEXT_DEFAULT);
-    }
 }

@@ -20,7 +20,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
-use super::api::types::ErrorOut;
+use super::error::ErrorOut;
 
 /// Why a request was refused, for the log.
 fn verdict(method: &Method, headers: &HeaderMap) -> Result<(), &'static str> {

@@ -1,15 +1,59 @@
-//! How errors leave the server: HTTP mapping of [`AppError`], and startup failures.
+//! How errors leave the server: the JSON error bodies (the one place they are defined), the
+//! HTTP mapping of [`AppError`], the status of server-function errors, and startup failures.
 
-use super::{
-    api::types::{ErrorOut, OAuthErrorOut, ValidationErrorOut, ValidationItem},
-    config::ConfigError,
-};
-use crate::error::AppError;
 use axum::{
     Json,
+    body::Body,
+    extract::Request,
     http::{HeaderValue, StatusCode, header},
+    middleware::Next,
     response::{IntoResponse, Response},
 };
+use leptos::server_fn::error::SERVER_FN_ERROR_HEADER;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::config::ConfigError;
+use crate::error::AppError;
+
+/// An OAuth2 error response (RFC 6749 §5.2), used by the refresh-token endpoints.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OAuthErrorOut {
+    /// `invalid_grant`.
+    pub error: String,
+    pub error_description: String,
+}
+
+/// A 400 from the token endpoints: an OAuth2 error for a bad grant, or `{"detail"}` when the
+/// body could not be read at all.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum TokenBadRequestOut {
+    OAuth(OAuthErrorOut),
+    Unreadable(ErrorOut),
+}
+
+/// Every non-validation error: `{"detail": "what happened and what to do"}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorOut {
+    pub detail: String,
+}
+
+/// A validation error (422), one entry per bad field, as FastAPI sends it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ValidationErrorOut {
+    pub detail: Vec<ValidationItem>,
+}
+
+/// One invalid field.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ValidationItem {
+    /// Where the field is: `["body", "title"]`, `["query", "limit"]`, `["path", "id"]`.
+    pub loc: Vec<String>,
+    pub msg: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+}
 
 /// How long a client is asked to wait when the database is unavailable: the pool reconnects by
 /// itself, so a few seconds usually suffice.
@@ -35,18 +79,6 @@ impl AppError {
 
     pub fn status_code(&self) -> StatusCode {
         StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
-    }
-}
-
-impl AppError {
-    /// The request body could not be read. The body limit layer trips while the body is read
-    /// when the client sent no Content-Length, and the read error only says so in its text.
-    pub fn unreadable_body(message: String) -> Self {
-        if message.contains("length limit exceeded") {
-            Self::PayloadTooLarge
-        } else {
-            Self::BadRequest(message)
-        }
     }
 }
 
@@ -147,6 +179,45 @@ impl IntoResponse for AppError {
         }
         response
     }
+}
+
+/// Largest server-function error body this layer reads back; ours are a few hundred bytes.
+const MAX_SERVER_FN_ERROR_BYTES: usize = 64 * 1024;
+
+/// Gives every server-function error its real status, in one place for all of them.
+///
+/// Leptos 0.8 answers every server-function `Err` with 500 and marks it with the
+/// `serverfnerror` header; the body is the encoded [`AppError`]. This layer reads that error
+/// back and sets its status (401, 404, 422, 429, 503, ...) and `Retry-After`. Everything else
+/// passes untouched, including the redirect a plain HTML form post (JavaScript off) gets.
+pub async fn server_fn_status(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    if response.status() != StatusCode::INTERNAL_SERVER_ERROR
+        || !response.headers().contains_key(SERVER_FN_ERROR_HEADER)
+    {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let bytes = match axum::body::to_bytes(body, MAX_SERVER_FN_ERROR_BYTES).await {
+        Ok(bytes) => bytes,
+        Err(err) => {
+            tracing::error!(error = %err, "could not read a server function's error body");
+            return AppError::Internal.into_response();
+        }
+    };
+    match serde_json::from_slice::<AppError>(&bytes) {
+        Ok(AppError::Internal) => {
+            tracing::error!("a server function failed with an internal error (cause logged above)");
+        }
+        Ok(err) => {
+            parts.status = err.status_code();
+            if let Some(value) = err.retry_after() {
+                parts.headers.insert(header::RETRY_AFTER, value);
+            }
+        }
+        Err(_) => tracing::error!("a server function answered an error that is not an AppError"),
+    }
+    Response::from_parts(parts, Body::from(bytes))
 }
 
 /// The answer to a request whose handler panicked: the generic 500 body, nothing about the

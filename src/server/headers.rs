@@ -14,7 +14,7 @@ use axum::{
 
 use axum::{Json, http::StatusCode, response::IntoResponse};
 
-use super::{config::AppEnv, state::AppState};
+use super::{config::AppEnv, error::ErrorOut, state::AppState};
 
 /// Largest total size of request headers accepted (names and values). Browsers send a few KB;
 /// more is an attack or a cookie jar gone wrong. (hyper itself stops at ~400 KB.)
@@ -32,9 +32,11 @@ pub async fn limit_header_size(request: Request, next: Next) -> Response {
         tracing::warn!(size, "refused a request with oversized headers");
         return (
             StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-            Json(serde_json::json!({
-                "detail": "The request headers are too large. Clear this site's cookies and try again."
-            })),
+            Json(ErrorOut {
+                detail: "The request headers are too large. Clear this site's cookies and try \
+                         again."
+                    .into(),
+            }),
         )
             .into_response();
     }

@@ -2,16 +2,17 @@
 
 pub mod accounts;
 pub mod api;
+pub mod attempt_limits;
 pub mod auth;
 pub mod config;
+pub mod context;
 pub mod csrf;
 pub mod db;
 pub mod error;
-pub mod fns;
 pub mod headers;
 pub mod health;
-pub mod limits;
 pub mod routes;
+pub mod server_fn;
 pub mod sessions;
 pub mod state;
 pub mod tasks;

@@ -25,6 +25,7 @@ pub mod reason {
 /// A fresh token pair for a session.
 #[derive(Debug)]
 pub struct Issued {
+    pub user_id: i64,
     pub session_id: String,
     pub access: AccessToken,
     pub access_ttl: Duration,
@@ -143,6 +144,7 @@ async fn issue_pair(
     let access = state.jwt.issue(user_id, &session_id)?;
     let refresh_ttl = Duration::from_millis(u64::try_from(refresh_expires_at - now).unwrap_or(0));
     Ok(Issued {
+        user_id,
         session_id,
         access,
         access_ttl: state.jwt.ttl().min(refresh_ttl),

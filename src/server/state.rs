@@ -4,13 +4,18 @@ use std::sync::Arc;
 
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
-use tokio::sync::Semaphore;
+
+use crate::paths;
 
 use super::{
     auth::{jwt::JwtKeys, password::Hasher},
     config::Config,
     db::Db,
 };
+
+/// How many password hashes may wait for a hashing thread (configurable once the configuration
+/// rewrite lands).
+const HASH_QUEUE_MAX_FOR_NOW: usize = 64;
 
 /// Shared, cheaply cloneable state. Nothing in the app is global: tests build their own.
 #[derive(Clone, FromRef)]
@@ -20,6 +25,9 @@ pub struct AppState {
     pub jwt: Arc<JwtKeys>,
     pub hasher: Hasher,
     pub leptos_options: LeptosOptions,
+    /// The paths of the app's own pages, read from its route tree: the only places a login's
+    /// `next` parameter may send a person back to.
+    pages: Arc<[String]>,
 }
 
 impl AppState {
@@ -36,13 +44,48 @@ impl AppState {
         // Fail at startup, not at the first login, if signing is broken (jsonwebtoken panics or
         // errors when its crypto backend is misconfigured).
         jwt.self_test()?;
-        let hasher = Hasher::new(Arc::new(Semaphore::new(config.max_concurrent_hashes))).await?;
+        let hasher = Hasher::new(config.max_concurrent_hashes, HASH_QUEUE_MAX_FOR_NOW).await?;
         Ok(Self {
             db,
             config: Arc::new(config),
             jwt: Arc::new(jwt),
             hasher,
             leptos_options,
+            pages: page_paths(),
         })
+    }
+
+    /// Where to send a person after login: `next` if it is one of our own pages, else their
+    /// tasks. Anything else (other sites, `//evil.example`, `javascript:`) is ignored: no open
+    /// redirect.
+    pub fn safe_next<'a>(&'a self, next: Option<&str>) -> &'a str {
+        next.and_then(|next| self.pages.iter().find(|page| *page == next))
+            .map_or(paths::TASKS, String::as_str)
+    }
+}
+
+/// Every path the route tree declares.
+fn page_paths() -> Arc<[String]> {
+    leptos_axum::generate_route_list(crate::app::App)
+        .iter()
+        .map(|route| route.path().to_owned())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_route_tree_names_our_pages() {
+        let pages = page_paths();
+        for page in [paths::TASKS, paths::SESSIONS, paths::LOGIN] {
+            assert!(pages.iter().any(|p| p == page), "{page} not in {pages:?}");
+        }
+        assert!(
+            pages
+                .iter()
+                .all(|p| p.starts_with('/') && !p.starts_with("//"))
+        );
     }
 }

@@ -24,6 +24,28 @@ use tasks::server::{AppState, config::Config, db};
 use tempfile::TempDir;
 use tower::ServiceExt;
 
+/// Runs `$body` with `$conn` bound to the app's writer pool, on whichever engine the test app
+/// uses: how tests seed, inspect and break the database directly (the app's own engine macros
+/// are private to it).
+#[macro_export]
+macro_rules! on_db {
+    ($db:expr, |$conn:ident| $body:expr) => {
+        match $db {
+            tasks::server::db::Db::Sqlite { writer: $conn, .. } => $body,
+            tasks::server::db::Db::Postgres($conn) => $body,
+        }
+    };
+}
+
+/// Runs one statement that returns no rows on the app's database; returns the rows changed.
+pub async fn execute(db: &db::Db, sql: &str) -> u64 {
+    on_db!(db, |c| sqlx::query(sql)
+        .execute(c)
+        .await
+        .map(|done| done.rows_affected()))
+    .unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
 pub const SECRET: &str = "integration-test-secret-0123456789abcdef0123456789";
 pub const PASSWORD: &str = "correct horse battery staple";
 pub const COOKIE_NAME: &str = "__Host-tasks_session";
@@ -105,16 +127,9 @@ impl Reply {
 fn capture_logs() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
-        let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("test-logs");
-        std::fs::create_dir_all(&dir).expect("log folder");
-        let binary = std::env::current_exe()
-            .ok()
-            .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
-            .unwrap_or_else(|| "tests".into());
-        // One file per binary and engine: the PostgreSQL pass must not overwrite the SQLite one.
-        let engine = format!("{:?}", Engine::from_env()).to_lowercase();
-        let file =
-            std::fs::File::create(dir.join(format!("{binary}-{engine}.log"))).expect("log file");
+        let path = log_path();
+        std::fs::create_dir_all(path.parent().expect("a folder")).expect("log folder");
+        let file = std::fs::File::create(path).expect("log file");
         let _ = tracing_subscriber::fmt()
             .json()
             .with_span_list(false)
@@ -122,6 +137,31 @@ fn capture_logs() {
             .with_writer(std::sync::Mutex::new(file))
             .try_init();
     });
+}
+
+/// This test binary's log file: one per binary and engine, so the PostgreSQL pass does not
+/// overwrite the SQLite one.
+fn log_path() -> std::path::PathBuf {
+    let binary = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "tests".into());
+    let engine = format!("{:?}", Engine::from_env()).to_lowercase();
+    std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("test-logs")
+        .join(format!("{binary}-{engine}.log"))
+}
+
+/// The messages this binary logged inside the span of request `request_id` (the
+/// `x-request-id` of its response).
+pub fn logged_during(request_id: &str) -> Vec<String> {
+    std::fs::read_to_string(log_path())
+        .expect("the captured log")
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|entry| entry["span"]["request_id"] == request_id)
+        .filter_map(|entry| entry["fields"]["message"].as_str().map(str::to_owned))
+        .collect()
 }
 
 pub async fn spawn() -> TestApp {
@@ -293,7 +333,7 @@ impl TestApp {
     }
 
     pub async fn count_users(&self) -> i64 {
-        tasks::db_read!(&self.state.db, |c| sqlx::query_scalar(
+        on_db!(&self.state.db, |c| sqlx::query_scalar(
             "SELECT COUNT(*) FROM users"
         )
         .fetch_one(c)

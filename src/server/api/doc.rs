@@ -10,9 +10,11 @@ use utoipa::{
 use utoipa_swagger_ui::SwaggerUi;
 
 use super::types::{
-    ErrorOut, NewTask, OAuthErrorOut, PasswordChangeBody, RefreshBody, RegisterBody, SessionOut,
-    TaskOut, TaskPage, TaskPatch, TokenBadRequestOut, TokenForm, TokenOut, UserOut,
-    ValidationErrorOut, ValidationItem,
+    NewTask, PasswordChangeBody, RefreshBody, RegisterBody, SessionOut, TaskOut, TaskPage,
+    TaskPatch, TokenForm, TokenOut, UserOut,
+};
+use crate::server::error::{
+    ErrorOut, OAuthErrorOut, TokenBadRequestOut, ValidationErrorOut, ValidationItem,
 };
 
 /// The answers every endpoint with a JSON body may give to a body it cannot read.

@@ -3,7 +3,7 @@
 //! Flows match what FastAPI users know: JSON registration, the OAuth2 password grant at
 //! `/auth/token`, Bearer-protected endpoints, `{"detail": ...}` errors. Handlers are thin front
 //! doors onto `server::accounts` and `server::tasks`, like the server functions; authentication
-//! is the same [`CurrentUser`] extractor, which also accepts the browser's cookie.
+//! is the same [`Principal`] extractor, which also accepts the browser's cookie.
 
 pub mod doc;
 pub mod extract;
@@ -12,7 +12,7 @@ pub mod types;
 use axum::{
     Json, Router,
     extract::State,
-    http::{HeaderMap, HeaderValue, StatusCode, header, request::Parts},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
     response::IntoResponse,
     routing::{delete, get, post},
 };
@@ -21,19 +21,19 @@ use self::{
     doc::{AuthErrors, JsonBodyErrors, TaskIdErrors},
     extract::{ApiForm, ApiJson, ApiPath, ApiQuery},
     types::{
-        ErrorOut, ListQuery, NewTask, PasswordChangeBody, RefreshBody, RegisterBody, SessionOut,
-        TaskOut, TaskPage, TaskPatch, TokenBadRequestOut, TokenForm, TokenOut, UserOut,
-        ValidationErrorOut,
+        ListQuery, NewTask, PasswordChangeBody, RefreshBody, RegisterBody, SessionOut, TaskOut,
+        TaskPage, TaskPatch, TokenForm, TokenOut, UserOut,
     },
 };
 use super::{
     accounts,
-    auth::{ClientInfo, CurrentSession, CurrentUser},
+    context::{Principal, RequestContext},
+    error::{ErrorOut, TokenBadRequestOut, ValidationErrorOut},
     sessions::{self, Issued},
     state::AppState,
     tasks,
 };
-use crate::error::AppError;
+use crate::error::{AppError, Resource};
 
 /// The API routes, to be nested at `/api/v1`.
 pub fn router() -> Router<AppState> {
@@ -42,15 +42,19 @@ pub fn router() -> Router<AppState> {
         .route("/auth/token", post(token))
         .route("/auth/refresh", post(refresh))
         .route("/auth/logout", post(logout))
-        .route("/auth/sessions", get(list_sessions).delete(revoke_other_sessions))
+        .route(
+            "/auth/sessions",
+            get(list_sessions).delete(revoke_other_sessions),
+        )
         .route("/auth/sessions/{id}", delete(revoke_session))
         .route("/users/me", get(me))
         .route("/users/me/password", post(change_password))
         .route("/tasks", get(list_tasks).post(create_task))
-        .route("/tasks/{id}", get(get_task).patch(update_task).delete(delete_task))
-        .fallback(|| async {
-            (StatusCode::NOT_FOUND, Json(serde_json::json!({"detail": "Not Found: no such API endpoint; see /api/v1/docs"})))
-        })
+        .route(
+            "/tasks/{id}",
+            get(get_task).patch(update_task).delete(delete_task),
+        )
+        .fallback(|| async { AppError::NotFound(Resource::Endpoint) })
 }
 
 /// Token responses: `no-store` plus `Pragma: no-cache`, as RFC 6749 §5.1 asks of them. (Every
@@ -75,17 +79,16 @@ fn no_store() -> [(header::HeaderName, HeaderValue); 2] {
     ))]
 async fn register(
     State(state): State<AppState>,
-    parts: Parts,
+    context: RequestContext,
     ApiJson(body): ApiJson<RegisterBody>,
 ) -> Result<impl IntoResponse, AppError> {
-    let client = ClientInfo::from_parts(&parts, &state.config);
     let user = accounts::register(
         &state,
         &body.name,
         &body.email,
         body.password,
         None,
-        &client,
+        &context.client,
     )
     .await?;
     Ok((StatusCode::CREATED, Json(UserOut::from(user))))
@@ -121,7 +124,7 @@ fn token_response(issued: &Issued) -> impl IntoResponse + use<> {
     ))]
 async fn token(
     State(state): State<AppState>,
-    parts: Parts,
+    context: RequestContext,
     ApiForm(form): ApiForm<TokenForm>,
 ) -> Result<impl IntoResponse, AppError> {
     match form.grant_type.as_deref().unwrap_or("password") {
@@ -145,9 +148,9 @@ async fn token(
                     return Err(AppError::Validation(errors));
                 }
             };
-            let client = ClientInfo::from_parts(&parts, &state.config);
-            let user = accounts::authenticate(&state, &username, password, &client).await?;
-            let issued = sessions::start(&state, &user, &client).await?;
+            let client = &context.client;
+            let user = accounts::verify_login(&state, &username, password, client).await?;
+            let issued = sessions::start(&state, &user, client).await?;
             Ok(token_response(&issued))
         }
         "refresh_token" => {
@@ -194,7 +197,7 @@ async fn refresh(
     ))]
 async fn logout(
     State(state): State<AppState>,
-    CurrentSession(principal): CurrentSession,
+    principal: Principal,
 ) -> Result<StatusCode, AppError> {
     sessions::end(
         &state,
@@ -214,7 +217,7 @@ async fn logout(
     ))]
 async fn list_sessions(
     State(state): State<AppState>,
-    CurrentSession(principal): CurrentSession,
+    principal: Principal,
 ) -> Result<impl IntoResponse, AppError> {
     let list = sessions::list(&state, principal.user.id, &principal.session_id).await?;
     let body: Vec<SessionOut> = list.into_iter().map(SessionOut::from).collect();
@@ -229,7 +232,7 @@ async fn list_sessions(
     ))]
 async fn revoke_other_sessions(
     State(state): State<AppState>,
-    CurrentSession(principal): CurrentSession,
+    principal: Principal,
 ) -> Result<StatusCode, AppError> {
     sessions::end_all_except(
         &state,
@@ -252,7 +255,7 @@ async fn revoke_other_sessions(
     ))]
 async fn revoke_session(
     State(state): State<AppState>,
-    CurrentSession(principal): CurrentSession,
+    principal: Principal,
     ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, AppError> {
     if sessions::end(
@@ -265,7 +268,7 @@ async fn revoke_session(
     {
         Ok(StatusCode::NO_CONTENT)
     } else {
-        Err(AppError::NotFound)
+        Err(AppError::NotFound(Resource::Session))
     }
 }
 
@@ -280,7 +283,7 @@ async fn revoke_session(
     ))]
 async fn change_password(
     State(state): State<AppState>,
-    CurrentSession(principal): CurrentSession,
+    principal: Principal,
     ApiJson(body): ApiJson<PasswordChangeBody>,
 ) -> Result<StatusCode, AppError> {
     accounts::change_password(
@@ -300,7 +303,7 @@ async fn change_password(
         (status = 200, description = "The current user", body = UserOut),
         AuthErrors,
     ))]
-async fn me(CurrentUser(user): CurrentUser) -> impl IntoResponse {
+async fn me(Principal { user, .. }: Principal) -> impl IntoResponse {
     Json(UserOut::from(user))
 }
 
@@ -313,7 +316,7 @@ async fn me(CurrentUser(user): CurrentUser) -> impl IntoResponse {
     ))]
 async fn list_tasks(
     State(state): State<AppState>,
-    CurrentUser(user): CurrentUser,
+    Principal { user, .. }: Principal,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<impl IntoResponse, AppError> {
     let (items, next_cursor) =
@@ -354,7 +357,7 @@ async fn list_tasks(
     ))]
 async fn create_task(
     State(state): State<AppState>,
-    CurrentUser(user): CurrentUser,
+    Principal { user, .. }: Principal,
     ApiJson(body): ApiJson<NewTask>,
 ) -> Result<impl IntoResponse, AppError> {
     let task = tasks::create(&state, &user, &body.title).await?;
@@ -378,7 +381,7 @@ async fn create_task(
     ))]
 async fn get_task(
     State(state): State<AppState>,
-    CurrentUser(user): CurrentUser,
+    Principal { user, .. }: Principal,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<impl IntoResponse, AppError> {
     Ok(Json(TaskOut::from(tasks::get(&state, &user, id).await?)))
@@ -396,7 +399,7 @@ async fn get_task(
     ))]
 async fn update_task(
     State(state): State<AppState>,
-    CurrentUser(user): CurrentUser,
+    Principal { user, .. }: Principal,
     ApiPath(id): ApiPath<i64>,
     ApiJson(patch): ApiJson<TaskPatch>,
 ) -> Result<impl IntoResponse, AppError> {
@@ -415,7 +418,7 @@ async fn update_task(
     ))]
 async fn delete_task(
     State(state): State<AppState>,
-    CurrentUser(user): CurrentUser,
+    Principal { user, .. }: Principal,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<StatusCode, AppError> {
     tasks::delete(&state, &user, id).await?;

@@ -96,23 +96,6 @@ pub struct TokenOut {
     pub refresh_expires_in: u64,
 }
 
-/// An OAuth2 error response (RFC 6749 §5.2), used by the refresh-token endpoints.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct OAuthErrorOut {
-    /// `invalid_grant`.
-    pub error: String,
-    pub error_description: String,
-}
-
-/// A 400 from the token endpoints: an OAuth2 error for a bad grant, or `{"detail"}` when the
-/// body could not be read at all.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(untagged)]
-pub enum TokenBadRequestOut {
-    OAuth(OAuthErrorOut),
-    Unreadable(ErrorOut),
-}
-
 /// One of the caller's signed-in sessions.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SessionOut {
@@ -224,28 +207,6 @@ pub struct TaskPatch {
     )]
     pub title: Option<String>,
     pub done: Option<bool>,
-}
-
-/// Every non-validation error: `{"detail": "what happened and what to do"}`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ErrorOut {
-    pub detail: String,
-}
-
-/// A validation error (422), one entry per bad field, as FastAPI sends it.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ValidationErrorOut {
-    pub detail: Vec<ValidationItem>,
-}
-
-/// One invalid field.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ValidationItem {
-    /// Where the field is: `["body", "title"]`, `["query", "limit"]`, `["path", "id"]`.
-    pub loc: Vec<String>,
-    pub msg: String,
-    #[serde(rename = "type")]
-    pub kind: String,
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use axum::{
     extract::ConnectInfo,
-    http::{HeaderMap, header, request::Parts},
+    http::{Extensions, HeaderMap, header},
 };
 
 use crate::server::config::Config;
@@ -28,16 +28,14 @@ impl ClientInfo {
             .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string())
     }
 
-    /// Reads the client from a request.
-    pub fn from_parts(parts: &Parts, config: &Config) -> Self {
-        let peer = parts
-            .extensions
+    /// Reads the client from a request's headers and its socket information.
+    pub fn of(headers: &HeaderMap, extensions: &Extensions, config: &Config) -> Self {
+        let peer = extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map(|ConnectInfo(addr)| addr.ip());
         Self {
-            ip: peer.map(|peer| client_ip(peer, &parts.headers, config)),
-            user_agent: parts
-                .headers
+            ip: peer.map(|peer| client_ip(peer, headers, config)),
+            user_agent: headers
                 .get(header::USER_AGENT)
                 .and_then(|v| v.to_str().ok())
                 .map(|ua| ua.chars().take(USER_AGENT_MAX).collect())

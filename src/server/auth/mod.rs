@@ -1,14 +1,11 @@
-//! Authentication: password hashing, access and refresh tokens, the auth cookies, the client
-//! behind a request, and the request extractors.
+//! Authentication's building blocks: password hashing, access and refresh tokens, the auth
+//! cookies and the client behind a request. `server::context` puts them together, once per
+//! request.
 
 pub mod client;
 pub mod cookie;
-pub mod extractor;
 pub mod jwt;
 pub mod password;
 pub mod refresh;
 
 pub use client::ClientInfo;
-pub use extractor::{
-    AuthOutcome, CurrentSession, CurrentUser, MaybeUser, Principal, RenewedAccess,
-};

@@ -3,8 +3,8 @@
 //!
 //! The engine is chosen at startup by `DATABASE_URL` alone. Every statement is written once, in
 //! SQL both engines accept (`$n` placeholders, `RETURNING`, `ON CONFLICT`), and runs on the
-//! native driver of the engine in use through [`db_read!`](crate::db_read) or
-//! [`db_write!`](crate::db_write), so each engine keeps its own typed connection options.
+//! native driver of the engine in use through `db_read!`, `db_write!` or `db_execute!`, so
+//! each engine keeps its own typed connection options.
 
 pub mod rate_limits;
 pub mod sessions;
@@ -39,8 +39,6 @@ pub enum Db {
 
 /// Runs `$body` with `$conn` bound to a pool that may only read, on whichever engine `$db` uses.
 /// `$body` is compiled once per engine, so each gets its native driver.
-#[doc(hidden)]
-#[macro_export]
 macro_rules! db_read {
     ($db:expr, |$conn:ident| $body:expr) => {
         match $db {
@@ -51,8 +49,6 @@ macro_rules! db_read {
 }
 
 /// Runs `$body` with `$conn` bound to the pool that writes, on whichever engine `$db` uses.
-#[doc(hidden)]
-#[macro_export]
 macro_rules! db_write {
     ($db:expr, |$conn:ident| $body:expr) => {
         match $db {
@@ -61,6 +57,20 @@ macro_rules! db_write {
         }
     };
 }
+
+/// Runs a statement that returns no rows through the writer, binding each argument in order,
+/// and returns how many rows it changed: the one way to run statements whose count matters.
+macro_rules! db_execute {
+    ($db:expr, $sql:expr $(, $arg:expr)* $(,)?) => {
+        $crate::server::db::db_write!($db, |conn| sqlx::query($sql)
+            $(.bind($arg))*
+            .execute(conn)
+            .await
+            .map(|done| done.rows_affected()))
+    };
+}
+
+pub(crate) use {db_execute, db_read, db_write};
 
 /// SQLite migrations, embedded in the binary at compile time and applied at startup.
 pub static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");

@@ -2,7 +2,7 @@
 
 use sqlx::FromRow;
 
-use super::Db;
+use super::{Db, db_execute, db_read, db_write};
 use crate::{error::AppError, model::User};
 
 /// What a new session records about the client that opened it.
@@ -27,12 +27,30 @@ pub struct SessionRow {
 }
 
 /// The user behind a live session, and when that session was last used.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, FromRow)]
 pub struct LiveSession {
+    #[sqlx(flatten)]
     pub user: User,
     pub last_used_at: i64,
+}
+
+/// A refresh token the exchange spent, with its session.
+#[derive(FromRow)]
+struct Spent {
+    session_id: String,
+    user_id: i64,
+    /// The token's own (idle) expiry.
+    expires_at: i64,
     /// The session's absolute expiry.
-    pub expires_at: i64,
+    session_expires_at: i64,
+}
+
+/// A refresh token the exchange could not spend.
+#[derive(FromRow)]
+struct Unspent {
+    session_id: String,
+    user_id: i64,
+    used_at: Option<i64>,
 }
 
 /// What exchanging a refresh token found.
@@ -62,19 +80,19 @@ pub enum Exchange {
 /// # Errors
 /// Database failures.
 pub async fn insert(db: &Db, new: &NewSession<'_>) -> Result<(), AppError> {
-    crate::db_write!(db, |c| sqlx::query(
-        "INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, user_agent, ip) \
-         VALUES ($1, $2, $3, $3, $4, $5, $6)",
-    )
-    .bind(new.id)
-    .bind(new.user_id)
-    .bind(new.now)
-    .bind(new.expires_at)
-    .bind(new.user_agent)
-    .bind(new.ip)
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))?;
+    const SQL: &str = "INSERT INTO sessions \
+         (id, user_id, created_at, last_used_at, expires_at, user_agent, ip) \
+         VALUES ($1, $2, $3, $3, $4, $5, $6)";
+    db_execute!(
+        db,
+        SQL,
+        new.id,
+        new.user_id,
+        new.now,
+        new.expires_at,
+        new.user_agent,
+        new.ip
+    )?;
     Ok(())
 }
 
@@ -89,30 +107,18 @@ pub async fn find_live(
     user_id: i64,
     now: i64,
 ) -> Result<Option<LiveSession>, AppError> {
-    let row: Option<(i64, String, String, i64, i64, i64)> =
-        crate::db_read!(db, |c| sqlx::query_as(
-            "SELECT u.id, u.email, u.name, u.created_at, s.last_used_at, s.expires_at \
+    const SQL: &str = "SELECT u.id, u.email, u.name, u.created_at, s.last_used_at \
          FROM sessions s JOIN users u ON u.id = s.user_id \
          WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL AND s.expires_at > $3 \
-           AND u.disabled = FALSE",
-        )
+           AND u.disabled = FALSE";
+    // Once per request at most (tests/auth.rs counts these lines per request id).
+    tracing::debug!(user_id, "session looked up");
+    Ok(db_read!(db, |c| sqlx::query_as(SQL)
         .bind(id)
         .bind(user_id)
         .bind(now)
         .fetch_optional(c)
-        .await)?;
-    Ok(row.map(
-        |(id, email, name, created_at, last_used_at, expires_at)| LiveSession {
-            user: User {
-                id,
-                email,
-                name,
-                created_at,
-            },
-            last_used_at,
-            expires_at,
-        },
-    ))
+        .await)?)
 }
 
 /// Records that session `id` was used at `now`.
@@ -120,14 +126,8 @@ pub async fn find_live(
 /// # Errors
 /// Database failures.
 pub async fn touch(db: &Db, id: &str, now: i64) -> Result<(), AppError> {
-    crate::db_write!(db, |c| sqlx::query(
-        "UPDATE sessions SET last_used_at = $2 WHERE id = $1 AND last_used_at < $2"
-    )
-    .bind(id)
-    .bind(now)
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))?;
+    const SQL: &str = "UPDATE sessions SET last_used_at = $2 WHERE id = $1 AND last_used_at < $2";
+    db_execute!(db, SQL, id, now)?;
     Ok(())
 }
 
@@ -136,7 +136,7 @@ pub async fn touch(db: &Db, id: &str, now: i64) -> Result<(), AppError> {
 /// # Errors
 /// Database failures.
 pub async fn list_live(db: &Db, user_id: i64, now: i64) -> Result<Vec<SessionRow>, AppError> {
-    Ok(crate::db_read!(db, |c| sqlx::query_as(
+    Ok(db_read!(db, |c| sqlx::query_as(
         "SELECT id, created_at, last_used_at, user_agent, ip FROM sessions \
          WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 \
          ORDER BY last_used_at DESC, created_at DESC",
@@ -158,18 +158,9 @@ pub async fn revoke(
     reason: &str,
     now: i64,
 ) -> Result<bool, AppError> {
-    let revoked = crate::db_write!(db, |c| sqlx::query(
-        "UPDATE sessions SET revoked_at = $3, revoked_reason = $4 \
-         WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL",
-    )
-    .bind(id)
-    .bind(user_id)
-    .bind(now)
-    .bind(reason)
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))?;
-    Ok(revoked > 0)
+    const SQL: &str = "UPDATE sessions SET revoked_at = $3, revoked_reason = $4 \
+         WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL";
+    Ok(db_execute!(db, SQL, id, user_id, now, reason)? > 0)
 }
 
 /// Revokes every live session of `user_id` except `keep`. Returns how many it revoked.
@@ -186,27 +177,23 @@ pub async fn revoke_all_except(
     // Two statements rather than `$2 IS NULL OR ...`: PostgreSQL cannot infer the type of a
     // parameter that is only compared with NULL.
     let revoked = match keep {
-        Some(keep) => crate::db_write!(db, |c| sqlx::query(
+        Some(keep) => db_execute!(
+            db,
             "UPDATE sessions SET revoked_at = $3, revoked_reason = $4 \
-                 WHERE user_id = $1 AND revoked_at IS NULL AND id <> $2",
-        )
-        .bind(user_id)
-        .bind(keep)
-        .bind(now)
-        .bind(reason)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected()))?,
-        None => crate::db_write!(db, |c| sqlx::query(
+             WHERE user_id = $1 AND revoked_at IS NULL AND id <> $2",
+            user_id,
+            keep,
+            now,
+            reason,
+        )?,
+        None => db_execute!(
+            db,
             "UPDATE sessions SET revoked_at = $2, revoked_reason = $3 \
-                 WHERE user_id = $1 AND revoked_at IS NULL",
-        )
-        .bind(user_id)
-        .bind(now)
-        .bind(reason)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected()))?,
+             WHERE user_id = $1 AND revoked_at IS NULL",
+            user_id,
+            now,
+            reason,
+        )?,
     };
     Ok(revoked)
 }
@@ -222,17 +209,9 @@ pub async fn insert_refresh(
     now: i64,
     expires_at: i64,
 ) -> Result<(), AppError> {
-    crate::db_write!(db, |c| sqlx::query(
-        "INSERT INTO refresh_tokens (token_hash, session_id, created_at, expires_at) \
-         VALUES ($1, $2, $3, $4)",
-    )
-    .bind(token_hash)
-    .bind(session_id)
-    .bind(now)
-    .bind(expires_at)
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))?;
+    const SQL: &str = "INSERT INTO refresh_tokens (token_hash, session_id, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4)";
+    db_execute!(db, SQL, token_hash, session_id, now, expires_at)?;
     Ok(())
 }
 
@@ -251,34 +230,39 @@ pub async fn exchange_refresh(db: &Db, token_hash: &str, now: i64) -> Result<Exc
            WHERE s.id = refresh_tokens.session_id AND s.revoked_at IS NULL \
              AND s.expires_at > $2 AND u.disabled = FALSE) \
          RETURNING session_id, expires_at, \
-           (SELECT user_id FROM sessions WHERE sessions.id = refresh_tokens.session_id), \
-           (SELECT expires_at FROM sessions WHERE sessions.id = refresh_tokens.session_id)";
+           (SELECT user_id FROM sessions WHERE sessions.id = refresh_tokens.session_id) \
+             AS user_id, \
+           (SELECT expires_at FROM sessions WHERE sessions.id = refresh_tokens.session_id) \
+             AS session_expires_at";
     const FIND: &str = "SELECT r.session_id, s.user_id, r.used_at FROM refresh_tokens r \
          JOIN sessions s ON s.id = r.session_id WHERE r.token_hash = $1";
-    let consumed: Option<(String, i64, i64, i64)> =
-        crate::db_write!(db, |c| sqlx::query_as(SPEND)
-            .bind(token_hash)
-            .bind(now)
-            .fetch_optional(c)
-            .await)?;
-    if let Some((session_id, expires_at, user_id, session_expires_at)) = consumed {
+    let spent: Option<Spent> = db_write!(db, |c| sqlx::query_as(SPEND)
+        .bind(token_hash)
+        .bind(now)
+        .fetch_optional(c)
+        .await)?;
+    if let Some(spent) = spent {
         return Ok(Exchange::Consumed {
-            session_id,
-            user_id,
-            expires_at,
-            session_expires_at,
+            session_id: spent.session_id,
+            user_id: spent.user_id,
+            expires_at: spent.expires_at,
+            session_expires_at: spent.session_expires_at,
         });
     }
-    let found: Option<(String, i64, Option<i64>)> = crate::db_read!(db, |c| sqlx::query_as(FIND)
+    let found: Option<Unspent> = db_read!(db, |c| sqlx::query_as(FIND)
         .bind(token_hash)
         .fetch_optional(c)
         .await)?;
     Ok(match found {
-        Some((session_id, user_id, Some(_used_at))) => Exchange::Reused {
+        Some(Unspent {
+            session_id,
+            user_id,
+            used_at: Some(_),
+        }) => Exchange::Reused {
             session_id,
             user_id,
         },
-        Some((_, user_id, None)) => Exchange::Ended { user_id },
+        Some(Unspent { user_id, .. }) => Exchange::Ended { user_id },
         None => Exchange::Unknown,
     })
 }

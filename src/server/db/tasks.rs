@@ -1,29 +1,11 @@
 //! SQL for the `tasks` table. Every statement takes the owner's id and puts it in its `WHERE`
 //! clause: a task that belongs to someone else is indistinguishable from one that does not exist.
 
-use sqlx::FromRow;
-
-use super::{Db, now_millis};
-use crate::{error::AppError, model::Task};
-
-#[derive(FromRow)]
-struct TaskRow {
-    id: i64,
-    title: String,
-    done: bool,
-    created_at: i64,
-}
-
-impl From<TaskRow> for Task {
-    fn from(row: TaskRow) -> Self {
-        Self {
-            id: row.id,
-            title: row.title,
-            done: row.done,
-            created_at: row.created_at,
-        }
-    }
-}
+use super::{Db, db_execute, db_read, db_write, now_millis};
+use crate::{
+    error::{AppError, Resource},
+    model::Task,
+};
 
 const COLUMNS: &str = "id, title, done, created_at";
 
@@ -32,13 +14,13 @@ const COLUMNS: &str = "id, title, done, created_at";
 /// # Errors
 /// Database failures.
 pub async fn list(db: &Db, owner: i64) -> Result<Vec<Task>, AppError> {
-    let rows: Vec<TaskRow> = crate::db_read!(db, |c| sqlx::query_as(&format!(
+    let tasks: Vec<Task> = db_read!(db, |c| sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM tasks WHERE user_id = $1 ORDER BY id DESC"
     ))
     .bind(owner)
     .fetch_all(c)
     .await)?;
-    Ok(rows.into_iter().map(Into::into).collect())
+    Ok(tasks)
 }
 
 /// Creates a task for `owner`. `title` must already be validated.
@@ -47,7 +29,7 @@ pub async fn list(db: &Db, owner: i64) -> Result<Vec<Task>, AppError> {
 /// Database failures.
 pub async fn create(db: &Db, owner: i64, title: &str) -> Result<Task, AppError> {
     let now = now_millis();
-    let row: TaskRow = crate::db_write!(db, |c| sqlx::query_as(&format!(
+    let task: Task = db_write!(db, |c| sqlx::query_as(&format!(
         "INSERT INTO tasks (user_id, title, done, created_at, updated_at) \
          VALUES ($1, $2, FALSE, $3, $3) RETURNING {COLUMNS}"
     ))
@@ -56,7 +38,7 @@ pub async fn create(db: &Db, owner: i64, title: &str) -> Result<Task, AppError> 
     .bind(now)
     .fetch_one(c)
     .await)?;
-    Ok(row.into())
+    Ok(task)
 }
 
 /// Changes the title and/or the done flag of one of `owner`'s tasks.
@@ -74,7 +56,7 @@ pub async fn update(
         "UPDATE tasks SET title = COALESCE($1, title), done = COALESCE($2, done), \
          updated_at = $3 WHERE id = $4 AND user_id = $5 RETURNING {COLUMNS}"
     );
-    let row: Option<TaskRow> = crate::db_write!(db, |c| sqlx::query_as(&sql)
+    let task: Option<Task> = db_write!(db, |c| sqlx::query_as(&sql)
         .bind(title)
         .bind(done)
         .bind(now_millis())
@@ -82,7 +64,7 @@ pub async fn update(
         .bind(owner)
         .fetch_optional(c)
         .await)?;
-    row.map(Into::into).ok_or(AppError::NotFound)
+    task.ok_or(AppError::NotFound(Resource::Task))
 }
 
 /// Deletes one of `owner`'s tasks.
@@ -90,16 +72,14 @@ pub async fn update(
 /// # Errors
 /// [`AppError::NotFound`] when `owner` has no task `id`; database failures.
 pub async fn delete(db: &Db, owner: i64, id: i64) -> Result<(), AppError> {
-    let deleted = crate::db_write!(db, |c| sqlx::query(
-        "DELETE FROM tasks WHERE id = $1 AND user_id = $2"
-    )
-    .bind(id)
-    .bind(owner)
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))?;
+    let deleted = db_execute!(
+        db,
+        "DELETE FROM tasks WHERE id = $1 AND user_id = $2",
+        id,
+        owner
+    )?;
     if deleted == 0 {
-        Err(AppError::NotFound)
+        Err(AppError::NotFound(Resource::Task))
     } else {
         Ok(())
     }
@@ -110,14 +90,14 @@ pub async fn delete(db: &Db, owner: i64, id: i64) -> Result<(), AppError> {
 /// # Errors
 /// [`AppError::NotFound`] when `owner` has no task `id`; database failures.
 pub async fn get(db: &Db, owner: i64, id: i64) -> Result<Task, AppError> {
-    let row: Option<TaskRow> = crate::db_read!(db, |c| sqlx::query_as(&format!(
+    let task: Option<Task> = db_read!(db, |c| sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM tasks WHERE id = $1 AND user_id = $2"
     ))
     .bind(id)
     .bind(owner)
     .fetch_optional(c)
     .await)?;
-    row.map(Into::into).ok_or(AppError::NotFound)
+    task.ok_or(AppError::NotFound(Resource::Task))
 }
 
 /// Up to `limit` of `owner`'s tasks, newest first, older than task `before` if given, and only
@@ -132,7 +112,7 @@ pub async fn page(
     before: Option<i64>,
     limit: i64,
 ) -> Result<Vec<Task>, AppError> {
-    let rows: Vec<TaskRow> = crate::db_read!(db, |c| {
+    let tasks: Vec<Task> = db_read!(db, |c| {
         let mut query =
             sqlx::QueryBuilder::new(format!("SELECT {COLUMNS} FROM tasks WHERE user_id = "));
         query.push_bind(owner);
@@ -145,5 +125,5 @@ pub async fn page(
         query.push(" ORDER BY id DESC LIMIT ").push_bind(limit);
         query.build_query_as().fetch_all(c).await
     })?;
-    Ok(rows.into_iter().map(Into::into).collect())
+    Ok(tasks)
 }

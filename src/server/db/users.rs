@@ -2,31 +2,15 @@
 
 use sqlx::FromRow;
 
-use super::{Db, now_millis};
+use super::{Db, db_execute, db_read, db_write, now_millis};
 use crate::{error::AppError, model::User, server::auth::password::PasswordHash};
 
-#[derive(FromRow)]
-struct UserRow {
-    id: i64,
-    email: String,
-    name: String,
-    created_at: i64,
-}
-
-impl From<UserRow> for User {
-    fn from(row: UserRow) -> Self {
-        Self {
-            id: row.id,
-            email: row.email,
-            name: row.name,
-            created_at: row.created_at,
-        }
-    }
-}
-
 /// A user together with their password hash, for login only.
+#[derive(FromRow)]
 pub struct Credentials {
+    #[sqlx(flatten)]
     pub user: User,
+    #[sqlx(try_from = "String")]
     pub password_hash: PasswordHash,
     pub disabled: bool,
 }
@@ -42,18 +26,17 @@ pub async fn insert(
     name: &str,
     hash: &PasswordHash,
 ) -> Result<User, AppError> {
-    let row: Result<UserRow, sqlx::Error> = crate::db_write!(db, |c| sqlx::query_as(
-        "INSERT INTO users (email, name, password_hash, created_at) VALUES ($1, $2, $3, $4) \
-         RETURNING id, email, name, created_at",
-    )
-    .bind(email)
-    .bind(name)
-    .bind(hash.expose())
-    .bind(now_millis())
-    .fetch_one(c)
-    .await);
-    match row {
-        Ok(row) => Ok(row.into()),
+    const SQL: &str = "INSERT INTO users (email, name, password_hash, created_at) \
+                       VALUES ($1, $2, $3, $4) RETURNING id, email, name, created_at";
+    let user: Result<User, sqlx::Error> = db_write!(db, |c| sqlx::query_as(SQL)
+        .bind(email)
+        .bind(name)
+        .bind(hash.expose())
+        .bind(now_millis())
+        .fetch_one(c)
+        .await);
+    match user {
+        Ok(user) => Ok(user),
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(AppError::EmailTaken),
         Err(e) => Err(e.into()),
     }
@@ -66,23 +49,10 @@ pub async fn insert(
 pub async fn find_credentials(db: &Db, email: &str) -> Result<Option<Credentials>, AppError> {
     const SQL: &str = "SELECT id, email, name, created_at, password_hash, disabled \
                        FROM users WHERE email = $1";
-    let row: Option<(i64, String, String, i64, String, bool)> =
-        crate::db_read!(db, |c| sqlx::query_as(SQL)
-            .bind(email)
-            .fetch_optional(c)
-            .await)?;
-    Ok(row.map(
-        |(id, email, name, created_at, hash, disabled)| Credentials {
-            user: User {
-                id,
-                email,
-                name,
-                created_at,
-            },
-            password_hash: PasswordHash::from_stored(hash),
-            disabled,
-        },
-    ))
+    Ok(db_read!(db, |c| sqlx::query_as(SQL)
+        .bind(email)
+        .fetch_optional(c)
+        .await)?)
 }
 
 /// The password hash of user `id`.
@@ -90,13 +60,12 @@ pub async fn find_credentials(db: &Db, email: &str) -> Result<Option<Credentials
 /// # Errors
 /// Database failures.
 pub async fn password_hash(db: &Db, id: i64) -> Result<Option<PasswordHash>, AppError> {
-    let row: Option<(String,)> = crate::db_read!(db, |c| sqlx::query_as(
-        "SELECT password_hash FROM users WHERE id = $1"
-    )
-    .bind(id)
-    .fetch_optional(c)
-    .await)?;
-    Ok(row.map(|(hash,)| PasswordHash::from_stored(hash)))
+    const SQL: &str = "SELECT password_hash FROM users WHERE id = $1";
+    let hash: Option<String> = db_read!(db, |c| sqlx::query_scalar(SQL)
+        .bind(id)
+        .fetch_optional(c)
+        .await)?;
+    Ok(hash.map(PasswordHash::from))
 }
 
 /// Replaces user `id`'s password hash.
@@ -104,44 +73,7 @@ pub async fn password_hash(db: &Db, id: i64) -> Result<Option<PasswordHash>, App
 /// # Errors
 /// Database failures.
 pub async fn set_password_hash(db: &Db, id: i64, hash: &PasswordHash) -> Result<(), AppError> {
-    crate::db_write!(db, |c| sqlx::query(
-        "UPDATE users SET password_hash = $2 WHERE id = $1"
-    )
-    .bind(id)
-    .bind(hash.expose())
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))?;
+    const SQL: &str = "UPDATE users SET password_hash = $2 WHERE id = $1";
+    db_execute!(db, SQL, id, hash.expose())?;
     Ok(())
-}
-
-/// Disables or re-enables user `id`. A disabled account cannot sign in, and its live sessions
-/// stop working on their next request.
-///
-/// # Errors
-/// Database failures.
-pub async fn set_disabled(db: &Db, id: i64, disabled: bool) -> Result<(), AppError> {
-    crate::db_write!(db, |c| sqlx::query(
-        "UPDATE users SET disabled = $2 WHERE id = $1"
-    )
-    .bind(id)
-    .bind(disabled)
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))?;
-    Ok(())
-}
-
-/// Looks a user up by id.
-///
-/// # Errors
-/// Database failures.
-pub async fn find_by_id(db: &Db, id: i64) -> Result<Option<User>, AppError> {
-    let row: Option<UserRow> = crate::db_read!(db, |c| sqlx::query_as(
-        "SELECT id, email, name, created_at FROM users WHERE id = $1"
-    )
-    .bind(id)
-    .fetch_optional(c)
-    .await)?;
-    Ok(row.map(Into::into))
 }

@@ -48,10 +48,10 @@ pub async fn check_login(
         (account, limits.login_failures_per_account),
         (ip, limits.login_failures_per_ip),
     ] {
-        if let Some((count, start)) = db::rate_limits::current(&state.db, &key, now, window).await?
-            && count >= i64::from(max)
+        if let Some(counted) = db::rate_limits::current(&state.db, &key, now, window).await?
+            && counted.count >= i64::from(max)
         {
-            wait = wait.max(retry_after(start, window, now));
+            wait = wait.max(retry_after(counted.window_start, window, now));
         }
     }
     refuse_while_waiting(
@@ -111,9 +111,9 @@ pub async fn registration_attempt(
         (account, limits.registrations_per_account),
         (ip, limits.registrations_per_ip),
     ] {
-        let (count, start) = db::rate_limits::hit(&state.db, &key, now, window).await?;
-        if count > i64::from(max) {
-            wait = wait.max(retry_after(start, window, now));
+        let counted = db::rate_limits::hit(&state.db, &key, now, window).await?;
+        if counted.count > i64::from(max) {
+            wait = wait.max(retry_after(counted.window_start, window, now));
         }
     }
     refuse_while_waiting(

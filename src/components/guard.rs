@@ -1,0 +1,103 @@
+//! Who may see a group of pages, declared once by the route tree (`app.rs`):
+//! [`SignedInOnly`] wraps the pages that need a signed-in person, [`SignedOutOnly`] the ones
+//! that make no sense once signed in (landing, login, sign-up).
+//!
+//! On the server the decision is taken from the request's context before any of the page is
+//! rendered, and answered with a real `303 See Other` (the pages render in `SsrMode::Async`,
+//! so the status is sent after rendering and nothing of the page has gone out yet). So the
+//! rule holds without JavaScript and cannot be raced by streaming. In the browser the guards
+//! just render their pages: a session that ends while a page is open sends its next server
+//! call to a 401, and the page navigates to the login from there.
+
+use leptos::prelude::*;
+use leptos_router::components::Outlet;
+
+/// Pages for signed-in people only: anyone else is sent to the login page, which returns
+/// them here afterwards.
+#[component]
+pub fn SignedInOnly() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    {
+        use leptos_router::hooks::use_location;
+        let page = use_location().pathname.get_untracked();
+        match ssr::caller_is_signed_in() {
+            Ok(true) => {}
+            Ok(false) => {
+                ssr::see_other(&crate::paths::login_then(&page));
+                return ().into_any();
+            }
+            Err(err) => return ssr::unavailable(&err).into_any(),
+        }
+    }
+    view! { <Outlet /> }.into_any()
+}
+
+/// Pages for signed-out visitors: a signed-in person is sent to their tasks.
+#[component]
+pub fn SignedOutOnly() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    match ssr::caller_is_signed_in() {
+        Ok(false) => {}
+        Ok(true) => {
+            ssr::see_other(crate::paths::TASKS);
+            return ().into_any();
+        }
+        Err(err) => return ssr::unavailable(&err).into_any(),
+    }
+    view! { <Outlet /> }.into_any()
+}
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    use axum::http::{HeaderValue, StatusCode, header};
+    use leptos::prelude::*;
+    use leptos_axum::ResponseOptions;
+
+    use crate::{error::AppError, server::server_fn};
+
+    /// Whether the request's caller is signed in. Refused credentials count as signed out
+    /// (the context layer has already cleared their cookies).
+    ///
+    /// # Errors
+    /// The caller could not be decided (the database is unavailable), or no context (a bug).
+    pub fn caller_is_signed_in() -> Result<bool, AppError> {
+        match server_fn::context()?.principal() {
+            Ok(principal) => Ok(principal.is_some()),
+            Err(AppError::InvalidToken) => Ok(false),
+            Err(err) => Err(err),
+        }
+    }
+
+    /// Answers this page request with `303 See Other` to `location`.
+    pub fn see_other(location: &str) {
+        let Some(response) = use_context::<ResponseOptions>() else {
+            return;
+        };
+        if let Ok(value) = HeaderValue::from_str(location) {
+            response.set_status(StatusCode::SEE_OTHER);
+            response.insert_header(header::LOCATION, value);
+        }
+    }
+
+    /// The page a person gets when we cannot tell who they are because something on our side
+    /// (usually the database) is failing: the error's status (503 + `Retry-After` for an
+    /// outage) and what to do.
+    pub fn unavailable(err: &AppError) -> impl IntoView + use<> {
+        if let Some(response) = use_context::<ResponseOptions>() {
+            response.set_status(err.status_code());
+            if let Some(value) = err.retry_after() {
+                response.insert_header(header::RETRY_AFTER, value);
+            }
+        }
+        let message = err.to_string();
+        view! {
+            <section class="card">
+                <h1>"Tasks is unavailable right now"</h1>
+                <p>{message}</p>
+                <p>
+                    <a href="">"Try again"</a>
+                </p>
+            </section>
+        }
+    }
+}

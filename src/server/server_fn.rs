@@ -1,0 +1,80 @@
+//! What server functions reach on the server: the state, the request's context (who is
+//! calling, decided once by `server::context`), and the cookie jar.
+//!
+//! Their errors get their HTTP status from one layer (`server::error::server_fn_status`), so a
+//! server function just returns `Result<_, AppError>`.
+
+use axum::http::{header, request::Parts};
+use leptos::prelude::use_context;
+use tower_cookies::Cookies;
+
+use super::{
+    context::{Principal, RequestContext},
+    state::AppState,
+};
+use crate::error::AppError;
+
+/// The application state, provided to every server function by the router.
+///
+/// # Errors
+/// [`AppError::Internal`] if called outside a request (a wiring bug).
+pub fn state() -> Result<AppState, AppError> {
+    use_context::<AppState>().ok_or_else(|| {
+        AppError::internal("server function ran without AppState", "missing context")
+    })
+}
+
+/// Who is calling and from where, as the request context layer decided it.
+///
+/// # Errors
+/// [`AppError::Internal`] outside a request or when the layer did not run (wiring bugs).
+pub fn context() -> Result<RequestContext, AppError> {
+    let parts = use_context::<Parts>().ok_or_else(|| {
+        AppError::internal(
+            "server function ran without request parts",
+            "missing context",
+        )
+    })?;
+    RequestContext::of(&parts.extensions).cloned()
+}
+
+/// The state and the signed-in caller. Every server function that touches a person's data
+/// starts with this, so none can forget the check.
+///
+/// # Errors
+/// [`AppError::Unauthorized`] without credentials, [`AppError::InvalidToken`] for refused ones.
+pub fn signed_in() -> Result<(AppState, Principal), AppError> {
+    let principal = context()?.signed_in()?.clone();
+    Ok((state()?, principal))
+}
+
+/// The request's cookie jar; cookies added to it are sent by the `CookieManagerLayer`.
+///
+/// # Errors
+/// [`AppError::Internal`] if the cookie layer is missing (a wiring bug).
+pub async fn cookies() -> Result<Cookies, AppError> {
+    leptos_axum::extract::<Cookies>()
+        .await
+        .map_err(|e| AppError::internal("cookie layer missing from the router", e))
+}
+
+/// After a successful plain HTML form post (JavaScript off), sends the browser to `page`.
+/// Leptos would otherwise redirect to the Referer with its query string emptied (`/tasks?`).
+/// Calls from the wasm client are left alone: they update the page in place.
+pub fn return_to_after_form_post(page: &str) {
+    if is_plain_form_post() {
+        leptos_axum::redirect(page);
+    }
+}
+
+fn is_plain_form_post() -> bool {
+    use_context::<Parts>()
+        .and_then(|parts| {
+            parts
+                .headers
+                .get(header::ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .map(|v| v.contains("text/html"))
+        })
+        .unwrap_or(false)
+}
