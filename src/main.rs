@@ -1,14 +1,39 @@
 //! The server binary: configuration, database, router, and a graceful shutdown.
 
 #[cfg(feature = "ssr")]
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
-    server_main::init_tracing();
-    match server_main::run().await {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+fn main() -> std::process::ExitCode {
+    use std::process::ExitCode;
+
+    use tasks::server::config::LogFormat;
+
+    // Configuration first, and before the async runtime starts its threads: loading `.env`
+    // writes the process environment, which is only sound while no other thread reads it.
+    let config = server_main::load_config();
+    // Even a failed configuration gets a log: readable text, the safe guess.
+    let format = config.as_ref().map_or(LogFormat::Text, |c| c.log_format);
+    server_main::init_tracing(format);
+    let config = match config {
+        Ok(config) => config,
         Err(err) => {
-            tracing::error!("startup failed: {err}");
-            std::process::ExitCode::FAILURE
+            server_main::report_failure(&err);
+            return ExitCode::FAILURE;
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            server_main::report_failure(&format!("could not start the async runtime: {err}"));
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(server_main::run(config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            server_main::report_failure(&err);
+            ExitCode::FAILURE
         }
     }
 }
@@ -18,28 +43,28 @@ mod server_main {
     use axum::serve::ListenerExt;
     use tasks::server::{
         self, AppState,
-        config::{Config, SecretSource},
+        config::{self, Config, ConfigError, LogFormat, SecretSource},
         db,
         error::StartupError,
     };
     use tracing_subscriber::{EnvFilter, fmt, prelude::*};
 
+    /// Reads `.env` (the only place that does) into the environment, then the configuration
+    /// from the environment.
+    pub fn load_config() -> Result<Config, ConfigError> {
+        config::load_dotenv()?;
+        Config::from_env()
+    }
+
     /// Logs go to stderr: one JSON object per line (`LOG_FORMAT=json`, the default in
     /// production) for log collectors, or readable text (the default in development).
-    pub fn init_tracing() {
-        // So LOG_FORMAT and RUST_LOG may come from .env too (Config reads it again later).
-        let _ = dotenvy::dotenv();
+    /// `RUST_LOG` filters them (read by tracing-subscriber itself).
+    pub fn init_tracing(format: LogFormat) {
         let filter = EnvFilter::try_from_default_env()
             .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info"));
-        let production = std::env::var("APP_ENV").is_ok_and(|v| v.trim().starts_with("prod"));
-        let json = match std::env::var("LOG_FORMAT").as_deref().map(str::trim) {
-            Ok("json") => true,
-            Ok("text") => false,
-            _ => production,
-        };
         let registry = tracing_subscriber::registry().with(filter);
-        if json {
-            registry
+        match format {
+            LogFormat::Json => registry
                 .with(
                     fmt::layer()
                         .json()
@@ -47,16 +72,24 @@ mod server_main {
                         .with_span_list(false)
                         .with_writer(std::io::stderr),
                 )
-                .init();
-        } else {
-            registry
+                .init(),
+            LogFormat::Text => registry
                 .with(fmt::layer().with_writer(std::io::stderr))
-                .init();
+                .init(),
         }
     }
 
-    pub async fn run() -> Result<(), StartupError> {
-        let config = Config::from_env()?;
+    /// Says why the server stops. Straight to stderr when `RUST_LOG` filters errors out: a
+    /// server that refuses to start must always say why.
+    pub fn report_failure(err: &dyn std::fmt::Display) {
+        if tracing::enabled!(tracing::Level::ERROR) {
+            tracing::error!("startup failed: {err}");
+        } else {
+            eprintln!("startup failed: {err}");
+        }
+    }
+
+    pub async fn run(config: Config) -> Result<(), StartupError> {
         match config.secret_source {
             SecretSource::Environment => tracing::info!("JWT secret: from JWT_SECRET"),
             SecretSource::DevFile { generated } => tracing::warn!(

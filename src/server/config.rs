@@ -1,29 +1,107 @@
-//! Runtime configuration, read once at startup from the environment (and an optional `.env`).
+//! Runtime configuration: one declarative struct, read once at startup from the environment.
 //!
-//! Every variable is documented in the README's configuration table and in `.env.example`.
-//! Startup errors name the variable that is wrong and say how to fix it, never its value.
+//! Each variable is declared once: a field of [`Config`] (or of [`DbSettings`] / [`RateLimits`])
+//! named like the variable, with its default beside it. serde reads the fields through the
+//! `config` crate; `Config::validate` then holds every rule about values (ranges, order,
+//! production safety). The list of variables is serde's own list of those fields, so there is no
+//! second list to forget. Every variable is documented in the README's configuration table and
+//! in `.env.example` (a test checks both). Errors name the variable, in upper case as it is set,
+//! and say how to fix it; they never echo a value.
+//!
+//! `.env` is not read here: `main` loads it once with [`load_dotenv`], before anything reads the
+//! environment.
 
-use std::{collections::HashMap, fmt, path::PathBuf, time::Duration};
+use std::{collections::HashMap, fmt, path::PathBuf, str::FromStr, time::Duration};
 
 use ipnet::IpNet;
-
-use serde::Deserialize;
+use serde::{Deserialize, de::DeserializeOwned};
 
 /// Minimum length of `JWT_SECRET`: HS256 keys shorter than the hash output (32 bytes) weaken it
 /// (RFC 7518 §3.2).
 pub const MIN_SECRET_LEN: usize = 32;
 
 /// Which safety rules apply: production refuses anything that is only fit for a laptop.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(try_from = "String")]
 pub enum AppEnv {
+    #[default]
     Development,
     Production,
 }
 
+/// The one rule for reading `APP_ENV` (case and surrounding spaces ignored).
+impl FromStr for AppEnv {
+    type Err = &'static str;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "development" | "dev" => Ok(Self::Development),
+            "production" | "prod" => Ok(Self::Production),
+            _ => Err("must be `development` or `production`"),
+        }
+    }
+}
+
+impl TryFrom<String> for AppEnv {
+    type Error = &'static str;
+
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        value.parse()
+    }
+}
+
+/// How log lines are written to stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub enum LogFormat {
+    /// One JSON object per line, for log collectors.
+    Json,
+    /// Readable lines, for a terminal.
+    Text,
+}
+
+impl LogFormat {
+    /// The format when `LOG_FORMAT` is unset: JSON in production, text in development.
+    pub fn default_for(env: AppEnv) -> Self {
+        match env {
+            AppEnv::Production => Self::Json,
+            AppEnv::Development => Self::Text,
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Json => "json",
+            Self::Text => "text",
+        }
+    }
+}
+
+impl FromStr for LogFormat {
+    type Err = &'static str;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "json" => Ok(Self::Json),
+            "text" => Ok(Self::Text),
+            _ => Err("must be `json` or `text`"),
+        }
+    }
+}
+
+impl TryFrom<String> for LogFormat {
+    type Error = &'static str;
+
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        value.parse()
+    }
+}
+
 /// The HMAC key that signs access tokens. Not `Serialize`, and its `Debug` is redacted, so it
-/// cannot reach a client or a log line by accident.
-#[derive(Clone)]
+/// cannot reach a client or a log line by accident. It is read as text, so a secret made only of
+/// digits stays those characters (never a number).
+#[derive(Clone, Deserialize)]
+#[serde(from = "String")]
 pub struct JwtSecret(Vec<u8>);
 
 impl JwtSecret {
@@ -32,6 +110,12 @@ impl JwtSecret {
     }
     pub fn expose(&self) -> &[u8] {
         &self.0
+    }
+}
+
+impl From<String> for JwtSecret {
+    fn from(secret: String) -> Self {
+        Self(secret.into_bytes())
     }
 }
 
@@ -51,42 +135,153 @@ pub enum SecretSource {
     },
 }
 
-/// The validated configuration the application runs with.
-#[derive(Debug, Clone)]
+/// The validated configuration the application runs with. Each field is one environment
+/// variable (its name upper-cased, or the `rename`), except `db` and `limits`, which group
+/// variables of their own, and `secret_source`.
+///
+/// Build it with [`Config::from_env`] or [`Config::from_pairs`]: they validate. `Deserialize`
+/// alone only reads the values.
+#[derive(Debug, Clone, Deserialize)]
 pub struct Config {
+    /// `APP_ENV`: `development` (default; also `dev`) or `production` (also `prod`).
+    #[serde(rename = "app_env", default)]
     pub env: AppEnv,
-    /// `sqlite:…` or `postgres://…`; the scheme alone picks the engine.
+    /// `DATABASE_URL`: `sqlite:…` or `postgres://…`; the scheme alone picks the engine.
+    /// Default: `sqlite://{DATA_DIR}/tasks.db`, filled in by `validate`.
+    #[serde(default)]
     pub database_url: String,
+    /// The `DB_*` variables: read by a pass of their own (see `Config::load`).
+    #[serde(skip)]
     pub db: DbSettings,
+    /// `JWT_SECRET`: at least [`MIN_SECRET_LEN`] bytes. Unset in development: generated once into
+    /// `DATA_DIR/jwt_secret.dev` by `validate`; required in production.
+    #[serde(default = "defaults::jwt_secret")]
     pub jwt_secret: JwtSecret,
+    /// Not a variable: set by `validate` from where `jwt_secret` came from.
+    #[serde(skip, default = "defaults::secret_source")]
     pub secret_source: SecretSource,
+    /// `JWT_ISSUER` (default `tasks`): written into every token and required from it.
+    #[serde(default = "defaults::jwt_issuer")]
     pub jwt_issuer: String,
+    /// `JWT_AUDIENCE` (default `tasks`): written into every token and required from it.
+    #[serde(default = "defaults::jwt_audience")]
     pub jwt_audience: String,
+    /// `ACCESS_TOKEN_TTL` (default 15m, 1s to 24h): lifetime of an access token and its cookie.
+    #[serde(
+        default = "defaults::access_token_ttl",
+        deserialize_with = "parse::duration"
+    )]
     pub access_token_ttl: Duration,
-    /// A refresh token unused for this long expires (the session's idle timeout).
+    /// `REFRESH_IDLE_TTL` (default 7d, 1m to 365d): a refresh token unused for this long expires
+    /// (the session's idle timeout).
+    #[serde(
+        default = "defaults::refresh_idle_ttl",
+        deserialize_with = "parse::duration"
+    )]
     pub refresh_idle_ttl: Duration,
-    /// No session lives longer than this, however often it is refreshed.
+    /// `SESSION_MAX_LIFETIME` (default 30d, 1m to 365d): no session lives longer than this,
+    /// however often it is refreshed.
+    #[serde(
+        default = "defaults::session_max_lifetime",
+        deserialize_with = "parse::duration"
+    )]
     pub session_max_lifetime: Duration,
+    /// The rate-limit variables: read by a pass of their own (see `Config::load`).
+    #[serde(skip)]
     pub limits: RateLimits,
-    /// Peers whose `X-Forwarded-For` is believed (reverse proxies, load balancers).
+    /// `TRUSTED_PROXIES` (default none): comma-separated IPs or CIDR ranges of the peers whose
+    /// `X-Forwarded-For` is believed (reverse proxies, load balancers).
+    #[serde(default, deserialize_with = "parse::ip_nets")]
     pub trusted_proxies: Vec<IpNet>,
-    /// Send the auth cookie with `Secure` (and the `__Host-` prefix). Off only for plain-HTTP
-    /// local development.
+    /// `COOKIE_SECURE` (default true): send the auth cookie with `Secure` (and the `__Host-`
+    /// prefix). Off only for plain-HTTP local development; production refuses it.
+    #[serde(default = "defaults::cookie_secure", deserialize_with = "parse::flag")]
     pub cookie_secure: bool,
+    /// `DATA_DIR` (default `data`): folder of the default database and the development secret.
+    #[serde(default = "defaults::data_dir")]
     pub data_dir: PathBuf,
-    /// How many argon2 computations may run at once (each takes ~19 MiB and one core).
+    /// `MAX_CONCURRENT_HASHES` (default: the number of CPU cores, or 2 if unknown; at least 1):
+    /// how many dedicated low-priority password-hashing threads run, each owning one argon2
+    /// memory block of 19 MiB.
+    #[serde(
+        default = "defaults::max_concurrent_hashes",
+        deserialize_with = "parse::number"
+    )]
     pub max_concurrent_hashes: usize,
+    /// `HASH_QUEUE_MAX` (default 64, at least 1): how many password hashes may wait for a
+    /// hashing thread; past that, further logins and sign-ups get 503 + `Retry-After`.
+    #[serde(
+        default = "defaults::hash_queue_max",
+        deserialize_with = "parse::number"
+    )]
+    pub hash_queue_max: usize,
+    /// `LOG_FORMAT`: `json` or `text`. Default: [`LogFormat::default_for`] `APP_ENV` (JSON in
+    /// production, text in development), filled in by `Config::load`.
+    pub log_format: LogFormat,
+}
+
+/// The defaults of [`Config`]'s fields, one function per field.
+mod defaults {
+    use std::{path::PathBuf, time::Duration};
+
+    use super::{JwtSecret, SecretSource};
+
+    /// Empty: `validate` requires one (production) or generates one (development).
+    pub fn jwt_secret() -> JwtSecret {
+        JwtSecret::new(Vec::new())
+    }
+    pub fn secret_source() -> SecretSource {
+        SecretSource::Environment
+    }
+    pub fn jwt_issuer() -> String {
+        "tasks".into()
+    }
+    pub fn jwt_audience() -> String {
+        "tasks".into()
+    }
+    pub fn access_token_ttl() -> Duration {
+        Duration::from_secs(15 * 60)
+    }
+    pub fn refresh_idle_ttl() -> Duration {
+        Duration::from_secs(7 * 24 * 3600)
+    }
+    pub fn session_max_lifetime() -> Duration {
+        Duration::from_secs(30 * 24 * 3600)
+    }
+    pub fn cookie_secure() -> bool {
+        true
+    }
+    pub fn data_dir() -> PathBuf {
+        PathBuf::from("data")
+    }
+    /// One hashing thread per core: hashing is CPU-bound, more threads would only queue on the
+    /// cores and hold more 19 MiB blocks.
+    pub fn max_concurrent_hashes() -> usize {
+        std::thread::available_parallelism().map_or(2, std::num::NonZero::get)
+    }
+    pub fn hash_queue_max() -> usize {
+        64
+    }
 }
 
 /// Connection-pool settings. On PostgreSQL they size the one pool; on SQLite `max_connections`
-/// sizes the readers (writes always go through one connection).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// sizes the readers (writes always go through one connection). Defaults: [`Default`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(default)]
 pub struct DbSettings {
+    /// `DB_MAX_CONNECTIONS` (default 10, at least 1).
+    #[serde(rename = "db_max_connections", deserialize_with = "parse::number")]
     pub max_connections: u32,
+    /// `DB_MIN_CONNECTIONS` (default 0, at most `DB_MAX_CONNECTIONS`): kept open while idle.
+    #[serde(rename = "db_min_connections", deserialize_with = "parse::number")]
     pub min_connections: u32,
-    /// How long a request waits for a free connection before it is answered 503.
+    /// `DB_ACQUIRE_TIMEOUT` (default 5s, 100ms to 5m): how long a request waits for a free
+    /// connection before it is answered 503.
+    #[serde(rename = "db_acquire_timeout", deserialize_with = "parse::duration")]
     pub acquire_timeout: Duration,
-    /// PostgreSQL cancels any statement running longer than this (`statement_timeout`).
+    /// `DB_STATEMENT_TIMEOUT` (default 10s, 100ms to 1h): PostgreSQL cancels any statement
+    /// running longer than this (`statement_timeout`).
+    #[serde(rename = "db_statement_timeout", deserialize_with = "parse::duration")]
     pub statement_timeout: Duration,
 }
 
@@ -101,17 +296,27 @@ impl Default for DbSettings {
     }
 }
 
-/// Login and registration attempt limits, per fixed window.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Login and registration attempt limits, per fixed window. Defaults: [`Default`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(default)]
 pub struct RateLimits {
+    /// `RATE_LIMIT_WINDOW` (default 15m, 1s to 24h).
+    #[serde(rename = "rate_limit_window", deserialize_with = "parse::duration")]
     pub window: Duration,
-    /// Failed logins for one account (from anywhere) before it is locked for the window.
+    /// `LOGIN_FAILURES_PER_ACCOUNT` (default 5): failed logins for one account (from anywhere)
+    /// before it is locked for the window.
+    #[serde(deserialize_with = "parse::number")]
     pub login_failures_per_account: u32,
-    /// Failed logins from one client IP (for any accounts) before it is locked out.
+    /// `LOGIN_FAILURES_PER_IP` (default 50): failed logins from one client IP (for any
+    /// accounts) before it is locked out.
+    #[serde(deserialize_with = "parse::number")]
     pub login_failures_per_ip: u32,
-    /// Registration attempts from one client IP.
+    /// `REGISTRATIONS_PER_IP` (default 20): registration attempts from one client IP.
+    #[serde(deserialize_with = "parse::number")]
     pub registrations_per_ip: u32,
-    /// Registration attempts for one email address (stops probing which emails exist).
+    /// `REGISTRATIONS_PER_ACCOUNT` (default 5): registration attempts for one email address
+    /// (stops probing which emails exist).
+    #[serde(deserialize_with = "parse::number")]
     pub registrations_per_account: u32,
 }
 
@@ -157,118 +362,138 @@ fn is_placeholder(secret: &str) -> bool {
         || lower.contains("placeholder")
 }
 
-/// The raw environment, before defaults and checks.
-#[derive(Debug, Deserialize, Default)]
-struct RawConfig {
-    app_env: Option<String>,
-    database_url: Option<String>,
-    db_max_connections: Option<u32>,
-    db_min_connections: Option<u32>,
-    db_acquire_timeout: Option<String>,
-    db_statement_timeout: Option<String>,
-    jwt_secret: Option<String>,
-    jwt_issuer: Option<String>,
-    jwt_audience: Option<String>,
-    access_token_ttl: Option<String>,
-    refresh_idle_ttl: Option<String>,
-    session_max_lifetime: Option<String>,
-    rate_limit_window: Option<String>,
-    login_failures_per_account: Option<u32>,
-    login_failures_per_ip: Option<u32>,
-    registrations_per_ip: Option<u32>,
-    registrations_per_account: Option<u32>,
-    trusted_proxies: Option<String>,
-    cookie_secure: Option<bool>,
-    data_dir: Option<String>,
-    max_concurrent_hashes: Option<usize>,
-}
-
 /// A configuration problem that stops startup. The message names the variable and the fix.
 #[derive(Debug, thiserror::Error)]
 #[error("configuration error: {0}")]
 pub struct ConfigError(pub String);
 
-const VARIABLES: &[&str] = &[
-    "APP_ENV",
-    "DATABASE_URL",
-    "DB_MAX_CONNECTIONS",
-    "DB_MIN_CONNECTIONS",
-    "DB_ACQUIRE_TIMEOUT",
-    "DB_STATEMENT_TIMEOUT",
-    "JWT_SECRET",
-    "JWT_ISSUER",
-    "JWT_AUDIENCE",
-    "ACCESS_TOKEN_TTL",
-    "REFRESH_IDLE_TTL",
-    "SESSION_MAX_LIFETIME",
-    "RATE_LIMIT_WINDOW",
-    "LOGIN_FAILURES_PER_ACCOUNT",
-    "LOGIN_FAILURES_PER_IP",
-    "REGISTRATIONS_PER_IP",
-    "REGISTRATIONS_PER_ACCOUNT",
-    "TRUSTED_PROXIES",
-    "COOKIE_SECURE",
-    "DATA_DIR",
-    "MAX_CONCURRENT_HASHES",
-];
+/// Loads `.env` from the working directory (or a parent) into the process environment, without
+/// overriding variables already set. Call it once, first, while the process has one thread:
+/// it writes the environment.
+///
+/// # Errors
+/// The file exists but cannot be read or parsed. A missing file is normal and not an error.
+pub fn load_dotenv() -> Result<(), ConfigError> {
+    match dotenvy::dotenv() {
+        Ok(_) => Ok(()),
+        Err(e) if e.not_found() => Ok(()),
+        Err(e) => Err(dotenv_error(&e)),
+    }
+}
+
+/// Says what is wrong with `.env` without quoting it: its lines hold values, perhaps the secret.
+fn dotenv_error(err: &dotenvy::Error) -> ConfigError {
+    match err {
+        dotenvy::Error::LineParse(line, _) => {
+            let name = line
+                .trim_start()
+                .trim_start_matches("export ")
+                .split('=')
+                .next()
+                .unwrap_or_default()
+                .trim();
+            if !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                ConfigError(format!(
+                    "the .env file's line for {name} cannot be parsed; check its quotes and \
+                     escapes"
+                ))
+            } else {
+                ConfigError(
+                    "the .env file has a line that cannot be parsed; check its quotes and escapes"
+                        .into(),
+                )
+            }
+        }
+        dotenvy::Error::Io(e) => ConfigError(format!("could not read the .env file: {e}")),
+        _ => ConfigError(
+            "the .env file refers to a variable that is unset or not valid UTF-8".into(),
+        ),
+    }
+}
 
 impl Config {
-    /// Reads the process environment (after loading `.env`, if present).
+    /// Reads the process environment (`main` has loaded `.env` into it already).
     ///
     /// # Errors
     /// A variable has an unusable value, or production mode lacks a safe secret.
     pub fn from_env() -> Result<Self, ConfigError> {
-        // A missing .env is normal; a malformed one is not silently ignored.
-        match dotenvy::dotenv() {
-            Ok(_) => {}
-            Err(e) if e.not_found() => {}
-            Err(e) => return Err(ConfigError(format!("could not read the .env file: {e}"))),
-        }
         let mut vars = HashMap::new();
-        for name in VARIABLES {
-            match std::env::var(name) {
+        for name in variables() {
+            let upper = name.to_uppercase();
+            match std::env::var(&upper) {
                 Ok(value) => {
-                    vars.insert((*name).to_owned(), value);
+                    vars.insert(name.to_owned(), value);
                 }
                 Err(std::env::VarError::NotPresent) => {}
                 Err(std::env::VarError::NotUnicode(_)) => {
-                    return Err(ConfigError(format!("{name} is not valid UTF-8")));
+                    return Err(ConfigError(format!("{upper} is not valid UTF-8")));
                 }
             }
         }
-        Self::resolve(parse(vars)?)
+        Self::load(vars)
     }
 
     /// Builds a configuration from explicit key/value pairs, ignoring the process environment.
-    /// Used by tests, which must not depend on the machine they run on.
+    /// Used by tests, which must not depend on the machine they run on. A later pair overrides
+    /// an earlier one with the same name.
     ///
     /// # Errors
     /// As [`Config::from_env`].
     pub fn from_pairs(pairs: &[(&str, &str)]) -> Result<Self, ConfigError> {
         let vars = pairs
             .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .map(|(k, v)| (k.to_lowercase(), (*v).to_owned()))
+            .filter(|(k, _)| variables().any(|name| name == k))
             .collect();
-        Self::resolve(parse(vars)?)
+        Self::load(vars)
     }
 
-    fn resolve(raw: RawConfig) -> Result<Self, ConfigError> {
-        let env = match raw.app_env.as_deref().map(str::trim) {
-            None | Some("") | Some("development") | Some("dev") => AppEnv::Development,
-            Some("production") | Some("prod") => AppEnv::Production,
-            Some(_) => {
-                return Err(ConfigError(
-                    "APP_ENV must be `development` or `production`".into(),
-                ));
-            }
-        };
-        let db = db_settings(&raw)?;
-        let data_dir = PathBuf::from(raw.data_dir.unwrap_or_else(|| "data".into()));
-        let database_url = match raw.database_url {
-            Some(url) if !url.trim().is_empty() => url,
-            _ => format!("sqlite://{}/tasks.db", data_dir.display()),
-        };
-        if !database_url.starts_with("sqlite:") && !super::db::is_postgres_url(&database_url) {
+    /// Deserializes `vars` (lower-case names, as serde names the fields) and validates the
+    /// result.
+    ///
+    /// `db` and `limits` are read by passes of their own over the same variables rather than
+    /// with `#[serde(flatten)]`: flatten buffers the values and drops the variable's name from
+    /// any error about them.
+    fn load(mut vars: HashMap<String, String>) -> Result<Self, ConfigError> {
+        // An empty variable means "unset" (`JWT_SECRET=` in a copied .env.example, for one).
+        vars.retain(|_, value| !value.trim().is_empty());
+        // LOG_FORMAT's default depends on APP_ENV, which a serde default cannot see. An invalid
+        // APP_ENV is reported by the deserializer below, with its name.
+        if !vars.contains_key("log_format") {
+            let env = vars
+                .get("app_env")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or_default();
+            vars.insert(
+                "log_format".into(),
+                LogFormat::default_for(env).as_str().into(),
+            );
+        }
+        // Values stay strings (no `try_parsing`) until a field's type asks for a number, so a
+        // secret made only of digits is still read as text.
+        let source = config::Config::builder()
+            .add_source(config::Environment::default().source(Some(vars)))
+            .build()
+            .map_err(describe)?;
+        let mut config: Self = source.clone().try_deserialize().map_err(describe)?;
+        config.db = source.clone().try_deserialize().map_err(describe)?;
+        config.limits = source.try_deserialize().map_err(describe)?;
+        config.validate()
+    }
+
+    /// Every rule about the values: ranges, their order, production safety. Fills in the
+    /// defaults that depend on other variables (`DATABASE_URL`, the development `JWT_SECRET`).
+    fn validate(mut self) -> Result<Self, ConfigError> {
+        const SECOND: Duration = Duration::from_secs(1);
+        const MINUTE: Duration = Duration::from_secs(60);
+        const DAY: Duration = Duration::from_secs(24 * 3600);
+
+        if self.database_url.is_empty() {
+            self.database_url = format!("sqlite://{}/tasks.db", self.data_dir.display());
+        }
+        if !self.database_url.starts_with("sqlite:")
+            && !super::db::is_postgres_url(&self.database_url)
+        {
             return Err(ConfigError(
                 "DATABASE_URL must start with `sqlite:` (for example sqlite://data/tasks.db) or \
                  `postgres://` (for example postgres://tasks@db.internal/tasks)"
@@ -276,229 +501,260 @@ impl Config {
             ));
         }
 
-        let (jwt_secret, secret_source) = match raw.jwt_secret.filter(|s| !s.is_empty()) {
-            Some(secret) => {
-                if secret.len() < MIN_SECRET_LEN {
-                    return Err(ConfigError(format!(
-                        "JWT_SECRET is shorter than {MIN_SECRET_LEN} bytes; generate one with \
-                         `openssl rand -hex 32`"
-                    )));
-                }
-                if env == AppEnv::Production && is_placeholder(&secret) {
-                    return Err(ConfigError(
-                        "JWT_SECRET is a placeholder from an example, which anyone can look up; \
-                         generate a random one with `openssl rand -hex 32`"
-                            .into(),
-                    ));
-                }
-                (
-                    JwtSecret::new(secret.into_bytes()),
-                    SecretSource::Environment,
-                )
-            }
-            None if env == AppEnv::Production => {
-                return Err(ConfigError(format!(
-                    "JWT_SECRET is not set; production needs a random secret of at least \
-                     {MIN_SECRET_LEN} bytes (generate one with `openssl rand -hex 32`)"
-                )));
-            }
-            None => {
-                let (secret, generated) = dev_secret::load_or_create(&data_dir)?;
-                (secret, SecretSource::DevFile { generated })
-            }
-        };
+        at_least_one("DB_MAX_CONNECTIONS", self.db.max_connections)?;
+        if self.db.min_connections > self.db.max_connections {
+            return Err(ConfigError(
+                "DB_MIN_CONNECTIONS must not be larger than DB_MAX_CONNECTIONS".into(),
+            ));
+        }
+        let millis_100 = Duration::from_millis(100);
+        within(
+            "DB_ACQUIRE_TIMEOUT",
+            self.db.acquire_timeout,
+            millis_100..=5 * MINUTE,
+        )?;
+        within(
+            "DB_STATEMENT_TIMEOUT",
+            self.db.statement_timeout,
+            millis_100..=60 * MINUTE,
+        )?;
 
-        let access_token_ttl = duration(
-            "ACCESS_TOKEN_TTL",
-            raw.access_token_ttl.as_deref(),
-            Duration::from_secs(15 * 60),
-            Duration::from_secs(1)..=Duration::from_secs(24 * 3600),
-        )?;
-        let refresh_idle_ttl = duration(
+        within("ACCESS_TOKEN_TTL", self.access_token_ttl, SECOND..=DAY)?;
+        within(
             "REFRESH_IDLE_TTL",
-            raw.refresh_idle_ttl.as_deref(),
-            Duration::from_secs(7 * 24 * 3600),
-            Duration::from_secs(60)..=Duration::from_secs(365 * 24 * 3600),
+            self.refresh_idle_ttl,
+            MINUTE..=365 * DAY,
         )?;
-        let session_max_lifetime = duration(
+        within(
             "SESSION_MAX_LIFETIME",
-            raw.session_max_lifetime.as_deref(),
-            Duration::from_secs(30 * 24 * 3600),
-            Duration::from_secs(60)..=Duration::from_secs(365 * 24 * 3600),
+            self.session_max_lifetime,
+            MINUTE..=365 * DAY,
         )?;
-        if refresh_idle_ttl > session_max_lifetime || access_token_ttl > refresh_idle_ttl {
+        if self.refresh_idle_ttl > self.session_max_lifetime
+            || self.access_token_ttl > self.refresh_idle_ttl
+        {
             return Err(ConfigError(
                 "token lifetimes must satisfy ACCESS_TOKEN_TTL <= REFRESH_IDLE_TTL <= \
                  SESSION_MAX_LIFETIME"
                     .into(),
             ));
         }
-        let defaults = RateLimits::default();
-        let limits = RateLimits {
-            window: duration(
-                "RATE_LIMIT_WINDOW",
-                raw.rate_limit_window.as_deref(),
-                defaults.window,
-                Duration::from_secs(1)..=Duration::from_secs(24 * 3600),
-            )?,
-            login_failures_per_account: positive(
-                "LOGIN_FAILURES_PER_ACCOUNT",
-                raw.login_failures_per_account,
-                defaults.login_failures_per_account,
-            )?,
-            login_failures_per_ip: positive(
-                "LOGIN_FAILURES_PER_IP",
-                raw.login_failures_per_ip,
-                defaults.login_failures_per_ip,
-            )?,
-            registrations_per_ip: positive(
-                "REGISTRATIONS_PER_IP",
-                raw.registrations_per_ip,
-                defaults.registrations_per_ip,
-            )?,
-            registrations_per_account: positive(
-                "REGISTRATIONS_PER_ACCOUNT",
-                raw.registrations_per_account,
-                defaults.registrations_per_account,
-            )?,
-        };
-        let trusted_proxies = raw
-            .trusted_proxies
-            .as_deref()
-            .unwrap_or_default()
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(|s| {
-                s.parse::<IpNet>()
-                    .or_else(|_| s.parse::<std::net::IpAddr>().map(IpNet::from))
-                    .map_err(|_| {
-                        ConfigError(format!(
-                            "TRUSTED_PROXIES has an entry `{s}` that is neither an IP address \
-                             nor a CIDR range (e.g. 10.0.0.1 or 10.0.0.0/8)"
-                        ))
-                    })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let cookie_secure = raw.cookie_secure.unwrap_or(true);
-        if env == AppEnv::Production && !cookie_secure {
+
+        within("RATE_LIMIT_WINDOW", self.limits.window, SECOND..=DAY)?;
+        let limits = self.limits;
+        at_least_one(
+            "LOGIN_FAILURES_PER_ACCOUNT",
+            limits.login_failures_per_account,
+        )?;
+        at_least_one("LOGIN_FAILURES_PER_IP", limits.login_failures_per_ip)?;
+        at_least_one("REGISTRATIONS_PER_IP", limits.registrations_per_ip)?;
+        at_least_one(
+            "REGISTRATIONS_PER_ACCOUNT",
+            limits.registrations_per_account,
+        )?;
+
+        // Production serves HTTPS: an auth cookie without Secure could leak over plain HTTP.
+        if self.env == AppEnv::Production && !self.cookie_secure {
             return Err(ConfigError(
                 "COOKIE_SECURE=false is only allowed in development; production must serve \
                  HTTPS and send the auth cookie with Secure"
                     .into(),
             ));
         }
-        let max_concurrent_hashes = raw
-            .max_concurrent_hashes
-            .unwrap_or_else(default_hash_permits);
-        if max_concurrent_hashes == 0 {
+        at_least_one("MAX_CONCURRENT_HASHES", self.max_concurrent_hashes)?;
+        at_least_one("HASH_QUEUE_MAX", self.hash_queue_max)?;
+
+        // Last, so that only an otherwise valid configuration leaves a development secret file.
+        self.check_secret()?;
+        Ok(self)
+    }
+
+    /// `JWT_SECRET`: long enough, and in production set and not a public placeholder. Messages
+    /// never include the secret.
+    fn check_secret(&mut self) -> Result<(), ConfigError> {
+        if self.jwt_secret.expose().is_empty() {
+            if self.env == AppEnv::Production {
+                return Err(ConfigError(format!(
+                    "JWT_SECRET is not set; production needs a random secret of at least \
+                     {MIN_SECRET_LEN} bytes (generate one with `openssl rand -hex 32`)"
+                )));
+            }
+            let (secret, generated) = dev_secret::load_or_create(&self.data_dir)?;
+            self.jwt_secret = secret;
+            self.secret_source = SecretSource::DevFile { generated };
+            return Ok(());
+        }
+        if self.jwt_secret.expose().len() < MIN_SECRET_LEN {
+            return Err(ConfigError(format!(
+                "JWT_SECRET is shorter than {MIN_SECRET_LEN} bytes; generate one with \
+                 `openssl rand -hex 32`"
+            )));
+        }
+        if self.env == AppEnv::Production
+            && is_placeholder(&String::from_utf8_lossy(self.jwt_secret.expose()))
+        {
             return Err(ConfigError(
-                "MAX_CONCURRENT_HASHES must be at least 1".into(),
+                "JWT_SECRET is a placeholder from an example, which anyone can look up; \
+                 generate a random one with `openssl rand -hex 32`"
+                    .into(),
             ));
         }
-
-        Ok(Self {
-            env,
-            database_url,
-            db,
-            jwt_secret,
-            secret_source,
-            jwt_issuer: raw.jwt_issuer.unwrap_or_else(|| "tasks".into()),
-            jwt_audience: raw.jwt_audience.unwrap_or_else(|| "tasks".into()),
-            access_token_ttl,
-            refresh_idle_ttl,
-            session_max_lifetime,
-            limits,
-            trusted_proxies,
-            cookie_secure,
-            data_dir,
-            max_concurrent_hashes,
-        })
+        self.secret_source = SecretSource::Environment;
+        Ok(())
     }
 }
 
-fn db_settings(raw: &RawConfig) -> Result<DbSettings, ConfigError> {
-    let defaults = DbSettings::default();
-    let max_connections = positive(
-        "DB_MAX_CONNECTIONS",
-        raw.db_max_connections,
-        defaults.max_connections,
-    )?;
-    let min_connections = raw.db_min_connections.unwrap_or(defaults.min_connections);
-    if min_connections > max_connections {
-        return Err(ConfigError(
-            "DB_MIN_CONNECTIONS must not be larger than DB_MAX_CONNECTIONS".into(),
-        ));
+/// Every variable, in lower case as serde names the fields: those of [`Config`],
+/// [`DbSettings`] and [`RateLimits`]. Only these are read from the environment.
+fn variables() -> impl Iterator<Item = &'static str> {
+    [
+        field_names::<Config>(),
+        field_names::<DbSettings>(),
+        field_names::<RateLimits>(),
+    ]
+    .into_iter()
+    .flatten()
+    .copied()
+}
+
+/// The names serde deserializes `T`'s fields from (renames applied, skipped fields left out),
+/// asked of serde itself so that no list is kept by hand.
+fn field_names<T: DeserializeOwned>() -> &'static [&'static str] {
+    use serde::de::{self, Visitor};
+
+    /// A deserializer that only records the field list a derived struct hands it.
+    struct Recorder<'a>(&'a mut &'static [&'static str]);
+
+    impl<'de> de::Deserializer<'de> for Recorder<'_> {
+        type Error = de::value::Error;
+
+        fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
+            Err(de::Error::custom("not a struct"))
+        }
+
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _name: &'static str,
+            fields: &'static [&'static str],
+            _visitor: V,
+        ) -> Result<V::Value, Self::Error> {
+            *self.0 = fields;
+            Err(de::Error::custom("field names recorded"))
+        }
+
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes
+            byte_buf option unit unit_struct newtype_struct seq tuple tuple_struct map enum
+            identifier ignored_any
+        }
     }
-    Ok(DbSettings {
-        max_connections,
-        min_connections,
-        acquire_timeout: duration(
-            "DB_ACQUIRE_TIMEOUT",
-            raw.db_acquire_timeout.as_deref(),
-            defaults.acquire_timeout,
-            Duration::from_millis(100)..=Duration::from_secs(300),
-        )?,
-        statement_timeout: duration(
-            "DB_STATEMENT_TIMEOUT",
-            raw.db_statement_timeout.as_deref(),
-            defaults.statement_timeout,
-            Duration::from_millis(100)..=Duration::from_secs(3600),
-        )?,
-    })
+
+    let mut fields: &'static [&'static str] = &[];
+    // Always an error: the recorder stops serde as soon as it has the list.
+    let _ = T::deserialize(Recorder(&mut fields));
+    fields
 }
 
-/// Turns the variables into typed fields. Values stay strings until a field's type asks for a
-/// number or a bool, so a secret made only of digits is still read as text.
-fn parse(vars: HashMap<String, String>) -> Result<RawConfig, ConfigError> {
-    config::Config::builder()
-        .add_source(config::Environment::default().source(Some(vars)))
-        .build()
-        .and_then(config::Config::try_deserialize)
-        .map_err(|e| {
-            ConfigError(format!(
-                "{e}; check that variable against the README's configuration table"
-            ))
-        })
+/// Turns the `config` crate's error into ours: the variable's name in upper case, as it is set,
+/// followed by what is wrong. The value itself is left out (it may be a secret).
+fn describe(err: config::ConfigError) -> ConfigError {
+    match err {
+        config::ConfigError::At {
+            error,
+            key: Some(key),
+            ..
+        } => ConfigError(format!("{} {error}", key.to_uppercase())),
+        config::ConfigError::Type {
+            expected,
+            key: Some(key),
+            ..
+        } => ConfigError(format!("{} must be {expected}", key.to_uppercase())),
+        config::ConfigError::Type { expected, .. } => ConfigError(format!(
+            "a variable must be {expected}; check the variables against the README's \
+             configuration table"
+        )),
+        other => ConfigError(format!(
+            "{other}; check the variables against the README's configuration table"
+        )),
+    }
 }
 
-/// Reads a duration such as `15m`, `7d` or `30s`, within `range`.
-fn duration(
+/// Field deserializers: each reads the text of a variable and says, without repeating it, what
+/// it should look like (the caller adds the variable's name). Ranges are `validate`'s.
+mod parse {
+    use std::{str::FromStr, time::Duration};
+
+    use ipnet::IpNet;
+    use serde::{Deserialize, Deserializer, de::Error};
+
+    /// A duration such as `30s`, `15m`, `12h` or `7d`.
+    pub fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let text = String::deserialize(d)?;
+        humantime::parse_duration(text.trim())
+            .map_err(|_| D::Error::custom("must be a duration such as 30s, 15m, 12h or 7d"))
+    }
+
+    /// A whole number, zero or more.
+    pub fn number<'de, D: Deserializer<'de>, T: FromStr>(d: D) -> Result<T, D::Error> {
+        let text = String::deserialize(d)?;
+        text.trim()
+            .parse()
+            .map_err(|_| D::Error::custom("must be a whole number such as 10"))
+    }
+
+    /// `true` or `false` (also `1`/`0`, `yes`/`no`, `on`/`off`), in any letter case.
+    pub fn flag<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+        let text = String::deserialize(d)?;
+        match text.trim().to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" | "on" => Ok(true),
+            "false" | "0" | "no" | "off" => Ok(false),
+            _ => Err(D::Error::custom("must be `true` or `false`")),
+        }
+    }
+
+    /// Comma-separated IP addresses or CIDR ranges; an address is a range of one.
+    pub fn ip_nets<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<IpNet>, D::Error> {
+        let text = String::deserialize(d)?;
+        text.split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                s.parse::<IpNet>()
+                    .or_else(|_| s.parse::<std::net::IpAddr>().map(IpNet::from))
+                    .map_err(|_| {
+                        // An address is not a secret: naming the bad entry finds it in a list.
+                        D::Error::custom(format!(
+                            "has an entry `{s}` that is neither an IP address nor a CIDR range \
+                             (e.g. 10.0.0.1 or 10.0.0.0/8)"
+                        ))
+                    })
+            })
+            .collect()
+    }
+}
+
+/// `value` must lie within `range`.
+fn within(
     name: &str,
-    value: Option<&str>,
-    default: Duration,
+    value: Duration,
     range: std::ops::RangeInclusive<Duration>,
-) -> Result<Duration, ConfigError> {
-    let Some(value) = value.map(str::trim).filter(|v| !v.is_empty()) else {
-        return Ok(default);
-    };
-    let parsed = humantime::parse_duration(value).map_err(|_| {
-        ConfigError(format!(
-            "{name} must be a duration such as 30s, 15m, 12h or 7d"
-        ))
-    })?;
-    if !range.contains(&parsed) {
-        return Err(ConfigError(format!(
-            "{name} must be between {} and {}",
-            humantime::format_duration(*range.start()),
-            humantime::format_duration(*range.end())
-        )));
+) -> Result<(), ConfigError> {
+    if range.contains(&value) {
+        return Ok(());
     }
-    Ok(parsed)
+    Err(ConfigError(format!(
+        "{name} must be between {} and {}",
+        humantime::format_duration(*range.start()),
+        humantime::format_duration(*range.end())
+    )))
 }
 
-fn positive(name: &str, value: Option<u32>, default: u32) -> Result<u32, ConfigError> {
-    match value {
-        None => Ok(default),
-        Some(0) => Err(ConfigError(format!("{name} must be at least 1"))),
-        Some(n) => Ok(n),
+/// `value` must be 1 or more: a limit of 0 would lock everyone out or stop all work.
+fn at_least_one<T: PartialOrd + From<u8>>(name: &str, value: T) -> Result<(), ConfigError> {
+    if value < T::from(1) {
+        return Err(ConfigError(format!("{name} must be at least 1")));
     }
-}
-
-fn default_hash_permits() -> usize {
-    std::thread::available_parallelism()
-        .map(|n| n.get() * 2)
-        .unwrap_or(4)
+    Ok(())
 }
 
 /// The development-only secret file: generated once, kept across restarts so sessions survive.
@@ -751,5 +1007,237 @@ mod tests {
                 .to_string()
                 .contains("DB_MIN_CONNECTIONS")
         );
+    }
+
+    // --- One declaration per variable ---
+
+    fn valid() -> Config {
+        Config::from_pairs(&[("JWT_SECRET", GOOD_SECRET)]).unwrap()
+    }
+
+    /// `name` and `value` added to a configuration that is otherwise valid.
+    fn with(name: &str, value: &str) -> Result<Config, ConfigError> {
+        Config::from_pairs(&[("JWT_SECRET", GOOD_SECRET), (name, value)])
+    }
+
+    fn error_of(name: &str, value: &str) -> String {
+        with(name, value).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn unknown_app_env_is_refused_with_a_message_naming_app_env() {
+        let err = error_of("APP_ENV", "staging");
+        assert!(err.contains("APP_ENV"), "{err}");
+        assert!(err.contains("`production`"), "{err}");
+    }
+
+    #[test]
+    fn app_env_short_names_case_and_spaces_are_one_rule() {
+        for (value, env) in [
+            ("dev", AppEnv::Development),
+            (" Development ", AppEnv::Development),
+            ("prod", AppEnv::Production),
+            ("PRODUCTION", AppEnv::Production),
+        ] {
+            assert_eq!(with("APP_ENV", value).unwrap().env, env, "{value:?}");
+        }
+    }
+
+    #[test]
+    fn log_format_defaults_to_json_in_production_and_text_in_development() {
+        let production = Config::from_pairs(&[("APP_ENV", "prod"), ("JWT_SECRET", GOOD_SECRET)]);
+        assert_eq!(production.unwrap().log_format, LogFormat::Json);
+        assert_eq!(valid().log_format, LogFormat::Text);
+    }
+
+    #[test]
+    fn log_format_set_explicitly_wins_over_the_default() {
+        let text = Config::from_pairs(&[
+            ("APP_ENV", "production"),
+            ("JWT_SECRET", GOOD_SECRET),
+            ("LOG_FORMAT", "text"),
+        ]);
+        assert_eq!(text.unwrap().log_format, LogFormat::Text);
+        assert_eq!(
+            with("LOG_FORMAT", "JSON").unwrap().log_format,
+            LogFormat::Json
+        );
+    }
+
+    #[test]
+    fn log_format_xml_is_refused() {
+        let err = error_of("LOG_FORMAT", "xml");
+        assert!(
+            err.contains("LOG_FORMAT") && err.contains("`json` or `text`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn hash_queue_max_defaults_to_64_and_must_be_at_least_one() {
+        assert_eq!(valid().hash_queue_max, 64);
+        assert_eq!(with("HASH_QUEUE_MAX", "500").unwrap().hash_queue_max, 500);
+        let err = error_of("HASH_QUEUE_MAX", "0");
+        assert!(err.contains("HASH_QUEUE_MAX must be at least 1"), "{err}");
+        assert!(error_of("HASH_QUEUE_MAX", "lots").contains("HASH_QUEUE_MAX"));
+    }
+
+    #[test]
+    fn hashing_threads_default_to_the_cpu_cores_and_must_be_at_least_one() {
+        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+        assert_eq!(valid().max_concurrent_hashes, cores);
+        assert_eq!(
+            with("MAX_CONCURRENT_HASHES", "3")
+                .unwrap()
+                .max_concurrent_hashes,
+            3
+        );
+        let err = error_of("MAX_CONCURRENT_HASHES", "0");
+        assert!(err.contains("MAX_CONCURRENT_HASHES"), "{err}");
+    }
+
+    #[test]
+    fn rate_limits_are_read_from_their_own_variables() {
+        let cfg = Config::from_pairs(&[
+            ("JWT_SECRET", GOOD_SECRET),
+            ("RATE_LIMIT_WINDOW", "1m"),
+            ("LOGIN_FAILURES_PER_ACCOUNT", "3"),
+            ("LOGIN_FAILURES_PER_IP", "30"),
+            ("REGISTRATIONS_PER_IP", "7"),
+            ("REGISTRATIONS_PER_ACCOUNT", "2"),
+        ])
+        .unwrap();
+        assert_eq!(
+            cfg.limits,
+            RateLimits {
+                window: Duration::from_secs(60),
+                login_failures_per_account: 3,
+                login_failures_per_ip: 30,
+                registrations_per_ip: 7,
+                registrations_per_account: 2,
+            }
+        );
+    }
+
+    #[test]
+    fn grouped_variables_name_themselves_in_upper_case_when_malformed() {
+        for (name, value) in [
+            ("DB_MAX_CONNECTIONS", "ten"),
+            ("DB_ACQUIRE_TIMEOUT", "soon"),
+            ("RATE_LIMIT_WINDOW", "a while"),
+            ("REGISTRATIONS_PER_ACCOUNT", "-1"),
+            ("COOKIE_SECURE", "maybe"),
+            ("ACCESS_TOKEN_TTL", "soon"),
+        ] {
+            let err = error_of(name, value);
+            assert!(err.contains(name), "{name}={value}: {err}");
+            assert!(!err.contains(value), "{name}={value} echoed: {err}");
+        }
+    }
+
+    #[test]
+    fn ranges_and_order_of_durations_are_enforced() {
+        let err = error_of("DB_STATEMENT_TIMEOUT", "2h");
+        assert!(
+            err.contains("DB_STATEMENT_TIMEOUT must be between"),
+            "{err}"
+        );
+        let err = error_of("RATE_LIMIT_WINDOW", "2days");
+        assert!(err.contains("RATE_LIMIT_WINDOW must be between"), "{err}");
+        let err = Config::from_pairs(&[
+            ("JWT_SECRET", GOOD_SECRET),
+            ("REFRESH_IDLE_TTL", "60d"),
+            ("SESSION_MAX_LIFETIME", "30d"),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("REFRESH_IDLE_TTL <= SESSION_MAX_LIFETIME"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn an_empty_variable_means_its_default() {
+        let cfg = Config::from_pairs(&[
+            ("JWT_SECRET", GOOD_SECRET),
+            ("ACCESS_TOKEN_TTL", ""),
+            ("DB_MAX_CONNECTIONS", " "),
+            ("JWT_ISSUER", ""),
+            ("LOG_FORMAT", ""),
+        ])
+        .unwrap();
+        assert_eq!(cfg.access_token_ttl, Duration::from_secs(15 * 60));
+        assert_eq!(cfg.db, DbSettings::default());
+        assert_eq!(cfg.jwt_issuer, "tasks");
+        assert_eq!(cfg.log_format, LogFormat::Text);
+    }
+
+    #[test]
+    fn a_later_pair_overrides_an_earlier_one_and_case_does_not_matter_in_names() {
+        let cfg = Config::from_pairs(&[
+            ("JWT_SECRET", GOOD_SECRET),
+            ("LOGIN_FAILURES_PER_IP", "50"),
+            ("login_failures_per_ip", "100000"),
+        ])
+        .unwrap();
+        assert_eq!(cfg.limits.login_failures_per_ip, 100_000);
+    }
+
+    #[test]
+    fn the_variables_are_the_fields_and_nothing_else() {
+        let names: Vec<String> = variables().map(str::to_uppercase).collect();
+        for expected in [
+            "APP_ENV",
+            "DATABASE_URL",
+            "JWT_SECRET",
+            "DB_MAX_CONNECTIONS",
+            "RATE_LIMIT_WINDOW",
+            "LOGIN_FAILURES_PER_ACCOUNT",
+            "LOG_FORMAT",
+            "HASH_QUEUE_MAX",
+            "MAX_CONCURRENT_HASHES",
+        ] {
+            assert!(names.iter().any(|n| n == expected), "{expected}: {names:?}");
+        }
+        for not_variables in ["ENV", "DB", "LIMITS", "SECRET_SOURCE", "WINDOW"] {
+            assert!(!names.iter().any(|n| n == not_variables), "{names:?}");
+        }
+        let mut unique = names.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), names.len(), "a variable is declared twice");
+    }
+
+    #[test]
+    fn every_variable_is_documented_in_the_readme_table_and_env_example() {
+        let readme = include_str!("../../README.md");
+        let table = readme
+            .split("## Configuration")
+            .nth(1)
+            .and_then(|rest| rest.split("\n## ").next())
+            .expect("a Configuration section in the README");
+        let example = include_str!("../../.env.example");
+        for name in variables().map(str::to_uppercase) {
+            assert!(
+                table.contains(&format!("`{name}`")),
+                "{name} is missing from the README's configuration table"
+            );
+            assert!(
+                example.contains(&format!("{name}=")),
+                "{name} is missing from .env.example"
+            );
+        }
+    }
+
+    #[test]
+    fn a_malformed_env_file_line_is_named_by_its_variable_without_its_value() {
+        let file = "APP_ENV=development\nJWT_SECRET='s3cret-value-never-printed\nOTHER=1\n";
+        let err = dotenvy::from_read_iter(file.as_bytes())
+            .find_map(Result::err)
+            .expect("an unterminated quote is an error");
+        let message = dotenv_error(&err).to_string();
+        assert!(message.contains("JWT_SECRET"), "{message}");
+        assert!(!message.contains("s3cret"), "echoed the value: {message}");
     }
 }

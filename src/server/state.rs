@@ -13,10 +13,6 @@ use super::{
     db::Db,
 };
 
-/// How many password hashes may wait for a hashing thread (configurable once the configuration
-/// rewrite lands).
-const HASH_QUEUE_MAX_FOR_NOW: usize = 64;
-
 /// Shared, cheaply cloneable state. Nothing in the app is global: tests build their own.
 #[derive(Clone, FromRef)]
 pub struct AppState {
@@ -44,7 +40,7 @@ impl AppState {
         // Fail at startup, not at the first login, if signing is broken (jsonwebtoken panics or
         // errors when its crypto backend is misconfigured).
         jwt.self_test()?;
-        let hasher = Hasher::new(config.max_concurrent_hashes, HASH_QUEUE_MAX_FOR_NOW).await?;
+        let hasher = Hasher::new(config.max_concurrent_hashes, config.hash_queue_max).await?;
         Ok(Self {
             db,
             config: Arc::new(config),
