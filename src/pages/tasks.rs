@@ -11,21 +11,31 @@ use crate::{
     paths,
 };
 
-/// The four actions a list item can trigger, passed down as one value.
+/// The actions a list item can trigger, and which task each is working on right now (one
+/// memo per action for the whole list, rather than every row watching every action).
 #[derive(Clone, Copy)]
 struct TaskActions {
     toggle: ServerAction<SetTaskDone>,
     rename: ServerAction<RenameTask>,
     delete: ServerAction<DeleteTask>,
+    toggling: Memo<Option<i64>>,
+    renaming: Memo<Option<i64>>,
+    deleting: Memo<Option<i64>>,
 }
 
 #[component]
 pub fn TasksPage() -> impl IntoView {
     let add = ServerAction::<AddTask>::new();
+    let toggle = ServerAction::<SetTaskDone>::new();
+    let rename = ServerAction::<RenameTask>::new();
+    let delete = ServerAction::<DeleteTask>::new();
     let actions = TaskActions {
-        toggle: ServerAction::new(),
-        rename: ServerAction::new(),
-        delete: ServerAction::new(),
+        toggle,
+        rename,
+        delete,
+        toggling: Memo::new(move |_| toggle.input().with(|i| i.as_ref().map(|i| i.id))),
+        renaming: Memo::new(move |_| rename.input().with(|i| i.as_ref().map(|i| i.id))),
+        deleting: Memo::new(move |_| delete.input().with(|i| i.as_ref().map(|i| i.id))),
     };
     // Refetch the list whenever any change completes: the server is the source of truth.
     let tasks = Resource::new(
@@ -148,21 +158,21 @@ fn TaskItem(task: Task, actions: TaskActions) -> impl IntoView {
         toggle,
         rename,
         delete,
+        toggling,
+        renaming,
+        deleting,
     } = actions;
     let editing = RwSignal::new(false);
     let checkbox_id = format!("task-{id}");
-    let busy = move || {
-        toggle.input().get().is_some_and(|i| i.id == id)
-            || delete.input().get().is_some_and(|i| i.id == id)
-            || rename.input().get().is_some_and(|i| i.id == id)
-    };
-    let deleting = move || delete.input().get().is_some_and(|i| i.id == id);
+    let this = Some(id);
+    let deleting = move || deleting.get() == this;
+    let busy = move || toggling.get() == this || renaming.get() == this || deleting();
 
     view! {
         <li class="task" class:done=done aria-busy=move || busy().to_string()>
             <input
                 type="checkbox"
-                id=format!("task-{id}")
+                id=checkbox_id.clone()
                 checked=done
                 disabled=busy
                 on:change=move |ev| {
@@ -200,7 +210,11 @@ fn RenameForm(
     rename: ServerAction<RenameTask>,
     editing: RwSignal<bool>,
 ) -> impl IntoView {
-    let saving = move || rename.input().get().is_some_and(|i| i.id == id);
+    let saving = move || {
+        rename
+            .input()
+            .with(|i| i.as_ref().is_some_and(|i| i.id == id))
+    };
     let input_id = format!("rename-{id}");
     view! {
         <ActionForm action=rename attr:class="rename">

@@ -3,16 +3,14 @@
 //!
 //! Why not tokio's blocking pool: each argon2id computation needs 19 MiB. Allocated per hash on
 //! whichever blocking thread runs it, glibc keeps those blocks in per-thread arenas, and a login
-//! burst left the process at ~800 MB for good. Here memory is `threads × 19 MiB`, allocated once.
-//! The threads run at a lower scheduling priority (nice 10), so a login storm takes the CPU that
-//! page and API requests leave over instead of starving them; and when more hashes wait than
-//! `HASH_QUEUE_MAX`, the next one is refused at once with 503 + `Retry-After`, not left to time
-//! out.
+//! burst left the process at ~800 MB for good. Here memory is at most `threads × 19 MiB`: a
+//! thread allocates its block at its first job, reuses it while jobs keep coming, and frees it
+//! after [`RELEASE_AFTER_IDLE`] without work, so an idle server holds none. The threads run
+//! under Linux's `SCHED_IDLE` policy, so a login storm takes the CPU that page and API requests
+//! leave over instead of starving them; and when more hashes wait than `HASH_QUEUE_MAX`, the
+//! next one is refused at once with 503 + `Retry-After`, not left to time out.
 
-use std::{
-    fmt,
-    sync::{Arc, Mutex, mpsc},
-};
+use std::{fmt, sync::Arc, time::Duration};
 
 use argon2::{
     ARGON2ID_IDENT, Algorithm, Argon2, Block, Params, Version,
@@ -24,8 +22,8 @@ use crate::{error::AppError, server::error::StartupError};
 
 /// Salt bytes per hash: 16, as RFC 9106 recommends.
 const SALT_LEN: usize = 16;
-/// Scheduling priority of the hashing threads: below every request-serving thread (nice 0).
-const HASHING_NICE: i32 = 10;
+/// How long a hashing thread keeps its memory block without work before freeing it.
+const RELEASE_AFTER_IDLE: Duration = Duration::from_secs(2);
 
 /// An argon2id PHC string as stored in the database. Not `Serialize`, and `Debug` is redacted:
 /// a hash must never reach a client or a log line.
@@ -73,7 +71,7 @@ struct Job {
 /// t = 2, p = 1) on the hashing threads.
 #[derive(Clone)]
 pub struct Hasher {
-    queue: mpsc::SyncSender<Job>,
+    queue: flume::Sender<Job>,
     /// Hash of a random password, verified against when an email is unknown so that an unknown
     /// email costs the same time as a wrong password (no account enumeration by timing).
     dummy: Arc<PasswordHash>,
@@ -92,10 +90,9 @@ impl Hasher {
     /// # Errors
     /// A thread could not be started, or argon2 failed (misconfiguration or no OS randomness).
     pub async fn new(threads: usize, queue_max: usize) -> Result<Self, StartupError> {
-        let (queue, jobs) = mpsc::sync_channel::<Job>(queue_max);
-        let jobs = Arc::new(Mutex::new(jobs));
+        let (queue, jobs) = flume::bounded::<Job>(queue_max);
         for n in 0..threads {
-            let jobs = Arc::clone(&jobs);
+            let jobs = jobs.clone();
             std::thread::Builder::new()
                 .name(format!("argon2-{n}"))
                 .spawn(move || hashing_thread(&jobs))
@@ -151,14 +148,14 @@ impl Hasher {
         let (reply, answer) = oneshot::channel();
         match self.queue.try_send(Job { work, reply }) {
             Ok(()) => {}
-            Err(mpsc::TrySendError::Full(_)) => {
+            Err(flume::TrySendError::Full(_)) => {
                 tracing::warn!(
                     "refused a password hash: HASH_QUEUE_MAX hashes are already waiting (a \
                      login or sign-up storm); the client is asked to retry"
                 );
                 return Err(AppError::Unavailable);
             }
-            Err(mpsc::TrySendError::Disconnected(_)) => {
+            Err(flume::TrySendError::Disconnected(_)) => {
                 return Err(AppError::internal(
                     "the password hashing threads have stopped",
                     "queue disconnected",
@@ -173,18 +170,26 @@ impl Hasher {
 }
 
 /// One hashing thread: lowers its own priority, then takes jobs until every sender is gone.
-fn hashing_thread(jobs: &Mutex<mpsc::Receiver<Job>>) {
+fn hashing_thread(jobs: &flume::Receiver<Job>) {
     lower_priority();
     let mut memory = Memory::default();
     loop {
-        // Holding the lock while waiting is fine: the other threads would wait for a job too.
-        let job = match jobs.lock() {
-            Ok(receiver) => receiver.recv(),
-            Err(_) => return,
+        let job = if memory.is_held() {
+            match jobs.recv_timeout(RELEASE_AFTER_IDLE) {
+                Ok(job) => job,
+                Err(flume::RecvTimeoutError::Timeout) => {
+                    memory.release();
+                    continue;
+                }
+                Err(flume::RecvTimeoutError::Disconnected) => return,
+            }
+        } else {
+            match jobs.recv() {
+                Ok(job) => job,
+                Err(flume::RecvError::Disconnected) => return,
+            }
         };
-        let Ok(Job { work, reply }) = job else {
-            return;
-        };
+        let Job { work, reply } = job;
         let done = match work {
             Work::Hash(password) => memory.hash(&password).map(Done::Hashed),
             Work::Verify(password, hash) => memory.verify(&password, &hash).map(Done::Verified),
@@ -194,33 +199,106 @@ fn hashing_thread(jobs: &Mutex<mpsc::Receiver<Job>>) {
     }
 }
 
-/// Runs this thread at nice [`HASHING_NICE`]: Linux schedules threads individually, and raising
-/// one's own nice value needs no privilege.
+/// Puts this thread under `SCHED_IDLE`: it runs when the request threads leave a core free, and
+/// a waking request thread preempts it at once. (Linux schedules threads individually, and
+/// lowering one's own policy needs no privilege.)
 fn lower_priority() {
-    // SAFETY: `gettid` and `setpriority` only read their integer arguments.
-    let result = unsafe {
-        let tid = libc::gettid();
-        libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, HASHING_NICE)
-    };
+    let param = libc::sched_param { sched_priority: 0 };
+    // SAFETY: pid 0 is the calling thread; `param` is a valid, initialised sched_param.
+    let result = unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) };
     if result != 0 {
         tracing::warn!(
             error = %std::io::Error::last_os_error(),
-            "could not lower the priority of a password hashing thread"
+            "could not lower the priority of a password hashing thread; logins may slow \
+             other requests down under load"
         );
     }
 }
 
-/// A hashing thread's argon2 working memory: allocated at its first job, then reused.
+/// A hashing thread's argon2 working memory: mapped at its first job, reused, and unmapped
+/// after [`RELEASE_AFTER_IDLE`] without work. It is mapped from the OS directly rather than
+/// taken from the allocator, so releasing it really returns it (an allocator may keep a freed
+/// 19 MiB block for later, and glibc's did).
 #[derive(Default)]
-struct Memory(Vec<Block>);
+struct Memory(Option<Mapping>);
+
+/// Anonymous, private, zero-filled pages holding `len` argon2 blocks.
+struct Mapping {
+    blocks: std::ptr::NonNull<Block>,
+    len: usize,
+}
+
+// SAFETY: the mapping is owned by exactly one `Memory`, which one thread uses at a time.
+unsafe impl Send for Mapping {}
+
+impl Mapping {
+    fn new(len: usize) -> Result<Self, String> {
+        let bytes = len * std::mem::size_of::<Block>();
+        // SAFETY: a fresh anonymous private mapping; no existing memory is touched.
+        let pointer = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                bytes,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        if pointer == libc::MAP_FAILED {
+            return Err(format!(
+                "could not map {bytes} bytes for argon2: {}",
+                std::io::Error::last_os_error()
+            ));
+        }
+        // Argon2 reads its 19 MiB in a data-dependent order: huge pages save most TLB misses.
+        // (Advice only; without transparent huge pages the mapping works the same.)
+        // SAFETY: advises on the region just mapped.
+        unsafe { libc::madvise(pointer, bytes, libc::MADV_HUGEPAGE) };
+        // Page-aligned, so aligned for `Block`; zero-filled pages are valid `Block`s (all-zero
+        // u64 arrays).
+        std::ptr::NonNull::new(pointer.cast::<Block>())
+            .map(|blocks| Self { blocks, len })
+            .ok_or_else(|| "mmap returned a null pointer".to_owned())
+    }
+
+    fn as_mut_slice(&mut self) -> &mut [Block] {
+        // SAFETY: `len` initialised blocks live at `blocks` for as long as `self`, and
+        // `&mut self` makes this the only reference.
+        unsafe { std::slice::from_raw_parts_mut(self.blocks.as_ptr(), self.len) }
+    }
+}
+
+impl Drop for Mapping {
+    fn drop(&mut self) {
+        // SAFETY: unmaps exactly the region `new` mapped; no reference to it outlives `self`.
+        unsafe {
+            libc::munmap(
+                self.blocks.as_ptr().cast(),
+                self.len * std::mem::size_of::<Block>(),
+            );
+        }
+    }
+}
 
 impl Memory {
+    fn is_held(&self) -> bool {
+        self.0.is_some()
+    }
+
+    /// Returns the block's pages to the OS.
+    fn release(&mut self) {
+        self.0 = None;
+    }
+
     /// At least `count` blocks.
-    fn blocks(&mut self, count: usize) -> &mut [Block] {
-        if self.0.len() < count {
-            self.0 = vec![Block::new(); count];
+    fn blocks(&mut self, count: usize) -> Result<&mut [Block], String> {
+        if self.0.as_ref().is_none_or(|mapping| mapping.len < count) {
+            self.0 = None;
+            self.0 = Some(Mapping::new(count)?);
         }
-        &mut self.0[..count]
+        let mapping = self.0.as_mut().ok_or("no argon2 memory")?;
+        Ok(&mut mapping.as_mut_slice()[..count])
     }
 
     fn hash(&mut self, password: &str) -> Result<PasswordHash, String> {
@@ -233,7 +311,7 @@ impl Memory {
                 password.as_bytes(),
                 &salt,
                 &mut output,
-                self.blocks(params.block_count()),
+                self.blocks(params.block_count())?,
             )
             .map_err(|e| e.to_string())?;
         let phc = phc::PasswordHash {
@@ -269,7 +347,7 @@ impl Memory {
                 password.as_bytes(),
                 salt.as_ref(),
                 &mut output,
-                self.blocks(params.block_count()),
+                self.blocks(params.block_count())?,
             )
             .map_err(|e| e.to_string())?;
         let computed = Output::new(&output).map_err(|e| e.to_string())?;
@@ -394,6 +472,34 @@ mod tests {
         assert!(hashed >= 1, "nothing was hashed");
         assert_eq!(refused + hashed, 8);
         assert_eq!(AppError::Unavailable.status(), 503);
+    }
+
+    #[tokio::test]
+    async fn hashing_threads_run_under_sched_idle() {
+        let h = hasher().await;
+        h.hash("wake every thread up".into()).await.unwrap();
+        let mut policies = Vec::new();
+        for task in std::fs::read_dir("/proc/self/task").unwrap() {
+            let dir = task.unwrap().path();
+            let name = std::fs::read_to_string(dir.join("comm")).unwrap_or_default();
+            if name.starts_with("argon2-") {
+                let stat = std::fs::read_to_string(dir.join("stat")).unwrap();
+                // Field 41 is the scheduling policy; fields after the `)` of the name start at 3.
+                let after_name = stat.rsplit_once(')').unwrap().1;
+                let policy: u32 = after_name
+                    .split_whitespace()
+                    .nth(38)
+                    .unwrap()
+                    .parse()
+                    .unwrap();
+                policies.push(policy);
+            }
+        }
+        assert!(!policies.is_empty(), "no hashing thread found");
+        assert!(
+            policies.iter().all(|p| *p == libc::SCHED_IDLE as u32),
+            "{policies:?}"
+        );
     }
 
     #[test]
