@@ -82,23 +82,17 @@ impl RequestContext {
         self.principal()?.ok_or(AppError::Unauthorized)
     }
 
-    /// The context of a request that `establish` did not see (a wiring bug, logged).
-    ///
-    /// # Errors
-    /// Always [`AppError::Internal`].
-    fn missing() -> AppError {
-        AppError::internal(
-            "the request context layer did not run for this route",
-            "missing RequestContext",
-        )
-    }
-
     /// The context `establish` stored in `extensions`.
     ///
     /// # Errors
     /// [`AppError::Internal`] if the layer did not run (a wiring bug).
     pub fn of(extensions: &axum::http::Extensions) -> Result<&Self, AppError> {
-        extensions.get::<Self>().ok_or_else(Self::missing)
+        extensions.get::<Self>().ok_or_else(|| {
+            AppError::internal(
+                "the request context layer did not run for this route",
+                "missing RequestContext",
+            )
+        })
     }
 }
 
