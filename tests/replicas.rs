@@ -101,14 +101,15 @@ async fn accounts_tokens_refresh_reuse_and_logout_cross_replicas() {
     let listed = http::all_tasks(&client, &b.base, &access).await;
     assert_eq!(listed[0].1, "written on A");
 
-    // A refresh token rotated on A and replayed on B is reuse: B refuses it and the whole
-    // session ends on both replicas.
+    // A refresh token rotated on A and replayed on B after the grace window is reuse: B
+    // refuses it and the whole session ends on both replicas.
     let first_refresh = field(&login, "refresh_token");
     let (status, rotated) = refresh(&client, &a, &first_refresh).await;
     assert_eq!(status, StatusCode::OK, "{rotated}");
     let new_access = field(&rotated, "access_token");
     let new_refresh = field(&rotated, "refresh_token");
     assert_eq!(me(&client, &b, &new_access).await, StatusCode::OK);
+    common::after_the_reuse_grace(&b._app.state.db).await;
     let (status, replay) = refresh(&client, &b, &first_refresh).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{replay}");
     assert_eq!(replay["error"], "invalid_grant");

@@ -10,7 +10,7 @@ use axum::{
 };
 use common::{
     COOKIE_NAME, PASSWORD, REFRESH_COOKIE_NAME, TestApp, api_refresh, api_register, api_tokens,
-    json_request, spawn, token_request,
+    json_request, spawn, spawn_with, token_request,
 };
 use futures::future::join_all;
 use serde_json::json;
@@ -63,7 +63,8 @@ async fn replaying_a_spent_refresh_token_revokes_the_whole_session() {
     let legit_refresh = legit["refresh_token"].as_str().unwrap().to_owned();
     assert_eq!(me_status(&app, &legit_access).await, StatusCode::OK);
 
-    // ...then the thief replays the old token.
+    // ...then, after the grace window, the thief replays the old token.
+    common::after_the_reuse_grace(&app.state.db).await;
     let replay = api_refresh(&app, &stolen).await;
     assert_eq!(replay.status, StatusCode::BAD_REQUEST);
     assert_eq!(replay.json()["error"], "invalid_grant");
@@ -89,8 +90,9 @@ async fn replaying_a_spent_refresh_token_revokes_the_whole_session() {
 }
 
 #[tokio::test]
-async fn concurrent_refreshes_with_one_token_let_exactly_one_succeed() {
-    let app = spawn().await;
+async fn concurrent_refreshes_with_one_token_spend_it_exactly_once() {
+    // Without the grace window, exactly one of the racing exchanges may spend the token.
+    let app = spawn_with(&[("REFRESH_REUSE_GRACE", "0")]).await;
     let (_, refresh) = signed_up_api(&app, "race@example.com").await;
     let replies = join_all((0..12).map(|_| api_refresh(&app, &refresh))).await;
     let ok = replies
@@ -102,6 +104,65 @@ async fn concurrent_refreshes_with_one_token_let_exactly_one_succeed() {
         assert_eq!(reply.status, StatusCode::BAD_REQUEST);
         assert_eq!(reply.json()["error"], "invalid_grant");
     }
+}
+
+#[tokio::test]
+async fn concurrent_refreshes_by_one_session_within_the_grace_all_keep_it_signed_in() {
+    // Two tabs (or a retry) presenting the same refresh token at once: every one gets a working
+    // pair and the session lives on; only the database decides which one spent the token.
+    let app = spawn().await;
+    let (_, refresh) = signed_up_api(&app, "tabs@example.com").await;
+    let replies = join_all((0..12).map(|_| api_refresh(&app, &refresh))).await;
+    let mut pairs = Vec::new();
+    for reply in &replies {
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        let body = reply.json();
+        pairs.push((
+            body["access_token"].as_str().unwrap().to_owned(),
+            body["refresh_token"].as_str().unwrap().to_owned(),
+        ));
+    }
+    let distinct: std::collections::HashSet<_> = pairs.iter().map(|(_, r)| r).collect();
+    assert_eq!(
+        distinct.len(),
+        pairs.len(),
+        "every answer has a refresh token of its own"
+    );
+    for (access, _) in &pairs {
+        assert_eq!(me_status(&app, access).await, StatusCode::OK);
+    }
+    // Each successor works once, like any refresh token.
+    let (_, successor) = &pairs[5];
+    assert_eq!(api_refresh(&app, successor).await.status, StatusCode::OK);
+    let revoked: i64 = crate::on_db!(&app.state.db, |c| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM sessions WHERE revoked_at IS NOT NULL"
+    )
+    .fetch_one(c)
+    .await)
+    .unwrap();
+    assert_eq!(revoked, 0);
+}
+
+#[tokio::test]
+async fn the_grace_never_revives_an_ended_session_or_an_expired_token() {
+    let app = spawn().await;
+    let (access, refresh) = signed_up_api(&app, "ended@example.com").await;
+    assert_eq!(api_refresh(&app, &refresh).await.status, StatusCode::OK);
+    // Logged out moments after the refresh: the spent token must not open it again.
+    let reply = json_request(&app, "POST", "/api/v1/auth/logout", Some(&access), None).await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.body);
+    assert_eq!(
+        api_refresh(&app, &refresh).await.status,
+        StatusCode::BAD_REQUEST
+    );
+
+    let (_, refresh) = api_tokens(&app, "ended@example.com").await;
+    assert_eq!(api_refresh(&app, &refresh).await.status, StatusCode::OK);
+    common::execute(&app.state.db, "UPDATE refresh_tokens SET expires_at = 0").await;
+    assert_eq!(
+        api_refresh(&app, &refresh).await.status,
+        StatusCode::BAD_REQUEST
+    );
 }
 
 #[tokio::test]
@@ -440,6 +501,30 @@ async fn an_expired_access_cookie_is_renewed_silently_on_a_page_and_a_server_fun
 }
 
 #[tokio::test]
+async fn two_tabs_renewing_at_once_both_stay_signed_in() {
+    let app = spawn().await;
+    let reply = app.register("Tabs", "two-tabs@example.com", PASSWORD).await;
+    // Both tabs load after the access cookie expired, with the same refresh cookie.
+    let refresh_only = reply.refresh_cookie().unwrap();
+    let (first, second) = tokio::join!(
+        app.get("/tasks", Some(&refresh_only)),
+        app.get("/tasks", Some(&refresh_only))
+    );
+    for tab in [&first, &second] {
+        assert_eq!(tab.status, StatusCode::OK, "{:?}", tab.location());
+        assert!(tab.body.contains("Your tasks"));
+        assert!(
+            !tab.set_cookies().iter().any(|c| c.contains("=;")),
+            "no tab may have its cookies cleared: {:?}",
+            tab.set_cookies()
+        );
+        // Whichever tab's cookies the browser keeps, they keep working.
+        let later = app.call("tasks/list", &[], Some(&tab.auth_cookies())).await;
+        assert_eq!(later.status, StatusCode::OK, "{}", later.body);
+    }
+}
+
+#[tokio::test]
 async fn a_replayed_refresh_cookie_ends_the_browser_session() {
     let app = spawn().await;
     let reply = app.register("Replay", "replay@example.com", PASSWORD).await;
@@ -447,7 +532,8 @@ async fn a_replayed_refresh_cookie_ends_the_browser_session() {
     // The owner's browser renews first.
     let owner = app.get("/tasks", Some(&stolen)).await;
     let owner_cookies = owner.auth_cookies();
-    // The thief's replay is refused and clears the cookies it sent.
+    // The thief's replay, after the grace window, is refused and clears the cookies it sent.
+    common::after_the_reuse_grace(&app.state.db).await;
     let thief = app.get("/tasks", Some(&stolen)).await;
     assert_eq!(thief.status, StatusCode::SEE_OTHER);
     assert!(

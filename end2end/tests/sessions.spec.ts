@@ -66,6 +66,40 @@ test.describe('sessions', () => {
     await expect(page).toHaveURL(/\/sessions$/);
   });
 
+  test('two tabs opened together after the access token expired both stay signed in', async ({
+    page,
+    context,
+    baseURL,
+  }) => {
+    expect(ACCESS_TTL_MS, 'ACCESS_TOKEN_TTL_SECONDS must be set for this test').toBeGreaterThan(0);
+    test.setTimeout(ACCESS_TTL_MS + 30_000);
+    await onTaskListAs(page, baseURL!, 'Two Tabs');
+    await addTask(page, 'Seen from both tabs');
+    const before = await refreshCookie(context);
+
+    // Waiting is the behaviour under test: the access cookie expires, then two tabs load at
+    // once and both present the same refresh cookie.
+    await page.waitForTimeout(ACCESS_TTL_MS + 1_500);
+    const second = await context.newPage();
+    const secondProblems = watchConsole(second);
+    await Promise.all([page.reload(), second.goto('/tasks')]);
+    for (const tab of [page, second]) {
+      await expect(tab).toHaveURL(/\/tasks$/);
+      await expect(tab.getByText('Seen from both tabs')).toBeVisible();
+    }
+    expect(await refreshCookie(context)).not.toBe(before);
+
+    // And both keep working afterwards: each adds a task, each sees the other's after a reload.
+    await hydrated(page);
+    await hydrated(second);
+    await addTask(page, 'Added in the first tab');
+    await addTask(second, 'Added in the second tab');
+    await second.reload();
+    await expect(second).toHaveURL(/\/tasks$/);
+    await expect(second.getByText('Added in the first tab')).toBeVisible();
+    expect(secondProblems, 'console errors in the second tab').toEqual([]);
+  });
+
   test('the sessions page lists devices and signs out every other one', async ({
     page,
     baseURL,

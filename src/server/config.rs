@@ -186,6 +186,15 @@ pub struct Config {
         deserialize_with = "parse::duration"
     )]
     pub session_max_lifetime: Duration,
+    /// `REFRESH_REUSE_GRACE` (default 30s, 0 to 5m): a refresh token spent this recently may be
+    /// presented again by its session and gets a new pair instead of counting as theft (two
+    /// tabs renewing at once; a client retrying a refresh whose answer it lost). `0` turns the
+    /// grace off.
+    #[serde(
+        default = "defaults::refresh_reuse_grace",
+        deserialize_with = "parse::duration"
+    )]
+    pub refresh_reuse_grace: Duration,
     /// The rate-limit variables: read by a pass of their own (see `Config::load`).
     #[serde(skip)]
     pub limits: RateLimits,
@@ -247,6 +256,9 @@ mod defaults {
     }
     pub fn session_max_lifetime() -> Duration {
         Duration::from_secs(30 * 24 * 3600)
+    }
+    pub fn refresh_reuse_grace() -> Duration {
+        Duration::from_secs(30)
     }
     pub fn cookie_secure() -> bool {
         true
@@ -529,6 +541,11 @@ impl Config {
             "SESSION_MAX_LIFETIME",
             self.session_max_lifetime,
             MINUTE..=365 * DAY,
+        )?;
+        within(
+            "REFRESH_REUSE_GRACE",
+            self.refresh_reuse_grace,
+            Duration::ZERO..=5 * MINUTE,
         )?;
         if self.refresh_idle_ttl > self.session_max_lifetime
             || self.access_token_ttl > self.refresh_idle_ttl
@@ -907,6 +924,7 @@ mod tests {
             ("ACCESS_TOKEN_TTL", "soon"),
             ("ACCESS_TOKEN_TTL", "2days"),
             ("REFRESH_IDLE_TTL", "-1"),
+            ("REFRESH_REUSE_GRACE", "10m"),
             ("LOGIN_FAILURES_PER_IP", "many"),
             ("LOGIN_FAILURES_PER_ACCOUNT", "0"),
             ("TRUSTED_PROXIES", "10.0.0.1,proxy.local"),
@@ -918,6 +936,15 @@ mod tests {
                 "{name}={value}: {err}"
             );
         }
+    }
+
+    #[test]
+    fn refresh_reuse_grace_defaults_to_30s_and_0_turns_it_off() {
+        let cfg = Config::from_pairs(&[("JWT_SECRET", GOOD_SECRET)]).unwrap();
+        assert_eq!(cfg.refresh_reuse_grace, Duration::from_secs(30));
+        let cfg = Config::from_pairs(&[("JWT_SECRET", GOOD_SECRET), ("REFRESH_REUSE_GRACE", "0")])
+            .unwrap();
+        assert_eq!(cfg.refresh_reuse_grace, Duration::ZERO);
     }
 
     #[test]

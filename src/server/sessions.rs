@@ -67,7 +67,11 @@ pub async fn start(state: &AppState, user: &User, client: &ClientInfo) -> Result
 
 /// Exchanges a refresh token for a new pair (rotation). The presented token is spent whatever
 /// happens next; presenting an already spent one revokes its whole session, because one of
-/// the two parties holding it is not the person who signed in (RFC 9700 §4.14.2).
+/// the two parties holding it is not the person who signed in (RFC 9700 §4.14.2) — unless it
+/// was spent less than `REFRESH_REUSE_GRACE` ago and its session is live: then it is the same
+/// session renewing twice at once (two tabs whose access cookie expired load together, or a
+/// client retrying a refresh whose answer it lost), and it gets a pair of its own. The
+/// window is short so that a stolen token replayed later is still caught.
 ///
 /// # Errors
 /// [`AppError::InvalidGrant`] for unknown, expired, spent or revoked tokens; database failures.
@@ -76,8 +80,17 @@ pub async fn refresh(state: &AppState, presented: &str) -> Result<Issued, AppErr
         return Err(AppError::InvalidGrant);
     };
     let now = now_millis();
-    match db::sessions::exchange_refresh(&state.db, &hash, now).await? {
+    let grace = duration_millis(state.config.refresh_reuse_grace);
+    let exchange = db::sessions::exchange_refresh(&state.db, &hash, now, grace).await?;
+    let raced = matches!(exchange, Exchange::Raced { .. });
+    match exchange {
         Exchange::Consumed {
+            session_id,
+            user_id,
+            expires_at,
+            session_expires_at,
+        }
+        | Exchange::Raced {
             session_id,
             user_id,
             expires_at,
@@ -87,7 +100,17 @@ pub async fn refresh(state: &AppState, presented: &str) -> Result<Issued, AppErr
                 tracing::info!(user_id, "refused an expired refresh token");
                 return Err(AppError::InvalidGrant);
             }
-            db::sessions::touch(&state.db, &session_id, now).await?;
+            if raced {
+                tracing::info!(
+                    target: "security",
+                    event = "refresh_token_raced",
+                    user_id,
+                    "a refresh token spent moments ago was presented again by its session (two \
+                     tabs or a retry); issued another pair"
+                );
+            } else {
+                db::sessions::touch(&state.db, &session_id, now).await?;
+            }
             issue_pair(state, user_id, session_id, now, session_expires_at).await
         }
         Exchange::Ended { user_id } => {

@@ -46,6 +46,16 @@ pub async fn execute(db: &db::Db, sql: &str) -> u64 {
     .unwrap_or_else(|e| panic!("{sql}: {e}"))
 }
 
+/// Moves every spent refresh token's `used_at` one minute into the past, as if the reuse grace
+/// window (`REFRESH_REUSE_GRACE`, 30 s by default) had gone by: a replay after this is theft.
+pub async fn after_the_reuse_grace(db: &db::Db) {
+    execute(
+        db,
+        "UPDATE refresh_tokens SET used_at = used_at - 60000 WHERE used_at IS NOT NULL",
+    )
+    .await;
+}
+
 pub const SECRET: &str = "integration-test-secret-0123456789abcdef0123456789";
 pub const PASSWORD: &str = "correct horse battery staple";
 pub const COOKIE_NAME: &str = "__Host-tasks_session";

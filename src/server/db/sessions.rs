@@ -45,12 +45,17 @@ struct Spent {
     session_expires_at: i64,
 }
 
-/// A refresh token the exchange could not spend.
+/// A refresh token the exchange could not spend, and whether its session is still live.
 #[derive(FromRow)]
 struct Unspent {
     session_id: String,
     user_id: i64,
     used_at: Option<i64>,
+    /// The token's own (idle) expiry.
+    expires_at: i64,
+    /// The session's absolute expiry.
+    session_expires_at: i64,
+    live: bool,
 }
 
 /// What exchanging a refresh token found.
@@ -66,7 +71,18 @@ pub enum Exchange {
         /// The session's absolute expiry.
         session_expires_at: i64,
     },
-    /// The token exists but was already exchanged: someone is replaying it.
+    /// The token was exchanged less than the grace period ago and its session is live: the
+    /// same session renewing twice at once (two tabs), or a client retrying a refresh whose
+    /// answer it lost. The session may get another pair.
+    Raced {
+        session_id: String,
+        user_id: i64,
+        /// The token's own (idle) expiry.
+        expires_at: i64,
+        /// The session's absolute expiry.
+        session_expires_at: i64,
+    },
+    /// The token was exchanged before the grace period: someone is replaying it.
     Reused { session_id: String, user_id: i64 },
     /// The token was never used, but its session has ended (revoked, expired, or its account
     /// disabled); it stays unused.
@@ -221,9 +237,17 @@ pub async fn insert_refresh(
 /// live is decided by that same statement, so a concurrent exchange that finds the token spent
 /// and revokes the session (reuse) cannot turn the winner's answer into a failure half-way.
 ///
+/// A token already spent counts as [`Exchange::Raced`] when it was spent less than `grace`
+/// milliseconds before `now` and its session is live, as [`Exchange::Reused`] otherwise.
+///
 /// # Errors
 /// Database failures.
-pub async fn exchange_refresh(db: &Db, token_hash: &str, now: i64) -> Result<Exchange, AppError> {
+pub async fn exchange_refresh(
+    db: &Db,
+    token_hash: &str,
+    now: i64,
+    grace: i64,
+) -> Result<Exchange, AppError> {
     const SPEND: &str = "UPDATE refresh_tokens SET used_at = $2 \
          WHERE token_hash = $1 AND used_at IS NULL AND EXISTS ( \
            SELECT 1 FROM sessions s JOIN users u ON u.id = s.user_id \
@@ -234,8 +258,12 @@ pub async fn exchange_refresh(db: &Db, token_hash: &str, now: i64) -> Result<Exc
              AS user_id, \
            (SELECT expires_at FROM sessions WHERE sessions.id = refresh_tokens.session_id) \
              AS session_expires_at";
-    const FIND: &str = "SELECT r.session_id, s.user_id, r.used_at FROM refresh_tokens r \
-         JOIN sessions s ON s.id = r.session_id WHERE r.token_hash = $1";
+    const FIND: &str = "SELECT r.session_id, s.user_id, r.used_at, r.expires_at, \
+           s.expires_at AS session_expires_at, \
+           (s.revoked_at IS NULL AND s.expires_at > $2 AND u.disabled = FALSE) AS live \
+         FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id \
+           JOIN users u ON u.id = s.user_id \
+         WHERE r.token_hash = $1";
     let spent: Option<Spent> = db_write!(db, |c| sqlx::query_as(SPEND)
         .bind(token_hash)
         .bind(now)
@@ -251,18 +279,25 @@ pub async fn exchange_refresh(db: &Db, token_hash: &str, now: i64) -> Result<Exc
     }
     let found: Option<Unspent> = db_read!(db, |c| sqlx::query_as(FIND)
         .bind(token_hash)
+        .bind(now)
         .fetch_optional(c)
         .await)?;
-    Ok(match found {
-        Some(Unspent {
-            session_id,
-            user_id,
-            used_at: Some(_),
-        }) => Exchange::Reused {
-            session_id,
-            user_id,
+    let Some(found) = found else {
+        return Ok(Exchange::Unknown);
+    };
+    Ok(match found.used_at {
+        Some(used_at) if found.live && now.saturating_sub(used_at) < grace => Exchange::Raced {
+            session_id: found.session_id,
+            user_id: found.user_id,
+            expires_at: found.expires_at,
+            session_expires_at: found.session_expires_at,
         },
-        Some(Unspent { user_id, .. }) => Exchange::Ended { user_id },
-        None => Exchange::Unknown,
+        Some(_) => Exchange::Reused {
+            session_id: found.session_id,
+            user_id: found.user_id,
+        },
+        None => Exchange::Ended {
+            user_id: found.user_id,
+        },
     })
 }
