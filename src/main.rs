@@ -40,7 +40,6 @@ fn main() -> std::process::ExitCode {
 
 #[cfg(feature = "ssr")]
 mod server_main {
-    use axum::serve::ListenerExt;
     use tasks::server::{
         self, AppState,
         config::{self, Config, ConfigError, LogFormat, SecretSource},
@@ -117,26 +116,29 @@ mod server_main {
             engine = pool.engine(),
             "database ready (migrations applied)"
         );
+        let (header_read_timeout, max_connections) =
+            (config.header_read_timeout, config.max_connections);
         let state = AppState::new(config, pool.clone(), leptos).await?;
         let app = server::app(state);
 
         let listener = tokio::net::TcpListener::bind(addr)
             .await
-            .map_err(|source| StartupError::Bind { addr, source })?
-            // Leptos streams pages in several chunks; without TCP_NODELAY the last one waits
-            // for the client's delayed ACK (~40 ms per page on keep-alive connections).
-            .tap_io(|tcp| {
-                if let Err(err) = tcp.set_nodelay(true) {
-                    tracing::warn!(%err, "could not set TCP_NODELAY");
-                }
-            });
+            .map_err(|source| StartupError::Bind { addr, source })?;
+        let open_files = server::serve::raise_file_limit();
+        let limits = server::serve::ConnectionLimits {
+            header_read_timeout,
+            max_connections: server::serve::connection_cap(max_connections, open_files),
+        };
+        if limits.max_connections < max_connections {
+            tracing::warn!(
+                max_connections = limits.max_connections,
+                open_files,
+                "MAX_CONNECTIONS lowered to what the open-files limit leaves room for; raise \
+                 the limit (ulimit -n, LimitNOFILE= in systemd) to allow more"
+            );
+        }
         tracing::info!("listening on http://{addr}");
-        // With the peer address, for rate limits and the sessions list.
-        let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
-        axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown_signal())
-            .await
-            .map_err(StartupError::Serve)?;
+        server::serve::serve(listener, app, limits, shutdown_signal()).await;
         // In-flight requests have finished; close the pool so SQLite checkpoints its WAL.
         pool.close().await;
         tracing::info!("shut down cleanly");

@@ -42,6 +42,43 @@ fn assert_security_headers(reply: &Reply, what: &str) {
         reply.headers["cross-origin-opener-policy"], "same-origin",
         "{what}"
     );
+    let permissions = reply
+        .headers
+        .get("permissions-policy")
+        .unwrap_or_else(|| panic!("{what}: no Permissions-Policy"))
+        .to_str()
+        .unwrap();
+    for feature in ["camera=()", "microphone=()", "geolocation=()", "payment=()"] {
+        assert!(
+            permissions.contains(feature),
+            "{what}: {feature} missing in {permissions}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn refusals_of_oversized_or_too_many_headers_carry_the_security_headers() {
+    let app = spawn().await;
+    let big = axum::http::Request::get("/login")
+        .header(header::COOKIE, format!("x={}", "a".repeat(20_000)))
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let mut many = axum::http::Request::get("/login");
+    for i in 0..150 {
+        many = many.header(format!("x-filler-{i}"), "1");
+    }
+    let many = many.body(axum::body::Body::empty()).unwrap();
+    for (what, request) in [("20 KB of headers", big), ("150 headers", many)] {
+        let reply = app.send(request).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "{what}"
+        );
+        assert_security_headers(&reply, what);
+        assert_eq!(reply.headers[header::CACHE_CONTROL], "no-store", "{what}");
+        assert!(reply.body.contains("too large"), "{what}: {}", reply.body);
+    }
 }
 
 #[tokio::test]

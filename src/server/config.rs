@@ -224,6 +224,22 @@ pub struct Config {
         deserialize_with = "parse::number"
     )]
     pub hash_queue_max: usize,
+    /// `HEADER_READ_TIMEOUT` (default 10s, 1s to 5m): a connection that has not sent a whole
+    /// request head this long after the server started waiting for one (a new connection, or
+    /// an idle kept-alive one) is closed.
+    #[serde(
+        default = "defaults::header_read_timeout",
+        deserialize_with = "parse::duration"
+    )]
+    pub header_read_timeout: Duration,
+    /// `MAX_CONNECTIONS` (default 4096, at least 1): most client connections open at once;
+    /// past it new ones get `503` + `Retry-After`. Lowered at startup to what the open-files
+    /// limit leaves room for.
+    #[serde(
+        default = "defaults::max_connections",
+        deserialize_with = "parse::number"
+    )]
+    pub max_connections: usize,
     /// `LOG_FORMAT`: `json` or `text`. Default: [`LogFormat::default_for`] `APP_ENV` (JSON in
     /// production, text in development), filled in by `Config::load`.
     pub log_format: LogFormat,
@@ -259,6 +275,13 @@ mod defaults {
     }
     pub fn refresh_reuse_grace() -> Duration {
         Duration::from_secs(30)
+    }
+    pub fn header_read_timeout() -> Duration {
+        Duration::from_secs(10)
+    }
+    /// A few hundred browsers' worth of keep-alive connections; a few KB of memory each.
+    pub fn max_connections() -> usize {
+        4096
     }
     pub fn cookie_secure() -> bool {
         true
@@ -542,6 +565,12 @@ impl Config {
             self.session_max_lifetime,
             MINUTE..=365 * DAY,
         )?;
+        within(
+            "HEADER_READ_TIMEOUT",
+            self.header_read_timeout,
+            SECOND..=5 * MINUTE,
+        )?;
+        at_least_one("MAX_CONNECTIONS", self.max_connections)?;
         within(
             "REFRESH_REUSE_GRACE",
             self.refresh_reuse_grace,

@@ -276,8 +276,6 @@ pub enum StartupError {
         addr: std::net::SocketAddr,
         source: std::io::Error,
     },
-    #[error("the server stopped with an I/O error: {0}")]
-    Serve(#[source] std::io::Error),
 }
 
 #[cfg(test)]

@@ -19,17 +19,23 @@ use super::{config::AppEnv, error::ErrorOut, state::AppState};
 /// Largest total size of request headers accepted (names and values). Browsers send a few KB;
 /// more is an attack or a cookie jar gone wrong. (hyper itself stops at ~400 KB.)
 pub const MAX_HEADER_BYTES: usize = 16 * 1024;
+/// Most request header fields accepted. hyper is set to read up to [`HYPER_MAX_HEADERS`] so
+/// that this layer, not hyper, refuses more (hyper's own 431 would carry no headers at all).
+pub const MAX_HEADERS: usize = 100;
+/// What hyper parses at most before answering 431 by itself.
+pub const HYPER_MAX_HEADERS: usize = 1000;
 
-/// Refuses requests whose headers are larger than [`MAX_HEADER_BYTES`] with 431, before any
-/// other layer parses them (cookies, tokens).
+/// Refuses requests whose headers are larger than [`MAX_HEADER_BYTES`] or more than
+/// [`MAX_HEADERS`] with 431, before any other layer parses them (cookies, tokens).
 pub async fn limit_header_size(request: Request, next: Next) -> Response {
+    let count = request.headers().len();
     let size: usize = request
         .headers()
         .iter()
         .map(|(name, value)| name.as_str().len() + value.len())
         .sum();
-    if size > MAX_HEADER_BYTES {
-        tracing::warn!(size, "refused a request with oversized headers");
+    if size > MAX_HEADER_BYTES || count > MAX_HEADERS {
+        tracing::warn!(size, count, "refused a request with oversized headers");
         return (
             StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             Json(ErrorOut {
@@ -56,6 +62,32 @@ pub fn content_security_policy(nonce: Option<&str>) -> String {
     )
 }
 
+/// The security headers that are the same on every response.
+pub fn fixed_headers() -> [(HeaderName, &'static str); 5] {
+    [
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "strict-origin-when-cross-origin"),
+        (
+            HeaderName::from_static("cross-origin-opener-policy"),
+            "same-origin",
+        ),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        // No page of ours uses a powerful browser feature; deny them all to any frame or
+        // injected script (W3C Permissions Policy).
+        (
+            HeaderName::from_static("permissions-policy"),
+            PERMISSIONS_POLICY,
+        ),
+    ]
+}
+
+/// Every feature a page could ask the browser for, allowed to no origin.
+const PERMISSIONS_POLICY: &str = "accelerometer=(), autoplay=(), camera=(), display-capture=(), \
+     encrypted-media=(), fullscreen=(), geolocation=(), gyroscope=(), hid=(), \
+     idle-detection=(), magnetometer=(), microphone=(), midi=(), payment=(), \
+     picture-in-picture=(), publickey-credentials-get=(self), screen-wake-lock=(), serial=(), \
+     usb=(), xr-spatial-tracking=()";
+
 /// Adds the security headers to every response (keeping a CSP a page already set with its
 /// nonce), and `Cache-Control: no-store` to everything but static files, so no page, token or
 /// personal data is kept by a browser or a shared cache.
@@ -72,16 +104,7 @@ pub async fn security_headers(
     {
         headers.insert(header::CONTENT_SECURITY_POLICY, value);
     }
-    let fixed: [(HeaderName, &'static str); 4] = [
-        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        (header::REFERRER_POLICY, "strict-origin-when-cross-origin"),
-        (
-            HeaderName::from_static("cross-origin-opener-policy"),
-            "same-origin",
-        ),
-        (header::X_FRAME_OPTIONS, "DENY"),
-    ];
-    for (name, value) in fixed {
+    for (name, value) in fixed_headers() {
         headers.insert(name, HeaderValue::from_static(value));
     }
     if state.config.env == AppEnv::Production {

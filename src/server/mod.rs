@@ -12,6 +12,7 @@ pub mod error;
 pub mod headers;
 pub mod health;
 pub mod routes;
+pub mod serve;
 pub mod server_fn;
 pub mod sessions;
 pub mod state;

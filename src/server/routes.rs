@@ -48,11 +48,6 @@ pub fn app(state: AppState) -> Router {
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         // Before any handler or server function can act on a forged cross-site request.
         .layer(middleware::from_fn(super::csrf::guard))
-        // Outside the CSRF guard and the body limit, so their refusals get the headers too.
-        .layer(middleware::from_fn_with_state(
-            state_for_headers,
-            super::headers::security_headers,
-        ))
         // A panicking handler answers a generic 500 (and is logged) instead of dropping the
         // connection; inside the trace span, so the log line has the request id.
         .layer(CatchPanicLayer::custom(super::error::panic_response))
@@ -64,8 +59,14 @@ pub fn app(state: AppState) -> Router {
         )
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
-        // Outermost: oversized headers are refused before anything parses them.
+        // Oversized headers are refused before anything parses them.
         .layer(middleware::from_fn(super::headers::limit_header_size))
+        // Outermost, so that every refusal (431 for headers, CSRF, body limit, a panic's 500)
+        // leaves with the security headers too.
+        .layer(middleware::from_fn_with_state(
+            state_for_headers,
+            super::headers::security_headers,
+        ))
 }
 
 /// Every log line of a request carries its id (also sent back as `x-request-id`), method and
