@@ -116,6 +116,23 @@ mod server_main {
             engine = pool.engine(),
             "database ready (migrations applied)"
         );
+        let emails = db::users::normalize_stored_emails(&pool)
+            .await
+            .map_err(StartupError::Database)?;
+        if emails.rewritten > 0 {
+            tracing::info!(
+                accounts = emails.rewritten,
+                "emails rewritten with their domain in IDNA ASCII form (one mailbox, one account)"
+            );
+        }
+        if !emails.conflicts.is_empty() {
+            tracing::warn!(
+                user_ids = ?emails.conflicts,
+                "these accounts' emails name the same mailbox as another account's once their domain \
+                 is normalized; they were left unchanged and cannot log in with that address. \
+                 Merge or delete one of each pair (README: \"Email addresses\")"
+            );
+        }
         let (header_read_timeout, max_connections) =
             (config.header_read_timeout, config.max_connections);
         let state = AppState::new(config, pool.clone(), leptos).await?;

@@ -349,20 +349,124 @@ async fn without_javascript_login_failure_returns_to_the_form_with_the_error() {
                 ("password", "wrong password"),
                 ("next", ""),
             ],
-            "http://localhost:3000/login",
+            "http://localhost:3000/login?next=/tasks",
         )
         .await;
-    assert_eq!(reply.status, StatusCode::FOUND);
-    let location = reply.location().unwrap();
-    assert!(
-        location.starts_with("http://localhost:3000/login?") && location.contains("__err="),
-        "{location}"
-    );
+    assert_eq!(reply.status, StatusCode::SEE_OTHER);
+    // Back to the form's own address, with no error text in the URL.
+    assert_eq!(reply.location(), Some("/login?next=/tasks"));
     assert!(reply.session_cookie().is_none());
+    let flash = reply
+        .form_error_cookie()
+        .expect("the error travels in a cookie");
+    let set = reply.set_cookies().join("\n");
+    assert!(
+        set.contains("HttpOnly") && set.contains("Max-Age=60"),
+        "{set}"
+    );
 
-    // The login page rendered at that address shows the message.
-    let path = location.trim_start_matches("http://localhost:3000");
-    let page = app.get(path, None).await;
+    // The login page rendered with that cookie shows the message once and removes the cookie.
+    let page = app.get("/login?next=/tasks", Some(&flash)).await;
+    assert!(
+        page.body.contains("Incorrect email or password."),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.set_cookies()
+            .iter()
+            .any(|c| c.starts_with("__Host-tasks_form_error=;")),
+        "{:?}",
+        page.set_cookies()
+    );
+    let again = app.get("/login?next=/tasks", None).await;
+    assert!(!again.body.contains("Incorrect email or password."));
+    // Another form's page ignores it.
+    let other = app.get("/register", Some(&flash)).await;
+    assert!(!other.body.contains("Incorrect email or password."));
+}
+
+#[tokio::test]
+async fn a_crafted_error_in_the_url_puts_no_text_on_any_page() {
+    use base64::Engine;
+    let app = spawn().await;
+    let cookie = app.signed_up("crafted@example.com").await;
+    let error = serde_json::json!({
+        "error": "bad_request",
+        "detail": "Account locked. Call +1-555-0100"
+    });
+    let encoded = base64::engine::general_purpose::URL_SAFE.encode(error.to_string());
+    for (page, server_fn) in [
+        ("/login", "/api/login"),
+        ("/register", "/api/register"),
+        ("/tasks", "/api/tasks/add"),
+        ("/sessions", "/api/password"),
+    ] {
+        let url = format!("{page}?__path={server_fn}&__err={encoded}");
+        let reply = app.get(&url, Some(&cookie)).await;
+        assert!(!reply.body.contains("+1-555-0100"), "{url}: {}", reply.body);
+        // Sent to the same page without the parameters (the browser's router would read them
+        // too), keeping the rest of the query.
+        assert_eq!(reply.status, StatusCode::SEE_OTHER, "{url}");
+        assert_eq!(reply.location(), Some(page), "{url}");
+        let with_next = app.get(&format!("{url}&next=/tasks"), Some(&cookie)).await;
+        assert_eq!(
+            with_next.location(),
+            Some(format!("{page}?next=/tasks").as_str())
+        );
+        let page_reply = app.get(page, Some(&cookie)).await;
+        assert!(!page_reply.body.contains("+1-555-0100"));
+    }
+}
+
+#[tokio::test]
+async fn without_javascript_a_foreign_referer_is_never_a_redirect_target() {
+    let app = spawn().await;
+    app.signed_up("referer@example.com").await;
+    let reply = app
+        .post_form_no_js(
+            "login",
+            &[
+                ("email", "referer@example.com"),
+                ("password", "wrong password"),
+                ("next", ""),
+            ],
+            "https://evil.example/x?y=1",
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER);
+    assert_eq!(reply.location(), Some("/login"));
+    let cookie = app.signed_up("referer2@example.com").await;
+    let request = axum::http::Request::post("/api/tasks/add")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("accept", "text/html")
+        .header("host", "localhost:3000")
+        .header("referer", "http://localhost:3000.evil.example/tasks")
+        .header("cookie", cookie)
+        .body(axum::body::Body::from("title=%20"))
+        .unwrap();
+    let reply = app.send(request).await;
+    assert_eq!(reply.location(), Some("/tasks"), "{}", reply.body);
+    assert!(
+        reply.form_error_cookie().is_some(),
+        "the empty title's error"
+    );
+    // No Referer at all (a browser set not to send one): the form's page, with its error.
+    let request = axum::http::Request::post("/api/login")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("accept", "text/html")
+        .header("host", "localhost:3000")
+        .body(axum::body::Body::from(
+            "email=referer%40example.com&password=nope&next=",
+        ))
+        .unwrap();
+    let reply = app.send(request).await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER);
+    assert_eq!(reply.location(), Some("/login"));
+    let flash = reply
+        .form_error_cookie()
+        .expect("the login error travels in the cookie");
+    let page = app.get("/login", Some(&flash)).await;
     assert!(
         page.body.contains("Incorrect email or password."),
         "{}",
@@ -385,7 +489,8 @@ async fn without_javascript_login_success_redirects_to_tasks_with_the_cookie() {
             "http://localhost:3000/login?next=/tasks",
         )
         .await;
-    assert_eq!(reply.status, StatusCode::FOUND);
+    // 303 See Other: the browser follows a form post's redirect with a GET.
+    assert_eq!(reply.status, StatusCode::SEE_OTHER);
     assert_eq!(reply.location(), Some("/tasks"));
     let cookie = reply.session_cookie().expect("cookie");
     assert_eq!(
@@ -514,4 +619,83 @@ async fn every_request_looks_its_session_up_once() {
     let login = app.get("/login", None).await;
     assert_eq!(login.status, StatusCode::OK);
     assert_eq!(lookups(&login), 0);
+}
+
+#[tokio::test]
+async fn one_mailbox_is_one_account_whatever_form_its_domain_is_written_in() {
+    let app = spawn().await;
+    app.signed_up("ada@bücher.example").await;
+    // The same mailbox in IDNA's ASCII form, upper case, or decomposed: already registered.
+    for other in [
+        "ada@xn--bcher-kva.example",
+        "ADA@BÜCHER.EXAMPLE",
+        "ada@bu\u{308}cher.example",
+    ] {
+        let reply = app.register("Ada", other, PASSWORD).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::CONFLICT,
+            "{other}: {}",
+            reply.body
+        );
+        assert_eq!(
+            app.login(other, PASSWORD).await.status,
+            StatusCode::OK,
+            "{other}"
+        );
+    }
+    // The API's user object shows the stored (ASCII) form.
+    let reply = app.login("ada@bücher.example", PASSWORD).await;
+    let cookie = reply.session_cookie().unwrap();
+    let me = app.call("me", &[], Some(&cookie)).await;
+    assert_eq!(
+        me.json()["email"],
+        "ada@xn--bcher-kva.example",
+        "{}",
+        me.body
+    );
+}
+
+#[tokio::test]
+async fn emails_stored_before_idna_normalization_are_rewritten_and_conflicts_left_alone() {
+    use tasks::server::db::users::{EmailMigration, normalize_stored_emails};
+    let app = spawn().await;
+    app.signed_up("old@müller.example").await;
+    app.signed_up("twice@xn--mller-kva.example").await;
+    // Rows as an earlier version stored them: the domain lower-cased but not IDNA-encoded.
+    common::execute(
+        &app.state.db,
+        "UPDATE users SET email = 'old@müller.example' WHERE email = 'old@xn--mller-kva.example'",
+    )
+    .await;
+    common::execute(
+        &app.state.db,
+        "INSERT INTO users (email, name, password_hash, created_at) \
+         SELECT 'twice@müller.example', name, password_hash, created_at FROM users \
+         WHERE email = 'twice@xn--mller-kva.example'",
+    )
+    .await;
+    let conflict_id: i64 = on_db!(&app.state.db, |c| sqlx::query_scalar(
+        "SELECT id FROM users WHERE email = 'twice@müller.example'"
+    )
+    .fetch_one(c)
+    .await)
+    .unwrap();
+
+    let report = normalize_stored_emails(&app.state.db).await.unwrap();
+    assert_eq!(
+        report,
+        EmailMigration {
+            rewritten: 1,
+            conflicts: vec![conflict_id]
+        }
+    );
+    assert_eq!(
+        app.login("old@müller.example", PASSWORD).await.status,
+        StatusCode::OK
+    );
+    // Run again (the next startup, or a second replica): nothing more to do but the conflict.
+    let again = normalize_stored_emails(&app.state.db).await.unwrap();
+    assert_eq!(again.rewritten, 0);
+    assert_eq!(again.conflicts, vec![conflict_id]);
 }

@@ -167,6 +167,40 @@ async fn failed_logins_are_counted_across_replicas() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_task_cap_and_the_write_limit_hold_across_replicas() {
+    let Some((a, b)) =
+        two_replicas(&[("MAX_TASKS_PER_USER", "3"), ("WRITES_PER_MINUTE", "5")]).await
+    else {
+        return;
+    };
+    let client = Client::new();
+    let access = http::bearer(&client, &a.base, "quota@example.com").await;
+    let add = |replica: &Replica, title: &str| {
+        client
+            .post(format!("{}/api/v1/tasks", replica.base))
+            .bearer_auth(&access)
+            .json(&json!({ "title": title }))
+            .send()
+    };
+    // Three tasks spread over both replicas fill the cap of three...
+    for (replica, title) in [(&a, "one"), (&b, "two"), (&a, "three")] {
+        assert_eq!(
+            add(replica, title).await.unwrap().status(),
+            StatusCode::CREATED
+        );
+    }
+    // ...so the fourth is refused on either; that was the fourth and fifth change this minute...
+    for replica in [&b, &a] {
+        let reply = add(replica, "four").await.unwrap();
+        assert_eq!(reply.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    // ...and the sixth is over the shared write limit wherever it lands.
+    let reply = add(&b, "six").await.unwrap();
+    assert_eq!(reply.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(reply.headers().contains_key("retry-after"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_browser_session_started_on_one_replica_works_on_the_other() {
     let Some((a, b)) = two_replicas(&[]).await else {
         return;

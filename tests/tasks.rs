@@ -191,12 +191,14 @@ async fn without_javascript_adding_a_task_returns_to_the_list() {
     let request = axum::http::Request::post("/api/tasks/add")
         .header("content-type", "application/x-www-form-urlencoded")
         .header("accept", "text/html")
+        .header("host", "localhost:3000")
         .header("referer", "http://localhost:3000/tasks")
         .header("cookie", &cookie)
         .body(axum::body::Body::from("title=Plain+HTML"))
         .unwrap();
     let reply = app.send(request).await;
-    assert_eq!(reply.status, StatusCode::FOUND);
+    // 303: the browser follows with a GET.
+    assert_eq!(reply.status, StatusCode::SEE_OTHER);
     assert_eq!(reply.location(), Some("/tasks"));
     assert_eq!(app.list_tasks(&cookie).await[0]["title"], "Plain HTML");
 }

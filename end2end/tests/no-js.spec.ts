@@ -33,8 +33,12 @@ test('a failed login without JavaScript shows the error on the form', async ({ p
   await page.getByLabel('Email', { exact: true }).fill(email);
   await page.getByLabel('Password', { exact: true }).fill('wrong password');
   await page.getByRole('button', { name: 'Log in' }).click();
-  await expect(page).toHaveURL(/\/login/);
+  // Back on the form, with no error text in the address (it travels in a one-time cookie).
+  await expect(page).toHaveURL(/\/login$/);
   await expect(page.getByRole('alert').filter({ hasText: 'Incorrect email or password.' })).toBeVisible();
+  // Reloading does not show it again.
+  await page.reload();
+  await expect(page.getByText('Incorrect email or password.')).toHaveCount(0);
 });
 
 test('the task list redirects to login without a session, without JavaScript', async ({ page }) => {

@@ -1,10 +1,6 @@
 //! Labelled form fields and error messages that assistive technology announces.
 
-use leptos::{
-    prelude::*,
-    server_fn::{ServerFn, error::ServerFnUrlError},
-};
-use leptos_router::hooks::use_query_map;
+use leptos::{prelude::*, server::SharedValue, server_fn::ServerFn};
 
 use crate::error::AppError;
 
@@ -57,16 +53,26 @@ pub fn FormError(#[prop(into)] error: Signal<Option<String>>) -> impl IntoView {
     }
 }
 
-/// The error a server function returned to a plain HTML form post (JavaScript off): Leptos
-/// redirects back to the form with it in the URL (`__path`, `__err`).
+/// The error a server function returned to a plain HTML form post (JavaScript off). The server
+/// keeps it in a one-time cookie (`server::form_posts`), never in the URL, so a crafted link
+/// cannot put text on the page; it is read while the page renders on the server and handed to
+/// the hydrating client with the page.
 pub fn no_js_error<S: ServerFn>() -> Option<AppError> {
-    let query = use_query_map().get_untracked();
-    if query.get("__path").as_deref() != Some(S::PATH) {
-        return None;
-    }
-    query
-        .get("__err")
-        .map(|err| ServerFnUrlError::<AppError>::decode_err(&err))
+    SharedValue::new(|| {
+        #[cfg(feature = "ssr")]
+        {
+            use axum::http::request::Parts;
+            let parts = use_context::<Parts>()?;
+            let cookies = parts.extensions.get::<tower_cookies::Cookies>()?;
+            let state = use_context::<crate::server::AppState>()?;
+            crate::server::form_posts::take(&state.config, cookies, S::PATH)
+        }
+        #[cfg(not(feature = "ssr"))]
+        {
+            None
+        }
+    })
+    .into_inner()
 }
 
 /// The latest error of `action`: its last result when it has run here, otherwise the error a

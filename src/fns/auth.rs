@@ -32,6 +32,7 @@ pub async fn register(
     )
     .await?;
     accounts::sign_in_browser(&state, &cookies, &user, &context.client).await?;
+    crate::server::attempt_limits::signed_up(&state, &user.email, &cookies)?;
     leptos_axum::redirect(paths::TASKS);
     Ok(())
 }
@@ -44,7 +45,7 @@ pub async fn login(email: String, password: String, next: Option<String>) -> Res
     let state = server_fn::state()?;
     let context = server_fn::context()?;
     let cookies = server_fn::cookies().await?;
-    let user = accounts::verify_login(&state, &email, password, &context.client).await?;
+    let user = accounts::verify_login(&state, &email, password, &context.client, &cookies).await?;
     accounts::sign_in_browser(&state, &cookies, &user, &context.client).await?;
     leptos_axum::redirect(state.safe_next(next.as_deref()));
     Ok(())

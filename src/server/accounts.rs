@@ -49,21 +49,22 @@ pub async fn register(
 ///
 /// # Errors
 /// [`AppError::InvalidCredentials`] when they do not match an account,
-/// [`AppError::RateLimited`] while the account or the client's address is locked out (even
-/// for the right password), [`AppError::AccountDisabled`] for a disabled account's right
-/// password.
+/// [`AppError::RateLimited`] while this client has to wait (`attempt_limits`: never for a
+/// known device because of others' failures), [`AppError::AccountDisabled`] for a disabled
+/// account's right password.
 pub async fn verify_login(
     state: &AppState,
     email: &str,
     password: String,
     client: &ClientInfo,
+    cookies: &Cookies,
 ) -> Result<User, AppError> {
     let email = validate::normalize_email(email);
     // Inputs no account can have are refused before any database or argon2 work.
     if email.is_empty() || email.len() > EMAIL_MAX || password.chars().count() > PASSWORD_MAX {
         return Err(AppError::InvalidCredentials);
     }
-    attempt_limits::check_login(state, &email, client).await?;
+    let attempt = attempt_limits::check_login(state, &email, client, cookies).await?;
     let found = db::users::find_credentials(&state.db, &email).await?;
     let (user, hash, disabled) = match found {
         Some(c) => (Some(c.user), Some(c.password_hash), c.disabled),
@@ -75,7 +76,7 @@ pub async fn verify_login(
         .await?;
     match user {
         Some(user) if matches => {
-            attempt_limits::login_succeeded(state, &email, client).await?;
+            attempt_limits::login_succeeded(state, &attempt, cookies).await?;
             if disabled {
                 tracing::warn!(target: "security", event = "login_disabled_account", user_id = user.id, ip = %client.ip_text(), "login refused: account disabled");
                 return Err(AppError::AccountDisabled);
@@ -83,8 +84,8 @@ pub async fn verify_login(
             Ok(user)
         }
         _ => {
-            attempt_limits::login_failed(state, &email, client).await?;
-            tracing::warn!(target: "security", event = "login_failed", ip = %client.ip_text(), "failed login attempt");
+            attempt_limits::login_failed(state, &attempt).await?;
+            tracing::warn!(target: "security", event = "login_failed", ip = %client.ip_text(), known_device = attempt.from_known_device(), "failed login attempt");
             Err(AppError::InvalidCredentials)
         }
     }

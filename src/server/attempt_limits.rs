@@ -1,23 +1,40 @@
-//! Login and registration rate limits, keyed on the normalized account and on the client IP.
+//! Login and registration rate limits, and the per-account limit on task changes.
 //!
-//! Counters live in the database (`rate_limits`), so every replica sees the same counts. Login
-//! counts failures only; while an account or an IP is over its limit, every login attempt for
-//! it is refused with the same 429, even one with the right password, so guessing cannot go on
-//! in the background.
+//! Counters live in the database (`rate_limits`), so every replica sees the same counts.
+//!
+//! Logins follow OWASP's device-cookie pattern, so that nobody can lock a person out of their
+//! own account:
+//!
+//! - A **known device** (a browser or cookie-keeping client holding a valid device cookie for
+//!   this account, set by its last successful sign-in) has a failure budget of its own:
+//!   `LOGIN_FAILURES_PER_ACCOUNT` failures per window. Strangers' failures, the account's and
+//!   the address's, never touch it. Past its budget it is treated as unknown.
+//! - An **unknown client** is limited three ways, and each only delays it: per (account, client
+//!   IP) `LOGIN_FAILURES_PER_ACCOUNT` failures per window; per client IP `LOGIN_FAILURES_PER_IP`;
+//!   and per account, past `LOGIN_FAILURES_PER_ACCOUNT` failures from unknown clients, each
+//!   further attempt must wait twice as long as the one before (1 s, 2 s, 4 s, ... counted
+//!   from the window's start), so guessing slows to a crawl while the window lasts.
+//!
+//! Unknown emails go through exactly the same steps, so the answers never tell whether an
+//! account exists. A refused attempt is `429` + `Retry-After` before any password check.
+
+use tower_cookies::Cookies;
 
 use super::{
-    auth::{ClientInfo, refresh::sha256_hex},
+    auth::{ClientInfo, cookie, refresh::sha256_hex},
     db::{self, duration_millis, now_millis},
     state::AppState,
 };
 use crate::error::AppError;
 
-/// The two counter keys of an attempt. The email is stored as its SHA-256, so the counters
-/// table is no list of who tried to sign in.
-fn keys(kind: &str, email: &str, client: &ClientInfo) -> [String; 2] {
+/// The counter keys of a registration attempt. The email is stored as its SHA-256, so the
+/// counters table is no list of who tried to sign up. Per (email, address) rather than per
+/// email, so that nobody else's attempts can block a person's own sign-up.
+fn registration_keys(email: &str, client: &ClientInfo) -> [String; 2] {
+    let ip = client.ip_text();
     [
-        format!("{kind}:account:{}", sha256_hex(email)),
-        format!("{kind}:ip:{}", client.ip_text()),
+        format!("register:account-ip:{}:{ip}", sha256_hex(email)),
+        format!("register:ip:{ip}"),
     ]
 }
 
@@ -30,67 +47,167 @@ fn retry_after(window_start: i64, window_ms: i64, now: i64) -> u64 {
         .max(1)
 }
 
-/// Refuses a login for `email` (normalized) from `client` while either is locked out.
+/// Milliseconds an unknown client must wait before trying an account that already has
+/// `failures` failed logins from unknown clients in a window that started `elapsed_ms` ago:
+/// none up to `free`, then attempt `free + k` needs 2^(k-1) seconds since the window's start.
+fn account_delay_ms(failures: i64, free: i64, elapsed_ms: i64) -> i64 {
+    if failures < free {
+        return 0;
+    }
+    let exponent = u32::try_from(failures - free).unwrap_or(u32::MAX).min(40);
+    let needed_ms = 1000_i64.saturating_mul(1_i64 << exponent);
+    (needed_ms - elapsed_ms).max(0)
+}
+
+/// One login attempt, as [`check_login`] classified it.
+#[derive(Debug)]
+pub struct LoginAttempt {
+    account: String,
+    ip: String,
+    /// The device id when the attempt came from a known device of this account.
+    device: Option<String>,
+}
+
+impl LoginAttempt {
+    fn device_key(device: &str) -> String {
+        format!("login:device:{device}")
+    }
+    fn pair_key(&self) -> String {
+        format!("login:account-ip:{}:{}", self.account, self.ip)
+    }
+    fn account_key(&self) -> String {
+        format!("login:account:{}", self.account)
+    }
+    fn ip_key(&self) -> String {
+        format!("login:ip:{}", self.ip)
+    }
+
+    /// Whether the attempt came from a device that signed in to this account before.
+    pub fn from_known_device(&self) -> bool {
+        self.device.is_some()
+    }
+}
+
+/// Classifies a login for `email` (normalized) from `client` (known device or not) and refuses
+/// it while that client has to wait.
 ///
 /// # Errors
-/// [`AppError::RateLimited`] with the seconds until the lockout ends; database failures.
+/// [`AppError::RateLimited`] with the seconds to wait; database failures.
 pub async fn check_login(
     state: &AppState,
     email: &str,
     client: &ClientInfo,
-) -> Result<(), AppError> {
+    cookies: &Cookies,
+) -> Result<LoginAttempt, AppError> {
     let limits = state.config.limits;
     let window = duration_millis(limits.window);
     let now = now_millis();
-    let [account, ip] = keys("login", email, client);
-    let mut wait = 0;
+    let account = sha256_hex(email);
+    let device = cookies
+        .get(cookie::device_name(&state.config))
+        .and_then(|c| state.jwt.verify_device(c.value()))
+        .filter(|claims| claims.sub == account)
+        .map(|claims| claims.jti);
+    let mut attempt = LoginAttempt {
+        account,
+        ip: client.ip_text(),
+        device,
+    };
+    if let Some(device) = &attempt.device {
+        let key = LoginAttempt::device_key(device);
+        let over = db::rate_limits::current(&state.db, &key, now, window)
+            .await?
+            .is_some_and(|c| c.count >= i64::from(limits.login_failures_per_account));
+        if !over {
+            return Ok(attempt);
+        }
+        // A known device that used up its own budget is as good as unknown.
+        attempt.device = None;
+    }
+    let free = i64::from(limits.login_failures_per_account);
+    let mut wait_ms = 0_i64;
     for (key, max) in [
-        (account, limits.login_failures_per_account),
-        (ip, limits.login_failures_per_ip),
+        (attempt.pair_key(), free),
+        (attempt.ip_key(), i64::from(limits.login_failures_per_ip)),
     ] {
         if let Some(counted) = db::rate_limits::current(&state.db, &key, now, window).await?
-            && counted.count >= i64::from(max)
+            && counted.count >= max
         {
-            wait = wait.max(retry_after(counted.window_start, window, now));
+            wait_ms = wait_ms.max(counted.window_start + window - now);
         }
     }
-    refuse_while_waiting(
-        wait,
-        "login_rate_limited",
-        client,
-        "login refused: too many failed attempts for this account or address",
-    )
+    if let Some(counted) =
+        db::rate_limits::current(&state.db, &attempt.account_key(), now, window).await?
+    {
+        let delay = account_delay_ms(counted.count, free, now - counted.window_start);
+        // Never past the window's end, when the count starts again.
+        wait_ms = wait_ms.max(delay.min(counted.window_start + window - now));
+    }
+    if wait_ms > 0 {
+        let wait = u64::try_from(wait_ms).unwrap_or(0).div_ceil(1000).max(1);
+        refuse_while_waiting(
+            wait,
+            "login_rate_limited",
+            client,
+            "login refused: too many failed attempts for this account or from this address",
+        )?;
+    }
+    Ok(attempt)
 }
 
-/// Counts a failed login against the account and the IP.
+/// Counts a failed login: against the device alone for a known device; otherwise against the
+/// (account, address) pair, the account and the address.
 ///
 /// # Errors
 /// Database failures.
-pub async fn login_failed(
-    state: &AppState,
-    email: &str,
-    client: &ClientInfo,
-) -> Result<(), AppError> {
+pub async fn login_failed(state: &AppState, attempt: &LoginAttempt) -> Result<(), AppError> {
     let window = duration_millis(state.config.limits.window);
     let now = now_millis();
-    for key in keys("login", email, client) {
+    let keys = match &attempt.device {
+        Some(device) => vec![LoginAttempt::device_key(device)],
+        None => vec![attempt.pair_key(), attempt.account_key(), attempt.ip_key()],
+    };
+    for key in keys {
         db::rate_limits::hit(&state.db, &key, now, window).await?;
     }
     Ok(())
 }
 
-/// Forgets the account's failures after a successful login (the IP's count stays: one address
-/// guessing many accounts is still guessing).
+/// After a successful login: forgets this client's own failures and makes it a known device of
+/// the account (a fresh device cookie). The account's count of strangers' failures stays, and
+/// so does the address's: a success does not give guessers a new budget.
 ///
 /// # Errors
-/// Database failures.
+/// Database failures; [`AppError::Internal`] if signing the device token fails.
 pub async fn login_succeeded(
     state: &AppState,
-    email: &str,
-    client: &ClientInfo,
+    attempt: &LoginAttempt,
+    cookies: &Cookies,
 ) -> Result<(), AppError> {
-    let [account, _] = keys("login", email, client);
-    db::rate_limits::clear(&state.db, &account).await
+    let key = match &attempt.device {
+        Some(device) => LoginAttempt::device_key(device),
+        None => attempt.pair_key(),
+    };
+    db::rate_limits::clear(&state.db, &key).await?;
+    remember_device(state, &attempt.account, cookies)
+}
+
+/// Makes this browser a known device of the account with normalized email `email` (after a
+/// sign-up).
+///
+/// # Errors
+/// [`AppError::Internal`] if signing the device token fails.
+pub fn signed_up(state: &AppState, email: &str, cookies: &Cookies) -> Result<(), AppError> {
+    remember_device(state, &sha256_hex(email), cookies)
+}
+
+fn remember_device(state: &AppState, account: &str, cookies: &Cookies) -> Result<(), AppError> {
+    let device_id = uuid::Uuid::new_v4().to_string();
+    let token = state
+        .jwt
+        .issue_device(account, &device_id, cookie::DEVICE_LIFETIME)?;
+    cookies.add(cookie::device(&state.config, token));
+    Ok(())
 }
 
 /// Counts a registration attempt and refuses it when the IP or the email is over its limit.
@@ -105,7 +222,7 @@ pub async fn registration_attempt(
     let limits = state.config.limits;
     let window = duration_millis(limits.window);
     let now = now_millis();
-    let [account, ip] = keys("register", email, client);
+    let [account, ip] = registration_keys(email, client);
     let mut wait = 0;
     for (key, max) in [
         (account, limits.registrations_per_account),
@@ -122,6 +239,27 @@ pub async fn registration_attempt(
         client,
         "registration refused: too many attempts from this address or for this email",
     )
+}
+
+/// The window [`task_write`] counts in.
+const WRITE_WINDOW_MS: i64 = 60_000;
+
+/// Counts one task change by `user_id` and refuses it past `WRITES_PER_MINUTE` in the current
+/// minute. Counted in the database, so replicas share the count.
+///
+/// # Errors
+/// [`AppError::RateLimited`] with the seconds until the minute ends; database failures.
+pub async fn task_write(state: &AppState, user_id: i64) -> Result<(), AppError> {
+    let now = now_millis();
+    let key = format!("write:user:{user_id}");
+    let counted = db::rate_limits::hit(&state.db, &key, now, WRITE_WINDOW_MS).await?;
+    if counted.count > i64::from(state.config.writes_per_minute) {
+        tracing::info!(user_id, "task change refused: WRITES_PER_MINUTE reached");
+        return Err(AppError::RateLimited {
+            retry_after_secs: retry_after(counted.window_start, WRITE_WINDOW_MS, now),
+        });
+    }
+    Ok(())
 }
 
 /// `Ok` when `wait` is 0; otherwise logs the refusal as a security event and returns the 429.
@@ -156,11 +294,25 @@ mod tests {
             ip: Some("192.0.2.1".parse().unwrap()),
             user_agent: String::new(),
         };
-        let [account, ip] = keys("login", "ada@example.com", &client);
-        assert!(!account.contains("ada"), "{account}");
-        assert!(account.starts_with("login:account:") && account.len() == 14 + 64);
-        assert_eq!(ip, "login:ip:192.0.2.1");
-        assert_ne!(account, keys("login", "bob@example.com", &client)[0]);
+        let [pair, ip] = registration_keys("ada@example.com", &client);
+        assert!(!pair.contains("ada"), "{pair}");
+        assert!(pair.starts_with("register:account-ip:") && pair.ends_with(":192.0.2.1"));
+        assert_eq!(ip, "register:ip:192.0.2.1");
+        assert_ne!(pair, registration_keys("bob@example.com", &client)[0]);
+    }
+
+    #[test]
+    fn the_account_delay_doubles_past_the_free_attempts() {
+        assert_eq!(account_delay_ms(0, 5, 0), 0);
+        assert_eq!(account_delay_ms(4, 5, 0), 0);
+        // The 6th attempt (5 failures so far) needs 1 s since the window's start, the 7th 2 s.
+        assert_eq!(account_delay_ms(5, 5, 0), 1000);
+        assert_eq!(account_delay_ms(5, 5, 400), 600);
+        assert_eq!(account_delay_ms(5, 5, 1000), 0);
+        assert_eq!(account_delay_ms(6, 5, 1000), 1000);
+        assert_eq!(account_delay_ms(10, 5, 0), 32_000);
+        // Never overflows, however many failures.
+        assert!(account_delay_ms(i64::MAX, 5, 0) > 0);
     }
 
     #[test]

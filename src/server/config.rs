@@ -224,6 +224,21 @@ pub struct Config {
         deserialize_with = "parse::number"
     )]
     pub hash_queue_max: usize,
+    /// `MAX_TASKS_PER_USER` (default 10000, at least 1): the most tasks one account keeps;
+    /// adding one more is refused with 422 and a message saying so.
+    #[serde(
+        default = "defaults::max_tasks_per_user",
+        deserialize_with = "parse::number"
+    )]
+    pub max_tasks_per_user: u32,
+    /// `WRITES_PER_MINUTE` (default 300, at least 1): task changes (add, rename, tick, delete)
+    /// one account may make per minute, counted in the database so replicas share it; past it
+    /// `429` + `Retry-After`.
+    #[serde(
+        default = "defaults::writes_per_minute",
+        deserialize_with = "parse::number"
+    )]
+    pub writes_per_minute: u32,
     /// `HEADER_READ_TIMEOUT` (default 10s, 1s to 5m): a connection that has not sent a whole
     /// request head this long after the server started waiting for one (a new connection, or
     /// an idle kept-alive one) is closed.
@@ -275,6 +290,13 @@ mod defaults {
     }
     pub fn refresh_reuse_grace() -> Duration {
         Duration::from_secs(30)
+    }
+    pub fn max_tasks_per_user() -> u32 {
+        10_000
+    }
+    /// Five a second on average: far beyond a person, enough for a script's bulk import.
+    pub fn writes_per_minute() -> u32 {
+        300
     }
     pub fn header_read_timeout() -> Duration {
         Duration::from_secs(10)
@@ -338,19 +360,21 @@ pub struct RateLimits {
     /// `RATE_LIMIT_WINDOW` (default 15m, 1s to 24h).
     #[serde(rename = "rate_limit_window", deserialize_with = "parse::duration")]
     pub window: Duration,
-    /// `LOGIN_FAILURES_PER_ACCOUNT` (default 5): failed logins for one account (from anywhere)
-    /// before it is locked for the window.
+    /// `LOGIN_FAILURES_PER_ACCOUNT` (default 5): a known device's own failure budget; an
+    /// unknown client's failures for one account from one IP before that IP waits out the
+    /// window; and the account's failures from unknown clients before each further unknown try
+    /// waits twice as long (see `attempt_limits`).
     #[serde(deserialize_with = "parse::number")]
     pub login_failures_per_account: u32,
-    /// `LOGIN_FAILURES_PER_IP` (default 50): failed logins from one client IP (for any
-    /// accounts) before it is locked out.
+    /// `LOGIN_FAILURES_PER_IP` (default 50): failed logins by unknown clients from one client
+    /// IP (for any accounts) before unknown clients there wait out the window.
     #[serde(deserialize_with = "parse::number")]
     pub login_failures_per_ip: u32,
     /// `REGISTRATIONS_PER_IP` (default 20): registration attempts from one client IP.
     #[serde(deserialize_with = "parse::number")]
     pub registrations_per_ip: u32,
     /// `REGISTRATIONS_PER_ACCOUNT` (default 5): registration attempts for one email address
-    /// (stops probing which emails exist).
+    /// from one client IP (stops probing which emails exist; nobody elsewhere can use it up).
     #[serde(deserialize_with = "parse::number")]
     pub registrations_per_account: u32,
 }
@@ -571,6 +595,8 @@ impl Config {
             SECOND..=5 * MINUTE,
         )?;
         at_least_one("MAX_CONNECTIONS", self.max_connections)?;
+        at_least_one("MAX_TASKS_PER_USER", self.max_tasks_per_user)?;
+        at_least_one("WRITES_PER_MINUTE", self.writes_per_minute)?;
         within(
             "REFRESH_REUSE_GRACE",
             self.refresh_reuse_grace,

@@ -182,7 +182,7 @@ impl IntoResponse for AppError {
 }
 
 /// Largest server-function error body this layer reads back; ours are a few hundred bytes.
-const MAX_SERVER_FN_ERROR_BYTES: usize = 64 * 1024;
+pub(crate) const MAX_SERVER_FN_ERROR_BYTES: usize = 64 * 1024;
 
 /// Gives every server-function error its real status, in one place for all of them.
 ///

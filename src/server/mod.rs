@@ -9,6 +9,7 @@ pub mod context;
 pub mod csrf;
 pub mod db;
 pub mod error;
+pub mod form_posts;
 pub mod headers;
 pub mod health;
 pub mod routes;

@@ -36,6 +36,13 @@ pub fn app(state: AppState) -> Router {
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         // Server-function errors leave with their real status instead of Leptos' 500.
         .layer(middleware::from_fn(server_fn_status))
+        // A plain form post's redirect stays on this site and carries no text in its URL.
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            super::form_posts::rewrite_redirects,
+        ))
+        // A crafted page URL with Leptos' error parameters is sent to the page without them.
+        .layer(middleware::from_fn(super::form_posts::drop_error_params))
         // Who is calling, decided once (silent refresh, token, session) for everything inside.
         .layer(middleware::from_fn_with_state(
             state.clone(),

@@ -1,6 +1,6 @@
 //! Task operations: validation plus the owner-scoped queries, shared by every front door.
 
-use super::{db, state::AppState, validate};
+use super::{attempt_limits, db, state::AppState, validate};
 use crate::{
     error::AppError,
     model::{Task, User},
@@ -17,17 +17,31 @@ pub async fn list(state: &AppState, user: &User) -> Result<Vec<Task>, AppError> 
 /// Adds a task.
 ///
 /// # Errors
-/// [`AppError::Validation`] for an empty or over-long title.
+/// [`AppError::Validation`] for an empty or over-long title, or when the user already has
+/// `MAX_TASKS_PER_USER` tasks; [`AppError::RateLimited`] past `WRITES_PER_MINUTE`.
 pub async fn create(state: &AppState, user: &User, title: &str) -> Result<Task, AppError> {
     let title = validate::title(title)?;
-    db::tasks::create(&state.db, user.id, &title).await
+    attempt_limits::task_write(state, user.id).await?;
+    let cap = state.config.max_tasks_per_user;
+    db::tasks::create(&state.db, user.id, &title, i64::from(cap))
+        .await?
+        .ok_or_else(|| {
+            AppError::field(
+                "title",
+                format!(
+                    "You have {cap} tasks, the most one account can keep. Delete some you no \
+                     longer need to add more."
+                ),
+            )
+        })
 }
 
 /// Renames and/or completes a task.
 ///
 /// # Errors
 /// [`AppError::Validation`] for a bad title, [`AppError::NotFound`] when the user has no such
-/// task (including when it belongs to someone else).
+/// task (including when it belongs to someone else), [`AppError::RateLimited`] past
+/// `WRITES_PER_MINUTE`.
 pub async fn update(
     state: &AppState,
     user: &User,
@@ -36,14 +50,17 @@ pub async fn update(
     done: Option<bool>,
 ) -> Result<Task, AppError> {
     let title = title.map(validate::title).transpose()?;
+    attempt_limits::task_write(state, user.id).await?;
     db::tasks::update(&state.db, user.id, id, title.as_deref(), done).await
 }
 
 /// Deletes a task.
 ///
 /// # Errors
-/// [`AppError::NotFound`] when the user has no such task.
+/// [`AppError::NotFound`] when the user has no such task, [`AppError::RateLimited`] past
+/// `WRITES_PER_MINUTE`.
 pub async fn delete(state: &AppState, user: &User, id: i64) -> Result<(), AppError> {
+    attempt_limits::task_write(state, user.id).await?;
     db::tasks::delete(&state.db, user.id, id).await
 }
 

@@ -54,9 +54,19 @@ struct TitleRules<'a> {
     title: &'a str,
 }
 
-/// Trims and lower-cases an email so that one address is one account however it is typed.
+/// Trims and lower-cases an email, and writes its domain in the ASCII form of IDNA (UTS #46,
+/// non-transitional, as browsers and mail servers resolve it), so that one mailbox is one account
+/// however it is typed: `Ada@Bücher.example` and `ada@xn--bcher-kva.example` are the same. A
+/// domain IDNA refuses is left lower-cased, and validation then refuses the address.
 pub fn normalize_email(email: &str) -> String {
-    email.trim().to_lowercase()
+    let email = email.trim();
+    match email.rsplit_once('@') {
+        Some((local, domain)) => {
+            let domain = idna::domain_to_ascii(domain).unwrap_or_else(|_| domain.to_lowercase());
+            format!("{}@{domain}", local.to_lowercase())
+        }
+        None => email.to_lowercase(),
+    }
 }
 
 /// The form of a password that is hashed and compared: NFKC, so that one password typed on
@@ -208,6 +218,25 @@ fn field_errors(errors: &ValidationErrors, message: impl Fn(&str) -> String) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_mailbox_is_one_email_however_its_domain_is_written() {
+        let canonical = "ada@xn--bcher-kva.example";
+        for typed in [
+            "ada@bücher.example",
+            " Ada@BÜCHER.example ",
+            "ada@xn--bcher-kva.example",
+            "ADA@XN--BCHER-KVA.EXAMPLE",
+            // Decomposed ü (u + combining diaeresis): UTS #46 maps it to the same label.
+            "ada@bu\u{308}cher.example",
+        ] {
+            assert_eq!(normalize_email(typed), canonical, "{typed:?}");
+        }
+        // Non-transitional: ß stays ß (as browsers resolve it), so it is not "ss".
+        assert_ne!(normalize_email("a@faß.de"), normalize_email("a@fass.de"));
+        assert_eq!(normalize_email("no-at-sign"), "no-at-sign");
+        assert_eq!(normalize_email("x@example.com"), "x@example.com");
+    }
 
     fn fields(err: AppError) -> Vec<String> {
         match err {

@@ -89,6 +89,17 @@ impl Reply {
         self.cookie_pair(COOKIE_NAME)
     }
 
+    /// `name=value` of the one-time cookie that carries a plain form post's error back to its
+    /// page (`server::form_posts`), if this reply sets one.
+    pub fn form_error_cookie(&self) -> Option<String> {
+        self.cookie_pair("__Host-tasks_form_error")
+    }
+
+    /// `name=value` of the device cookie this reply sets (a successful sign-in), if any.
+    pub fn device_cookie(&self) -> Option<String> {
+        self.cookie_pair("__Host-tasks_device")
+    }
+
     /// `name=value` of the refresh cookie this reply sets, if any.
     pub fn refresh_cookie(&self) -> Option<String> {
         self.cookie_pair(REFRESH_COOKIE_NAME)
@@ -208,6 +219,8 @@ pub async fn spawn_in(dir: TempDir, database: TestDatabase, extra: &[(&str, &str
         ("REGISTRATIONS_PER_IP", "100000"),
         ("REGISTRATIONS_PER_ACCOUNT", "100000"),
         ("LOGIN_FAILURES_PER_IP", "100000"),
+        // Tests write fast from one account; the quota tests set their own limit.
+        ("WRITES_PER_MINUTE", "1000000"),
     ];
     pairs.extend_from_slice(extra);
     let config = Config::from_pairs(&pairs).expect("test config");
@@ -275,6 +288,7 @@ impl TestApp {
         let request = Request::post(format!("/api/{name}"))
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
             .header(header::ACCEPT, "text/html,application/xhtml+xml,*/*;q=0.8")
+            .header(header::HOST, "localhost:3000")
             .header(header::REFERER, referer)
             .body(Body::from(serde_urlencoded::to_string(fields).unwrap()))
             .unwrap();

@@ -36,6 +36,7 @@ impl ServerProcess {
             .env("LOG_FORMAT", "json")
             .env("REGISTRATIONS_PER_IP", "100000")
             .env("LOGIN_FAILURES_PER_IP", "100000")
+            .env("WRITES_PER_MINUTE", "1000000")
             .envs(extra.iter().copied())
             .current_dir(dir)
             .stdin(Stdio::null())

@@ -39,6 +39,17 @@ pub enum AuthErrors {
     Unauthorized(ErrorOut),
 }
 
+/// The answer of endpoints that change tasks, past the account's `WRITES_PER_MINUTE`.
+#[derive(IntoResponses)]
+pub enum WriteRateLimited {
+    #[response(
+        status = 429,
+        description = "Too many task changes by this account in the current minute",
+        headers(("Retry-After" = u64, description = "Seconds until changes are accepted again"))
+    )]
+    TooMany(ErrorOut),
+}
+
 /// The answers of endpoints that address one task by id.
 #[derive(IntoResponses)]
 pub enum TaskIdErrors {

@@ -18,7 +18,7 @@ use axum::{
 };
 
 use self::{
-    doc::{AuthErrors, JsonBodyErrors, TaskIdErrors},
+    doc::{AuthErrors, JsonBodyErrors, TaskIdErrors, WriteRateLimited},
     extract::{ApiForm, ApiJson, ApiPath, ApiQuery},
     types::{
         ListQuery, NewTask, PasswordChangeBody, RefreshBody, RegisterBody, SessionOut, TaskOut,
@@ -34,6 +34,7 @@ use super::{
     tasks,
 };
 use crate::error::{AppError, Resource};
+use tower_cookies::Cookies;
 
 /// The API routes, to be nested at `/api/v1`.
 pub fn router() -> Router<AppState> {
@@ -119,12 +120,13 @@ fn token_response(issued: &Issued) -> impl IntoResponse + use<> {
         (status = 413, description = "Body too large", body = ErrorOut),
         (status = 415, description = "Not a form", body = ErrorOut),
         (status = 422, description = "Missing fields or unsupported grant_type", body = ValidationErrorOut),
-        (status = 429, description = "Too many failed logins for this account or address", body = ErrorOut,
-            headers(("Retry-After" = u64, description = "Seconds until the lockout ends"))),
+        (status = 429, description = "This client has to wait before its next login attempt: too many failed logins for this account or from this address (a device that signed in before is only limited by its own failures)", body = ErrorOut,
+            headers(("Retry-After" = u64, description = "Seconds to wait before trying again"))),
     ))]
 async fn token(
     State(state): State<AppState>,
     context: RequestContext,
+    cookies: Cookies,
     ApiForm(form): ApiForm<TokenForm>,
 ) -> Result<impl IntoResponse, AppError> {
     match form.grant_type.as_deref().unwrap_or("password") {
@@ -149,7 +151,8 @@ async fn token(
                 }
             };
             let client = &context.client;
-            let user = accounts::verify_login(&state, &username, password, client).await?;
+            let user =
+                accounts::verify_login(&state, &username, password, client, &cookies).await?;
             let issued = sessions::start(&state, &user, client).await?;
             Ok(token_response(&issued))
         }
@@ -353,7 +356,8 @@ async fn list_tasks(
             headers(("Location" = String, description = "URL of the new task"))),
         AuthErrors,
         JsonBodyErrors,
-        (status = 422, description = "Invalid title", body = ValidationErrorOut),
+        (status = 422, description = "Invalid title, or the account already has `MAX_TASKS_PER_USER` tasks", body = ValidationErrorOut),
+        WriteRateLimited,
     ))]
 async fn create_task(
     State(state): State<AppState>,
@@ -396,6 +400,7 @@ async fn get_task(
         TaskIdErrors,
         JsonBodyErrors,
         (status = 422, description = "Invalid title or id", body = ValidationErrorOut),
+        WriteRateLimited,
     ))]
 async fn update_task(
     State(state): State<AppState>,
@@ -415,6 +420,7 @@ async fn update_task(
         AuthErrors,
         TaskIdErrors,
         (status = 422, description = "The id is not a number", body = ValidationErrorOut),
+        WriteRateLimited,
     ))]
 async fn delete_task(
     State(state): State<AppState>,

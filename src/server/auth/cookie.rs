@@ -14,6 +14,12 @@ const SECURE_REFRESH: &str = "__Host-tasks_refresh";
 /// Plain-HTTP local development only: browsers reject `__Host-` cookies without `Secure`.
 const DEV_ACCESS: &str = "tasks_session";
 const DEV_REFRESH: &str = "tasks_refresh";
+/// The device cookie: proof that this browser (or cookie-keeping client) signed in to an
+/// account before, so strangers' failed logins do not lock it out (`attempt_limits`).
+const SECURE_DEVICE: &str = "__Host-tasks_device";
+const DEV_DEVICE: &str = "tasks_device";
+/// How long a device stays known after its last successful sign-in.
+pub const DEVICE_LIFETIME: std::time::Duration = std::time::Duration::from_secs(180 * 24 * 3600);
 
 /// The access-token cookie's name under this configuration.
 pub fn access_name(config: &Config) -> &'static str {
@@ -65,6 +71,24 @@ pub fn refresh(
 ) -> Cookie<'static> {
     let mut cookie = base(config, refresh_name(config), token.expose().to_owned());
     cookie.set_max_age(max_age(lifetime));
+    cookie
+}
+
+/// The device cookie's name under this configuration.
+pub fn device_name(config: &Config) -> &'static str {
+    if config.cookie_secure {
+        SECURE_DEVICE
+    } else {
+        DEV_DEVICE
+    }
+}
+
+/// The device cookie: a signed device token that outlives sessions (logging out keeps it, so
+/// the browser stays known), `SameSite=Strict` since only our own login form needs it.
+pub fn device(config: &Config, token: String) -> Cookie<'static> {
+    let mut cookie = base(config, device_name(config), token);
+    cookie.set_same_site(SameSite::Strict);
+    cookie.set_max_age(max_age(DEVICE_LIFETIME));
     cookie
 }
 

@@ -16,6 +16,23 @@ const MAX_TOKEN_LEN: usize = 4096;
 /// The `typ` claim of access tokens. Checked on every request, so that no other token we might
 /// ever sign (a password-reset link, an email confirmation) can be used as an access token.
 pub const ACCESS_TOKEN_TYPE: &str = "access";
+/// The `typ` claim of device tokens (the device cookie of `attempt_limits`).
+pub const DEVICE_TOKEN_TYPE: &str = "device";
+
+/// A device token's claims: which account this device signed in to (as the SHA-256 of the
+/// normalized email, so the cookie does not carry the address) and the device's own id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceClaims {
+    pub sub: String,
+    pub exp: u64,
+    pub iat: u64,
+    pub nbf: u64,
+    pub iss: String,
+    pub aud: String,
+    /// The device id: its failed logins are counted under it.
+    pub jti: String,
+    pub typ: String,
+}
 
 /// Clock skew tolerated on `exp`/`nbf`. Small: our replicas share NTP time, and every second of
 /// leeway is a second a stolen expired token still works (jsonwebtoken's default is 60 s).
@@ -179,6 +196,45 @@ impl JwtKeys {
         Ok((user_id, claims))
     }
 
+    /// Signs a device token for the account `account_key` (the SHA-256 of its normalized
+    /// email), valid for `lifetime`, under the device id `device_id`.
+    ///
+    /// # Errors
+    /// [`AppError::Internal`] if signing fails.
+    pub fn issue_device(
+        &self,
+        account_key: &str,
+        device_id: &str,
+        lifetime: Duration,
+    ) -> Result<String, AppError> {
+        let now = jsonwebtoken::get_current_timestamp();
+        let claims = DeviceClaims {
+            sub: account_key.to_owned(),
+            iat: now,
+            nbf: now,
+            exp: now + lifetime.as_secs(),
+            iss: self.issuer.clone(),
+            aud: self.audience.clone(),
+            jti: device_id.to_owned(),
+            typ: DEVICE_TOKEN_TYPE.to_owned(),
+        };
+        encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(|e| AppError::internal("signing a device token failed", e))
+    }
+
+    /// The claims of a valid device token (same checks as an access token: size, algorithm,
+    /// signature, times, issuer, audience; and `typ` must say device). `None` for anything
+    /// else: an invalid device cookie just means an unknown device.
+    pub fn verify_device(&self, token: &str) -> Option<DeviceClaims> {
+        if token.is_empty() || token.len() > MAX_TOKEN_LEN {
+            return None;
+        }
+        let claims = decode::<DeviceClaims>(token, &self.decoding, &self.validation)
+            .ok()?
+            .claims;
+        (claims.typ == DEVICE_TOKEN_TYPE && !claims.jti.is_empty()).then_some(claims)
+    }
+
     /// Signs and verifies one token, so a broken crypto setup stops startup instead of the
     /// first login.
     ///
@@ -214,6 +270,35 @@ mod tests {
 
     fn keys() -> JwtKeys {
         keys_with(SECRET, "tasks", "tasks")
+    }
+
+    #[test]
+    fn device_tokens_round_trip_and_are_never_access_tokens() {
+        let keys = keys();
+        let token = keys
+            .issue_device("abc", "device-1", Duration::from_secs(60))
+            .unwrap();
+        let claims = keys.verify_device(&token).expect("valid");
+        assert_eq!(
+            (claims.sub.as_str(), claims.jti.as_str()),
+            ("abc", "device-1")
+        );
+        assert!(
+            keys.verify(&token).is_err(),
+            "a device token is no access token"
+        );
+        let access = keys.issue(1, "s").unwrap();
+        assert!(keys.verify_device(access.expose()).is_none());
+        let other = keys_with(
+            "another-secret-another-secret-another-0123",
+            "tasks",
+            "tasks",
+        );
+        assert!(
+            other.verify_device(&token).is_none(),
+            "signed by another key"
+        );
+        assert!(keys.verify_device("").is_none());
     }
 
     fn claims(now: u64) -> Claims {

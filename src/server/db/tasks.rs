@@ -23,21 +23,49 @@ pub async fn list(db: &Db, owner: i64) -> Result<Vec<Task>, AppError> {
     Ok(tasks)
 }
 
-/// Creates a task for `owner`. `title` must already be validated.
+/// Creates a task for `owner` unless `owner` already has `cap` tasks (then `None`). `title`
+/// must already be validated.
+///
+/// The count and the insert are one statement. SQLite runs it on the single writer
+/// connection, so nothing interleaves; PostgreSQL runs it in a transaction that first locks
+/// the owner's row, so two concurrent inserts cannot both see room for one more.
 ///
 /// # Errors
 /// Database failures.
-pub async fn create(db: &Db, owner: i64, title: &str) -> Result<Task, AppError> {
-    let now = now_millis();
-    let task: Task = db_write!(db, |c| sqlx::query_as(&format!(
+pub async fn create(db: &Db, owner: i64, title: &str, cap: i64) -> Result<Option<Task>, AppError> {
+    let sql = format!(
         "INSERT INTO tasks (user_id, title, done, created_at, updated_at) \
-         VALUES ($1, $2, FALSE, $3, $3) RETURNING {COLUMNS}"
-    ))
-    .bind(owner)
-    .bind(title)
-    .bind(now)
-    .fetch_one(c)
-    .await)?;
+         SELECT $1, $2, FALSE, $3, $3 \
+         WHERE (SELECT COUNT(*) FROM tasks WHERE user_id = $1) < $4 RETURNING {COLUMNS}"
+    );
+    let now = now_millis();
+    let task: Option<Task> = match db {
+        Db::Sqlite { writer, .. } => {
+            sqlx::query_as(&sql)
+                .bind(owner)
+                .bind(title)
+                .bind(now)
+                .bind(cap)
+                .fetch_optional(writer)
+                .await?
+        }
+        Db::Postgres(pool) => {
+            let mut tx = pool.begin().await?;
+            sqlx::query("SELECT id FROM users WHERE id = $1 FOR UPDATE")
+                .bind(owner)
+                .execute(&mut *tx)
+                .await?;
+            let task = sqlx::query_as(&sql)
+                .bind(owner)
+                .bind(title)
+                .bind(now)
+                .bind(cap)
+                .fetch_optional(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            task
+        }
+    };
     Ok(task)
 }
 

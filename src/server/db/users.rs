@@ -77,3 +77,58 @@ pub async fn set_password_hash(db: &Db, id: i64, hash: &PasswordHash) -> Result<
     db_execute!(db, SQL, id, hash.expose())?;
     Ok(())
 }
+
+/// What [`normalize_stored_emails`] did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct EmailMigration {
+    /// Accounts whose stored email was rewritten to its normalized form.
+    pub rewritten: u64,
+    /// Ids of accounts left as they were because another account already holds the normalized
+    /// form of their email (two accounts for one mailbox, made before normalization).
+    pub conflicts: Vec<i64>,
+}
+
+/// Brings emails stored before their domains were normalized with IDNA (any email with a
+/// character outside printable ASCII) to the form [`crate::server::validate::normalize_email`]
+/// gives now, so their owners can still log in. Runs at every startup; with nothing to do it
+/// costs one scan of the users table in SQL. Idempotent, and safe when replicas run it at once
+/// (an update that finds the row already rewritten changes nothing).
+///
+/// # Errors
+/// Database failures.
+pub async fn normalize_stored_emails(db: &Db) -> Result<EmailMigration, sqlx::Error> {
+    let rows: Vec<(i64, String)> = match db {
+        Db::Sqlite { writer, .. } => {
+            sqlx::query_as("SELECT id, email FROM users WHERE email GLOB '*[^ -~]*'")
+                .fetch_all(writer)
+                .await?
+        }
+        Db::Postgres(pool) => {
+            sqlx::query_as("SELECT id, email FROM users WHERE email ~ '[^ -~]'")
+                .fetch_all(pool)
+                .await?
+        }
+    };
+    let mut report = EmailMigration::default();
+    for (id, email) in rows {
+        let normalized = crate::server::validate::normalize_email(&email);
+        if normalized == email {
+            continue;
+        }
+        let updated = db_write!(db, |c| sqlx::query(
+            "UPDATE users SET email = $1 WHERE id = $2 AND email = $3"
+        )
+        .bind(&normalized)
+        .bind(id)
+        .bind(&email)
+        .execute(c)
+        .await
+        .map(|done| done.rows_affected()));
+        match updated {
+            Ok(changed) => report.rewritten += changed,
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => report.conflicts.push(id),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(report)
+}
