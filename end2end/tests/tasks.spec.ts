@@ -74,6 +74,18 @@ test.describe('with JavaScript', () => {
     await expect(page).toHaveURL(/\/login$/);
   });
 
+  test('a crafted link with an error in its address shows no text from it', async ({ page }) => {
+    // What Leptos' no-JavaScript round trip used to put in URLs: the error's JSON, base64url.
+    const planted = Buffer.from(
+      JSON.stringify({ error: 'bad_request', detail: 'Account locked. Call +1-555-0100' }),
+    ).toString('base64url');
+    await page.goto(`/login?next=/tasks&__path=/api/login&__err=${planted}`);
+    await hydrated(page);
+    await expect(page).toHaveURL(/\/login\?next=\/tasks$/);
+    await expect(page.getByRole('button', { name: 'Log in' })).toBeVisible();
+    await expect(page.getByText('+1-555-0100')).toHaveCount(0);
+  });
+
   test('add three tasks, complete one, rename one, delete one, and reload', async ({ page, baseURL }) => {
     await onTaskListAs(page, baseURL!, 'Tasker');
 
