@@ -413,7 +413,7 @@ const PLACEHOLDER_SECRETS: &[&str] = &[
 
 fn is_placeholder(secret: &str) -> bool {
     let lower = secret.trim().to_lowercase();
-    let one_char_repeated = lower.chars().all(|c| Some(c) == lower.chars().next());
+    let one_char_repeated = lower.chars().all(|c| lower.starts_with(c));
     one_char_repeated
         || PLACEHOLDER_SECRETS.contains(&lower.as_str())
         || lower.contains("change-me")
