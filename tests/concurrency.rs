@@ -204,3 +204,40 @@ async fn sixty_four_concurrent_logins_and_task_lists_all_complete() {
     }
     server.abort();
 }
+
+/// A page renders while other routers are being built on other threads. Building a Leptos
+/// router generates its route list, and while that runs Leptos holds back every resource in the
+/// process (its `SuppressResourceLoad` flag is global): a page that waits for a resource (every
+/// page here renders in `SsrMode::Async`) used to wait forever if it started then. The app now
+/// generates its route list once per process. Tests build a router each, side by side, so
+/// before the fix about one run of the test suite in five hung.
+#[tokio::test]
+async fn pages_render_while_other_routers_are_built() {
+    use std::sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    };
+    let app = spawn().await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let builders: Vec<_> = (0..2)
+        .map(|_| {
+            let state = app.state.clone();
+            let stop = Arc::clone(&stop);
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    drop(tasks::server::app(state.clone()));
+                }
+            })
+        })
+        .collect();
+    for n in 0..300 {
+        let page = tokio::time::timeout(Duration::from_secs(10), app.get("/login", None))
+            .await
+            .unwrap_or_else(|_| panic!("GET /login number {n} was still rendering after 10 s"));
+        assert_eq!(page.status, StatusCode::OK);
+    }
+    stop.store(true, Ordering::Relaxed);
+    for builder in builders {
+        builder.join().expect("a router builder thread panicked");
+    }
+}

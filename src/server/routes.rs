@@ -2,7 +2,7 @@
 
 use axum::{Router, extract::Request, middleware, response::Response};
 use leptos::prelude::provide_context;
-use leptos_axum::{LeptosRoutes, generate_route_list};
+use leptos_axum::{AxumRouteListing, LeptosRoutes, generate_route_list};
 use tower_cookies::CookieManagerLayer;
 use tower_http::{
     catch_panic::CatchPanicLayer,
@@ -20,7 +20,7 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// Builds the complete application router around `state`.
 pub fn app(state: AppState) -> Router {
     let leptos_options = state.leptos_options.clone();
-    let routes = generate_route_list(App);
+    let routes = page_routes();
     let context_state = state.clone();
     let state_for_headers = state.clone();
     Router::new()
@@ -74,6 +74,19 @@ pub fn app(state: AppState) -> Router {
             state_for_headers,
             super::headers::security_headers,
         ))
+}
+
+/// The page routes of [`App`], generated once per process.
+///
+/// Generating them renders the app, and while that runs Leptos holds back the loading of every
+/// resource in the process (`SuppressResourceLoad` is a global flag, not a per-thread one): a
+/// page rendering on another thread at that moment waits for its resources forever. The server
+/// builds its state and router before it serves, but tests build them once per test, side by
+/// side; with the list generated once, every later state and router reuses it, and no page can
+/// render while it is generated (a page needs a router, and a router needs this list).
+pub(crate) fn page_routes() -> Vec<AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<AxumRouteListing>> = std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
 }
 
 /// Every log line of a request carries its id (also sent back as `x-request-id`), method and

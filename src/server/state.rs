@@ -62,7 +62,7 @@ impl AppState {
 
 /// Every path the route tree declares.
 fn page_paths() -> Arc<[String]> {
-    leptos_axum::generate_route_list(crate::app::App)
+    super::routes::page_routes()
         .iter()
         .map(|route| route.path().to_owned())
         .collect()
