@@ -235,13 +235,13 @@ async fn sqlite_and_postgres_migrations_build_the_same_schema() {
     let dir = tempfile::tempdir().unwrap();
     let lite = TestDatabase::sqlite(dir.path());
     let settings = DbSettings::default();
-    let Db::Sqlite { reader, .. } = Db::connect(&lite.url, &settings).await.unwrap() else {
+    let Db::Sqlite { writer, .. } = Db::connect(&lite.url, &settings).await.unwrap() else {
         panic!("sqlite: URL opened another engine");
     };
     let Db::Postgres(pool) = Db::connect(&pg.url, &settings).await.unwrap() else {
         panic!("postgres:// URL opened another engine");
     };
-    let sqlite = sqlite_schema(&reader).await;
+    let sqlite = sqlite_schema(&writer).await;
     let postgres = postgres_schema(&pool).await;
     pool.close().await;
 
@@ -328,7 +328,7 @@ async fn a_users_task_list_is_an_index_scan_however_many_tasks_others_have() {
         let plan: String = match &db {
             Db::Sqlite { reader, .. } => {
                 let rows = sqlx::query(&format!("EXPLAIN QUERY PLAN {query}"))
-                    .fetch_all(reader)
+                    .fetch_all(&mut *reader.get().await.unwrap())
                     .await
                     .unwrap();
                 rows.iter()
@@ -382,6 +382,46 @@ async fn an_in_memory_sqlite_database_is_refused_with_a_hint() {
 }
 
 #[tokio::test]
+async fn sqlite_readers_are_bounded_wait_then_time_out_and_close() {
+    let dir = tempfile::tempdir().unwrap();
+    let lite = TestDatabase::sqlite(dir.path());
+    let settings = DbSettings {
+        max_connections: 2,
+        acquire_timeout: std::time::Duration::from_millis(300),
+        ..DbSettings::default()
+    };
+    let db = Db::connect(&lite.url, &settings).await.unwrap();
+    let Db::Sqlite { reader, .. } = &db else {
+        panic!("not SQLite");
+    };
+    let first = reader.get().await.unwrap();
+    let second = reader.get().await.unwrap();
+    // Both taken: the third waits DB_ACQUIRE_TIMEOUT, then gets sqlx's own timeout, which the
+    // app answers with 503 + Retry-After like any other saturated pool.
+    let started = std::time::Instant::now();
+    let third = reader.get().await.map(|_| ()).unwrap_err();
+    assert!(matches!(third, sqlx::Error::PoolTimedOut), "{third:?}");
+    assert!(started.elapsed() >= std::time::Duration::from_millis(250));
+    let app_error = tasks::error::AppError::from(third);
+    assert_eq!(
+        app_error.status_code(),
+        axum::http::StatusCode::SERVICE_UNAVAILABLE
+    );
+    // A returned connection is handed out again, as it is (no ping), and still reads.
+    drop(first);
+    let mut again = reader.get().await.unwrap();
+    let one: i64 = sqlx::query_scalar("SELECT 1")
+        .fetch_one(&mut *again)
+        .await
+        .unwrap();
+    assert_eq!(one, 1);
+    drop((again, second));
+    db.close().await;
+    let closed = reader.get().await.map(|_| ()).unwrap_err();
+    assert!(matches!(closed, sqlx::Error::PoolClosed), "{closed:?}");
+}
+
+#[tokio::test]
 async fn each_engine_gets_its_connection_settings() {
     let dir = tempfile::tempdir().unwrap();
     let lite = TestDatabase::sqlite(dir.path());
@@ -392,27 +432,30 @@ async fn each_engine_gets_its_connection_settings() {
     let Db::Sqlite { reader, writer } = Db::connect(&lite.url, &settings).await.unwrap() else {
         panic!("not SQLite");
     };
-    for pool in [&reader, &writer] {
+    let mut reader_connection = reader.get().await.unwrap();
+    let mut writer_connection = writer.acquire().await.unwrap();
+    for connection in [&mut *reader_connection, &mut *writer_connection] {
         let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
-            .fetch_one(pool)
+            .fetch_one(&mut *connection)
             .await
             .unwrap();
         assert_eq!(mode, "wal");
         let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
-            .fetch_one(pool)
+            .fetch_one(&mut *connection)
             .await
             .unwrap();
         assert_eq!(fk, 1);
         let busy: i64 = sqlx::query_scalar("PRAGMA busy_timeout")
-            .fetch_one(pool)
+            .fetch_one(&mut *connection)
             .await
             .unwrap();
         assert_eq!(busy, 10_000);
     }
+    drop(writer_connection);
     assert_eq!(writer.options().get_max_connections(), 1, "one writer");
     // A write sent to a reader fails at once instead of waiting for the lock.
     let misrouted = sqlx::query("DELETE FROM rate_limits")
-        .execute(&reader)
+        .execute(&mut *reader_connection)
         .await;
     assert!(
         misrouted

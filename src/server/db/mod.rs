@@ -30,19 +30,26 @@ pub enum Db {
     /// (which is what surfaces "database is locked"); `reader` connections are `query_only`
     /// and, thanks to WAL, read while the writer writes.
     Sqlite {
-        reader: SqlitePool,
+        reader: SqliteReaders,
         writer: SqlitePool,
     },
     /// PostgreSQL handles concurrent writers itself: one pool for everything.
     Postgres(PgPool),
 }
 
-/// Runs `$body` with `$conn` bound to a pool that may only read, on whichever engine `$db` uses.
-/// `$body` is compiled once per engine, so each gets its native driver.
+/// Runs `$body` with `$conn` bound to an executor that may only read (a SQLite reader
+/// connection, or the PostgreSQL pool), on whichever engine `$db` uses. `$body` is compiled
+/// once per engine, so each gets its native driver; it must return `Result<_, sqlx::Error>`.
 macro_rules! db_read {
     ($db:expr, |$conn:ident| $body:expr) => {
         match $db {
-            $crate::server::db::Db::Sqlite { reader: $conn, .. } => $body,
+            $crate::server::db::Db::Sqlite { reader, .. } => match reader.get().await {
+                Ok(mut connection) => {
+                    let $conn = &mut *connection;
+                    $body
+                }
+                Err(err) => Err(err),
+            },
             $crate::server::db::Db::Postgres($conn) => $body,
         }
     };
@@ -100,6 +107,110 @@ pub fn is_postgres_url(url: &str) -> bool {
     url.starts_with("postgres://") || url.starts_with("postgresql://")
 }
 
+/// SQLite reader connections, `query_only`, shared by requests.
+///
+/// A `deadpool` pool rather than sqlx's: sqlx pings every connection as it goes back to its
+/// pool (a round trip to the connection's worker thread and a spawned task per statement,
+/// unconditional in sqlx 0.8). A SQLite connection is a file handle in this process that no
+/// network can break, and a reader holds no transaction between statements, so it is reused
+/// as it is.
+#[derive(Clone)]
+pub struct SqliteReaders {
+    pool: deadpool::managed::Pool<ReaderManager>,
+}
+
+impl std::fmt::Debug for SqliteReaders {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteReaders")
+            .field("status", &self.pool.status())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Opens reader connections for [`SqliteReaders`].
+pub struct ReaderManager(SqliteConnectOptions);
+
+impl deadpool::managed::Manager for ReaderManager {
+    type Type = sqlx::SqliteConnection;
+    type Error = sqlx::Error;
+
+    async fn create(&self) -> Result<sqlx::SqliteConnection, sqlx::Error> {
+        sqlx::ConnectOptions::connect(&self.0).await
+    }
+
+    async fn recycle(
+        &self,
+        _: &mut sqlx::SqliteConnection,
+        _: &deadpool::managed::Metrics,
+    ) -> deadpool::managed::RecycleResult<sqlx::Error> {
+        Ok(())
+    }
+}
+
+impl SqliteReaders {
+    fn new(options: SqliteConnectOptions, settings: &DbSettings) -> Result<Self, StartupError> {
+        let pool = deadpool::managed::Pool::builder(ReaderManager(options))
+            .max_size(settings.max_connections as usize)
+            .runtime(deadpool::Runtime::Tokio1)
+            // The most recently used connection first: under light load the same few stay
+            // warm (page cache, prepared statements) and the rest go idle and get closed.
+            .queue_mode(deadpool::managed::QueueMode::Lifo)
+            .wait_timeout(Some(settings.acquire_timeout))
+            .create_timeout(Some(settings.acquire_timeout))
+            .build()
+            .map_err(|err| StartupError::Database(sqlx::Error::Configuration(err.into())))?;
+        tokio::spawn(close_idle_readers(
+            pool.clone(),
+            settings.min_connections as usize,
+        ));
+        Ok(Self { pool })
+    }
+
+    /// A reader connection, waiting up to `DB_ACQUIRE_TIMEOUT` for one to be free. Errors
+    /// come as sqlx's own (`PoolTimedOut`, `PoolClosed`, the connect error), so they map to
+    /// the same answers as with any other pool.
+    pub async fn get(&self) -> Result<deadpool::managed::Object<ReaderManager>, sqlx::Error> {
+        use deadpool::managed::PoolError;
+        self.pool.get().await.map_err(|err| match err {
+            PoolError::Backend(err) => err,
+            PoolError::Closed => sqlx::Error::PoolClosed,
+            PoolError::Timeout(_) => sqlx::Error::PoolTimedOut,
+            other => sqlx::Error::Configuration(other.to_string().into()),
+        })
+    }
+
+    /// Refuses new checkouts and closes the idle connections, waiting for each; a checked-out
+    /// connection closes when it comes back.
+    pub async fn close(&self) {
+        let idle = self.pool.retain(|_, _| false).removed;
+        self.pool.close();
+        for connection in idle {
+            if let Err(err) = sqlx::Connection::close(connection).await {
+                tracing::warn!(error = %err, "a SQLite reader connection did not close cleanly");
+            }
+        }
+    }
+}
+
+/// A reader unused this long is closed (its page cache with it), beyond `DB_MIN_CONNECTIONS`.
+const READER_IDLE_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// Every minute, closes the readers idle for [`READER_IDLE_TIMEOUT`] except the `keep`
+/// most recently used, until the pool is closed: a burst's connections do not stay resident.
+async fn close_idle_readers(pool: deadpool::managed::Pool<ReaderManager>, keep: usize) {
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    while !pool.is_closed() {
+        tick.tick().await;
+        // Idle connections queue least recently used first (LIFO: the last is taken next).
+        let idle = pool.status().available;
+        let mut position = 0;
+        pool.retain(|_, metrics| {
+            position += 1;
+            position + keep > idle || metrics.last_used() < READER_IDLE_TIMEOUT
+        });
+    }
+}
+
 impl Db {
     /// Connects to the database `url` names (`sqlite:…` or `postgres://…`) and applies pending
     /// migrations. Several replicas may start at once on one PostgreSQL: sqlx holds an advisory
@@ -147,16 +258,15 @@ impl Db {
             .await
             .map_err(StartupError::Database)?;
         SQLITE_MIGRATOR.run(&writer).await?;
-        let reader = SqlitePoolOptions::new()
-            .max_connections(settings.max_connections)
-            .min_connections(settings.min_connections)
-            .test_before_acquire(false)
-            .acquire_timeout(settings.acquire_timeout)
-            // A write sent to a reader by mistake fails loudly instead of contending for the
-            // lock.
-            .connect_with(options.pragma("query_only", "ON"))
-            .await
-            .map_err(StartupError::Database)?;
+        // A write sent to a reader by mistake fails loudly instead of contending for the lock.
+        let reader = SqliteReaders::new(options.pragma("query_only", "ON"), settings)?;
+        // Open DB_MIN_CONNECTIONS readers now (at least one, so a reader that cannot open the
+        // file stops startup with the cause); the pool keeps every connection it opened.
+        let mut opened = Vec::new();
+        for _ in 0..settings.min_connections.max(1) {
+            opened.push(reader.get().await.map_err(StartupError::Database)?);
+        }
+        drop(opened);
         Ok(Self::Sqlite { reader, writer })
     }
 
