@@ -259,7 +259,7 @@ async fn sqlite_and_postgres_migrations_build_the_same_schema() {
     );
     let tasks = &sqlite["tasks"];
     assert_eq!(tasks.primary_key, ["id"]);
-    assert!(tasks.indexes.contains_key("tasks_user_id_id"));
+    assert!(tasks.indexes.contains_key("tasks_user_list"));
     assert_eq!(
         sqlite["users"].unique,
         BTreeSet::from([vec!["email".to_owned()]])
@@ -347,14 +347,14 @@ async fn a_users_task_list_is_an_index_scan_however_many_tasks_others_have() {
                     .join("\n")
             }
         };
-        let via_index = plan.contains("USING INDEX tasks_user_id_id")
-            || plan.contains("USING COVERING INDEX tasks_user_id_id")
-            || plan.contains("Index Scan using tasks_user_id_id")
-            || plan.contains("Index Only Scan using tasks_user_id_id")
-            || plan.contains("Bitmap Index Scan on tasks_user_id_id");
+        let via_index = plan.contains("USING INDEX tasks_user_list")
+            || plan.contains("USING COVERING INDEX tasks_user_list")
+            || plan.contains("Index Scan using tasks_user_list")
+            || plan.contains("Index Only Scan using tasks_user_list")
+            || plan.contains("Bitmap Index Scan on tasks_user_list");
         assert!(
             via_index,
-            "{query}\nis not read through tasks_user_id_id:\n{plan}"
+            "{query}\nis not read through tasks_user_list:\n{plan}"
         );
         assert!(
             !plan.contains("Seq Scan") && !plan.contains("SCAN tasks"),
