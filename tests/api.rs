@@ -527,6 +527,44 @@ async fn openapi_document_describes_every_endpoint_and_the_security_scheme() {
     }
 }
 
+/// What generated clients rely on (openapi-python-client found both): the paging fields are
+/// always present, `null` on the last page, and timestamps are typed as date-times.
+#[tokio::test]
+async fn openapi_document_types_paging_fields_and_timestamps_for_generated_clients() {
+    let app = spawn().await;
+    let doc = app.get("/api/v1/openapi.json", None).await.json();
+    let schemas = &doc["components"]["schemas"];
+    let page = &schemas["TaskPage"];
+    for field in ["items", "next_cursor", "next"] {
+        assert!(
+            page["required"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|f| f == field),
+            "TaskPage.{field} is not required: {page}"
+        );
+    }
+    for field in ["next_cursor", "next"] {
+        let types = page["properties"][field]["type"].to_string();
+        assert!(
+            types.contains("null"),
+            "TaskPage.{field} is not nullable: {types}"
+        );
+    }
+    for (schema, field) in [
+        ("TaskOut", "created_at"),
+        ("UserOut", "created_at"),
+        ("SessionOut", "created_at"),
+        ("SessionOut", "last_used_at"),
+    ] {
+        assert_eq!(
+            schemas[schema]["properties"][field]["format"], "date-time",
+            "{schema}.{field}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn interactive_docs_are_served_by_the_app_itself() {
     let app = spawn().await;
@@ -543,6 +581,12 @@ async fn interactive_docs_are_served_by_the_app_itself() {
     }
     let init = app.get("/api/v1/docs/swagger-initializer.js", None).await;
     assert_eq!(init.status, StatusCode::OK);
+    // Never validator.swagger.io: the document's URL stays on this server.
+    assert!(
+        init.body.contains(r#""validatorUrl": "none""#),
+        "{}",
+        init.body
+    );
     assert!(init.body.contains("/api/v1/openapi.json"));
     let bundle = app.get("/api/v1/docs/swagger-ui-bundle.js", None).await;
     assert_eq!(bundle.status, StatusCode::OK);

@@ -34,6 +34,12 @@ impl std::fmt::Debug for ValidRegistration {
 /// Email local parts shorter than this are not checked for inside passwords: "al" would rule
 /// out every password with "al" in it, which protects nobody.
 const LOCAL_PART_MIN_CHECKED: usize = 3;
+/// The fewest guesses zxcvbn may estimate for a new password: 10^6, the line between its scores
+/// 1 ("too guessable") and 2 ("protection from unthrottled online attacks"). Sign-in attempts
+/// are throttled and hashes are argon2id, so a million guesses is out of an online attacker's
+/// reach. `123456789012` (about 10^4), `qwertyuiop[]`, `pppppppp` and `iloveyou2024` fall below;
+/// `violet kettle` (about 10^8) and any passphrase of a few words clear it.
+pub const PASSWORD_MIN_GUESSES: u64 = 1_000_000;
 
 // validator's length bounds are u64.
 const NAME_MAX_LEN: u64 = NAME_MAX as u64;
@@ -79,8 +85,10 @@ pub fn normalize_password(password: &str) -> String {
 /// Checks a new password against the policy of NIST SP 800-63B: 8 to 128 characters (counted
 /// after normalization; longer inputs are refused before any other work), no composition
 /// rules, never truncated, not one of the 30,000 most common passwords (zxcvbn's list, matched
-/// case-insensitively) and not containing the email's local part. Returns the normalized
-/// password.
+/// case-insensitively), not guessable in fewer than [`PASSWORD_MIN_GUESSES`] by zxcvbn's
+/// estimate (sequences, repeats, keyboard rows, dates, a word plus digits: what NIST lists
+/// beside the common passwords) and not containing the email's local part. Returns the
+/// normalized password.
 ///
 /// # Errors
 /// A [`FieldError`] on `field` that says why.
@@ -103,11 +111,28 @@ pub fn new_password(password: &str, email: &str, field: &str) -> Result<String, 
         ));
     }
     let password = normalize_password(password);
-    if is_common_password(&password) {
+    let estimate = zxcvbn::zxcvbn(&password, &[]);
+    if is_common_password(&estimate) {
         return Err(FieldError::new(
             field,
             "This password is one of the most commonly used passwords, so it is among the \
              first an attacker tries. Choose another; a few unrelated words make a strong one.",
+        ));
+    }
+    if estimate.guesses() < PASSWORD_MIN_GUESSES {
+        // zxcvbn names the pattern that makes it guessable (a sequence, a repeat, a row of
+        // keys, a date, a name plus digits); say it, so the person knows what to change.
+        let why = estimate
+            .feedback()
+            .and_then(zxcvbn::feedback::Feedback::warning)
+            .map(|warning| format!(" {warning}"))
+            .unwrap_or_default();
+        return Err(FieldError::new(
+            field,
+            format!(
+                "This password is too easy to guess.{why} Make it longer or less predictable; \
+                 a few unrelated words make a strong one."
+            ),
         ));
     }
     let email = normalize_email(email);
@@ -123,9 +148,9 @@ pub fn new_password(password: &str, email: &str, field: &str) -> Result<String, 
 
 /// Whether the whole password is on zxcvbn's list of common passwords (in any letter case),
 /// rather than merely containing a common word.
-fn is_common_password(password: &str) -> bool {
+fn is_common_password(estimate: &zxcvbn::Entropy) -> bool {
     use zxcvbn::feedback::Warning;
-    zxcvbn::zxcvbn(password, &[])
+    estimate
         .feedback()
         .and_then(zxcvbn::feedback::Feedback::warning)
         .is_some_and(|warning| {
@@ -278,9 +303,14 @@ mod tests {
 
     #[test]
     fn password_bounds_are_8_to_128_characters() {
-        assert!(registration("A", "a@b.co", &"p".repeat(8), None).is_ok());
-        assert!(registration("A", "a@b.co", &"p".repeat(128), None).is_ok());
-        assert!(registration("A", "a@b.co", &"ü".repeat(128), None).is_ok());
+        // Exactly 8 and exactly 128 characters (not repeats, which the guess estimate refuses).
+        let phrase = |words: &str, n: usize| words.repeat(8).chars().take(n).collect::<String>();
+        assert!(registration("A", "a@b.co", "kxqbvmwz", None).is_ok());
+        let ascii = phrase("violet kettle harbour lamp ", 128);
+        assert!(registration("A", "a@b.co", &ascii, None).is_ok());
+        let accented = phrase("grüne äpfel über brücken ", 128);
+        assert_eq!(accented.chars().count(), 128);
+        assert!(registration("A", "a@b.co", &accented, None).is_ok());
         let short = registration("A", "a@b.co", &"p".repeat(7), None).unwrap_err();
         assert!(
             short
@@ -304,7 +334,12 @@ mod tests {
         assert_eq!(normalize_password(expands).chars().count(), 10);
         assert!(new_password(expands, "x@y.co", "password").is_err());
         // 128 typed characters that NFKC makes longer: accepted, as `maxLength: 128` says.
-        let long = "\u{fb03}".repeat(128);
+        let long: String = "\u{fb03}"
+            .repeat(8)
+            .chars()
+            .chain("violet kettle harbour lamp ".repeat(5).chars())
+            .take(128)
+            .collect();
         assert!(new_password(&long, "x@y.co", "password").is_ok());
         // Eight typed characters that NFKC composes into seven: accepted.
         let composes = "cafe\u{301}tea";
@@ -326,8 +361,8 @@ mod tests {
         let decomposed = new_password("cafe\u{301} au lait", "x@y.co", "password").unwrap();
         assert_eq!(composed, decomposed);
         assert_eq!(
-            new_password("ｖｉｏｌｅｔ１２３４", "x@y.co", "password").unwrap(),
-            "violet1234"
+            new_password("ｖｉｏｌｅｔ ｋｅｔｔｌｅ ９", "x@y.co", "password").unwrap(),
+            "violet kettle 9"
         );
     }
 
@@ -346,6 +381,41 @@ mod tests {
         }
         // Containing a common word is fine; being one is not.
         assert!(new_password("password kettle violet", "x@y.co", "password").is_ok());
+    }
+
+    #[test]
+    fn guessable_patterns_are_refused_and_the_message_says_why() {
+        for (weak, why) in [
+            ("123456789012", ""),
+            ("qwertyuiop[]", "rows of keys"),
+            ("pppppppppppp", "Repeats"),
+            ("abcdefghijkl", "Sequences"),
+            ("iloveyou2024", ""),
+        ] {
+            let err = new_password(weak, "x@y.co", "password").unwrap_err();
+            assert_eq!(err.field, "password");
+            assert!(
+                err.message.contains("too easy to guess") && err.message.contains(why),
+                "{weak}: {err:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn passphrases_and_random_strings_clear_the_guess_estimate() {
+        for strong in [
+            "violet kettle",
+            "correct horse battery staple",
+            "kxqbvmwz",
+            "Tr0ub4dor&3",
+            // Long passphrases stay accepted, however plain their words.
+            "the cat sat on the mat by the door",
+        ] {
+            assert!(
+                new_password(strong, "x@y.co", "password").is_ok(),
+                "{strong} refused"
+            );
+        }
     }
 
     #[test]

@@ -129,6 +129,12 @@ impl Modify for Security {
 }
 
 /// Swagger UI at `/api/v1/docs`, and the document itself at `/api/v1/openapi.json`.
+///
+/// Its online validator is off: by default Swagger UI sends the document's URL to
+/// validator.swagger.io for a badge, which would tell a third party about every deployment
+/// (and fail anyway under our CSP).
 pub fn swagger_ui() -> SwaggerUi {
-    SwaggerUi::new("/api/v1/docs").url("/api/v1/openapi.json", ApiDoc::openapi())
+    SwaggerUi::new("/api/v1/docs")
+        .url("/api/v1/openapi.json", ApiDoc::openapi())
+        .config(utoipa_swagger_ui::Config::default().validator_url("none"))
 }

@@ -29,7 +29,8 @@ pub struct RegisterBody {
     )]
     pub name: String,
     /// 8 to 128 characters; never trimmed or truncated. Refused when it is one of the 30,000
-    /// most common passwords or contains the email's local part.
+    /// most common passwords, when zxcvbn estimates it at under 10^6 guesses (sequences,
+    /// repeats, keyboard rows), or when it contains the email's local part.
     #[schema(min_length = 8, max_length = 128)]
     pub password: String,
 }
@@ -41,6 +42,7 @@ pub struct UserOut {
     pub email: String,
     pub name: String,
     /// RFC 3339 timestamp.
+    #[schema(format = DateTime)]
     pub created_at: String,
 }
 
@@ -104,8 +106,10 @@ pub struct SessionOut {
     pub user_agent: String,
     pub ip: String,
     /// RFC 3339 timestamp.
+    #[schema(format = DateTime)]
     pub created_at: String,
     /// RFC 3339 timestamp.
+    #[schema(format = DateTime)]
     pub last_used_at: String,
     /// Whether this is the session of the token making the request.
     pub current: bool,
@@ -140,6 +144,7 @@ pub struct TaskOut {
     pub title: String,
     pub done: bool,
     /// RFC 3339 timestamp.
+    #[schema(format = DateTime)]
     pub created_at: String,
 }
 
@@ -172,8 +177,10 @@ pub struct ListQuery {
 pub struct TaskPage {
     pub items: Vec<TaskOut>,
     /// Pass as `cursor` to get the next page; `null` on the last page.
+    #[schema(required = true)]
     pub next_cursor: Option<i64>,
     /// The URL of the next page; `null` on the last page.
+    #[schema(required = true)]
     pub next: Option<String>,
 }
 
