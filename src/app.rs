@@ -1,7 +1,7 @@
 //! The HTML shell, the root component, routes, and the auth state every page shares.
 
 use leptos::prelude::*;
-use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_meta::{MetaTags, Stylesheet, provide_meta_context};
 use leptos_router::{
     SsrMode,
     components::{ParentRoute, Route, Router, Routes},
@@ -76,7 +76,6 @@ pub fn App() -> impl IntoView {
     });
     view! {
         <Stylesheet id="leptos" href="/pkg/tasks.css" />
-        <Title text="Tasks" />
         <Router>
             <Layout />
         </Router>
@@ -113,8 +112,14 @@ fn Layout() -> impl IntoView {
     // redirects are sent as real statuses. Our resources read the request's context or run one
     // indexed query, so waiting costs little.
     view! {
+        // The first stop of the keyboard: past the header straight to the page's content.
+        // rel="external": the browser's own in-page jump, which also moves the focus (the
+        // router would only scroll).
+        <a class="skip-link" href="#main" rel="external">
+            "Skip to content"
+        </a>
         <Header />
-        <main>
+        <main id="main" tabindex="-1">
             <Routes fallback=NotFound>
                 <ParentRoute path=path!("") view=SignedOutOnly ssr=SsrMode::Async>
                     <Route path=path!("/") view=Landing ssr=SsrMode::Async />

@@ -86,6 +86,43 @@ test.describe('with JavaScript', () => {
     await expect(page.getByText('+1-555-0100')).toHaveCount(0);
   });
 
+  test('every page names itself in its title, and the first Tab offers to skip the header', async ({ page, baseURL }) => {
+    await page.goto('/');
+    await expect(page).toHaveTitle('Your own task list · Tasks');
+    await page.goto('/register');
+    await expect(page).toHaveTitle('Sign up · Tasks');
+    await page.goto('/no-such-page');
+    await expect(page).toHaveTitle('Page not found · Tasks');
+
+    await page.goto('/login');
+    await hydrated(page);
+    await expect(page).toHaveTitle('Log in · Tasks');
+    await page.keyboard.press('Tab');
+    const skip = page.getByRole('link', { name: 'Skip to content' });
+    await expect(skip).toBeFocused();
+    await expect(skip).toBeInViewport();
+    await page.keyboard.press('Enter');
+    await expect(page.locator('main#main')).toBeFocused();
+    // The next Tab lands in the page's own form, not in the header.
+    await page.keyboard.press('Tab');
+    await expect(page.getByLabel('Email', { exact: true })).toBeFocused();
+
+    // The task list counts what is left to do, and follows changes.
+    await onTaskListAs(page, baseURL!, 'Titled');
+    await expect(page).toHaveTitle('Your tasks (0) · Tasks');
+    const newTask = page.getByLabel('New task');
+    for (const title of ['Water the plants', 'Pay the rent']) {
+      await newTask.fill(title);
+      await page.getByRole('button', { name: 'Add' }).click();
+      await expect(page.getByRole('checkbox', { name: title })).toBeVisible();
+    }
+    await expect(page).toHaveTitle('Your tasks (2) · Tasks');
+    await page.getByRole('checkbox', { name: 'Pay the rent' }).check();
+    await expect(page).toHaveTitle('Your tasks (1) · Tasks');
+    await page.goto('/sessions');
+    await expect(page).toHaveTitle('Sessions · Tasks');
+  });
+
   test('add three tasks, complete one, rename one, delete one, and reload', async ({ page, baseURL }) => {
     await onTaskListAs(page, baseURL!, 'Tasker');
 

@@ -91,6 +91,7 @@ mod ssr {
         }
         let message = err.to_string();
         view! {
+            <leptos_meta::Title text=crate::components::page_title("Unavailable") />
             <section class="card">
                 <h1>"Tasks is unavailable right now"</h1>
                 <p>{message}</p>

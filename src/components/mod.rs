@@ -3,3 +3,9 @@
 pub mod form;
 pub mod guard;
 pub mod header;
+
+/// A page's `<title>`: what the page is first, then the app ("Log in · Tasks"), so tabs,
+/// history and screen readers name the page, not just the site.
+pub fn page_title(page: &str) -> String {
+    format!("{page} · Tasks")
+}

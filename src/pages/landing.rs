@@ -1,6 +1,8 @@
 //! `/`: what the product is, for people who are not signed in.
 
+use crate::components::page_title;
 use leptos::prelude::*;
+use leptos_meta::Title;
 use leptos_router::{components::A, hooks::use_navigate};
 
 use crate::{app::Auth, paths};
@@ -16,6 +18,7 @@ pub fn Landing() -> impl IntoView {
         }
     });
     view! {
+        <Title text=page_title("Your own task list") />
         <section class="card landing">
             <h1>"Your tasks, and nobody else's"</h1>
             <p>"Sign up to keep a private task list you can reach from any browser or script."</p>

@@ -1,6 +1,8 @@
 //! `/login`: email and password.
 
+use crate::components::page_title;
 use leptos::prelude::*;
+use leptos_meta::Title;
 use leptos_router::{components::A, hooks::use_query_map};
 
 use crate::{
@@ -19,6 +21,7 @@ pub fn LoginPage() -> impl IntoView {
     let error = action_error(login);
     let pending = login.pending();
     view! {
+        <Title text=page_title("Log in") />
         <section class="card">
             <h1>"Log in"</h1>
             <ActionForm action=login>

@@ -1,6 +1,8 @@
 //! The 404 page.
 
+use crate::components::page_title;
 use leptos::prelude::*;
+use leptos_meta::Title;
 use leptos_router::components::A;
 
 #[component]
@@ -10,6 +12,7 @@ pub fn NotFound() -> impl IntoView {
         response.set_status(axum::http::StatusCode::NOT_FOUND);
     }
     view! {
+        <Title text=page_title("Page not found") />
         <section class="card">
             <h1>"Page not found"</h1>
             <p>"There is nothing at this address. " <A href="/">"Go to the start page"</A> "."</p>

@@ -1,6 +1,8 @@
 //! `/register`: create an account.
 
+use crate::components::page_title;
 use leptos::prelude::*;
+use leptos_meta::Title;
 use leptos_router::components::A;
 
 use crate::{
@@ -19,6 +21,7 @@ pub fn RegisterPage() -> impl IntoView {
     let error = action_error(register);
     let pending = register.pending();
     view! {
+        <Title text=page_title("Sign up") />
         <section class="card">
             <h1>"Sign up"</h1>
             <ActionForm action=register>

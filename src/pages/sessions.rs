@@ -1,7 +1,9 @@
 //! `/sessions`: where the person is signed in, signing any of those out, and changing the
 //! password (which signs out every other session).
 
+use crate::components::page_title;
 use leptos::{html, prelude::*};
+use leptos_meta::Title;
 use leptos_router::hooks::use_navigate;
 
 use crate::{
@@ -86,6 +88,7 @@ pub fn SessionsPage() -> impl IntoView {
     let changing = change_password.pending();
 
     view! {
+        <Title text=page_title("Sessions") />
         <section class="card sessions">
             <h1>"Sessions"</h1>
             <p class="muted">"Where you are signed in. Sign out any device you do not recognise."</p>

@@ -1,6 +1,8 @@
 //! `/tasks`: the signed-in person's own task list.
 
+use crate::components::page_title;
 use leptos::{html, prelude::*};
+use leptos_meta::Title;
 use leptos_router::hooks::use_navigate;
 
 use crate::{
@@ -91,6 +93,7 @@ pub fn TasksPage() -> impl IntoView {
     let adding = add.pending();
 
     view! {
+        <Title text=page_title("Your tasks") />
         <section class="card tasks">
             <h1>"Your tasks"</h1>
             <ActionForm action=add node_ref=form>
@@ -119,11 +122,17 @@ pub fn TasksPage() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match tasks.await {
                         Ok(list) if list.is_empty() => {
-                            view! { <p class="muted">"No tasks yet. Add your first one above."</p> }
+                            view! {
+                                <Title text=page_title("Your tasks (0)") />
+                                <p class="muted">"No tasks yet. Add your first one above."</p>
+                            }
                                 .into_any()
                         }
                         Ok(list) => {
+                            // Open tasks: what is left to do, as mail apps count unread mail.
+                            let open = list.iter().filter(|task| !task.done).count();
                             view! {
+                                <Title text=page_title(&format!("Your tasks ({open})")) />
                                 <ul class="task-list">
                                     {list
                                         .into_iter()
