@@ -106,6 +106,45 @@ async fn concurrent_refreshes_with_one_token_spend_it_exactly_once() {
     }
 }
 
+/// The deterministic form of the race above, which failed now and then on PostgreSQL: two
+/// exchanges read the clock, and the one that read it later spends the token first. With the
+/// grace off, the other must see reuse, not a race (its `now - used_at` is negative).
+#[tokio::test]
+async fn without_the_grace_a_token_spent_at_a_later_clock_reading_is_reuse() {
+    use tasks::server::{
+        auth::refresh::hash_presented,
+        db::sessions::{Exchange, exchange_refresh},
+    };
+    let app = spawn_with(&[("REFRESH_REUSE_GRACE", "0")]).await;
+    let (_, refresh) = signed_up_api(&app, "clock@example.com").await;
+    let hash = hash_presented(&refresh).expect("a well-formed refresh token");
+    let now = i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis(),
+    )
+    .unwrap();
+    let later = exchange_refresh(&app.state.db, &hash, now + 5, 0)
+        .await
+        .unwrap();
+    assert!(matches!(later, Exchange::Consumed { .. }), "{later:?}");
+    let earlier = exchange_refresh(&app.state.db, &hash, now, 0)
+        .await
+        .unwrap();
+    assert!(matches!(earlier, Exchange::Reused { .. }), "{earlier:?}");
+    // With a grace, the same order is a race the session survives.
+    let (_, refresh) = signed_up_api(&app, "clock2@example.com").await;
+    let hash = hash_presented(&refresh).expect("a well-formed refresh token");
+    exchange_refresh(&app.state.db, &hash, now + 5, 30_000)
+        .await
+        .unwrap();
+    let raced = exchange_refresh(&app.state.db, &hash, now, 30_000)
+        .await
+        .unwrap();
+    assert!(matches!(raced, Exchange::Raced { .. }), "{raced:?}");
+}
+
 #[tokio::test]
 async fn concurrent_refreshes_by_one_session_within_the_grace_all_keep_it_signed_in() {
     // Two tabs (or a retry) presenting the same refresh token at once: every one gets a working

@@ -286,12 +286,16 @@ pub async fn exchange_refresh(
         return Ok(Exchange::Unknown);
     };
     Ok(match found.used_at {
-        Some(used_at) if found.live && now.saturating_sub(used_at) < grace => Exchange::Raced {
-            session_id: found.session_id,
-            user_id: found.user_id,
-            expires_at: found.expires_at,
-            session_expires_at: found.session_expires_at,
-        },
+        // `grace > 0`: with the grace off, no race is forgiven. (A concurrent exchange may have
+        // stamped `used_at` from a clock read after ours, so `now - used_at` can be negative.)
+        Some(used_at) if found.live && grace > 0 && now.saturating_sub(used_at) < grace => {
+            Exchange::Raced {
+                session_id: found.session_id,
+                user_id: found.user_id,
+                expires_at: found.expires_at,
+                session_expires_at: found.session_expires_at,
+            }
+        }
         Some(_) => Exchange::Reused {
             session_id: found.session_id,
             user_id: found.user_id,
