@@ -36,7 +36,13 @@ export default defineConfig({
     },
   },
   projects: [
-    { name: 'with-js', testIgnore: /no-js\.spec\.ts/ },
+    { name: 'with-js', testIgnore: /(no-js|phone)\.spec\.ts/ },
     { name: 'no-js', testMatch: /no-js\.spec\.ts/, use: { javaScriptEnabled: false } },
+    // A 390 px touch screen (an iPhone 14's viewport): the list's flows and the phone layout.
+    {
+      name: 'phone',
+      testMatch: /(list|phone)\.spec\.ts/,
+      use: { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 3 },
+    },
   ],
 });

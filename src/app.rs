@@ -1,7 +1,7 @@
 //! The HTML shell, the root component, routes, and the auth state every page shares.
 
 use leptos::prelude::*;
-use leptos_meta::{MetaTags, Stylesheet, provide_meta_context};
+use leptos_meta::{HashedStylesheet, MetaTags, provide_meta_context};
 use leptos_router::{
     SsrMode,
     components::{ParentRoute, Route, Router, Routes},
@@ -40,7 +40,14 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             <head>
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
-                <link rel="icon" href="data:," />
+                <meta
+                    name="description"
+                    content="Tasks: a private task list with real accounts, for the browser, the phone and scripts."
+                />
+                <meta name="theme-color" content="#2353cf" />
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
+                // The stylesheet's hashed name (a release build) comes from the server's options.
+                <HashedStylesheet options=options.clone() id="leptos" />
                 <AutoReload options=options.clone() />
                 <HydrationScripts options />
                 <MetaTags />
@@ -75,7 +82,6 @@ pub fn App() -> impl IntoView {
         }
     });
     view! {
-        <Stylesheet id="leptos" href="/pkg/tasks.css" />
         <Router>
             <Layout />
         </Router>

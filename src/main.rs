@@ -103,9 +103,10 @@ mod server_main {
                 "COOKIE_SECURE=false: the auth cookie is sent over plain HTTP (development only)"
             );
         }
-        let leptos = leptos::config::get_configuration(None)
+        let mut leptos = leptos::config::get_configuration(None)
             .map_err(|e| StartupError::Leptos(e.to_string()))?
             .leptos_options;
+        server::assets::detect_hashed_files(&mut leptos);
         let addr = leptos.site_addr;
         // Plain-HTTP cookies are for a developer's own machine only.
         if !config.cookie_secure && !addr.ip().is_loopback() {

@@ -27,6 +27,69 @@ pub struct Task {
     pub created_at: i64,
 }
 
+/// Which of a person's tasks the list shows (`/tasks?show=open`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum TaskFilter {
+    #[default]
+    All,
+    Open,
+    Done,
+}
+
+impl TaskFilter {
+    /// The filter a `show` query value names; anything else (or nothing) is `All`.
+    pub fn parse(value: Option<&str>) -> Self {
+        match value {
+            Some("open") => Self::Open,
+            Some("done") => Self::Done,
+            _ => Self::All,
+        }
+    }
+
+    /// The `show` query value, `None` for `All` (the list's plain address).
+    pub fn query_value(self) -> Option<&'static str> {
+        match self {
+            Self::All => None,
+            Self::Open => Some("open"),
+            Self::Done => Some("done"),
+        }
+    }
+
+    /// The `done` value the tasks shown must have, `None` for all.
+    pub fn done(self) -> Option<bool> {
+        match self {
+            Self::All => None,
+            Self::Open => Some(false),
+            Self::Done => Some(true),
+        }
+    }
+
+    /// Whether a task with this `done` value belongs in the list.
+    pub fn shows(self, done: bool) -> bool {
+        self.done().is_none_or(|d| d == done)
+    }
+}
+
+/// What a delete (or "Clear done") removed: how many tasks, and the batch that Undo names to
+/// bring them back (for a few minutes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Deleted {
+    pub batch: i64,
+    pub count: u64,
+}
+
+/// One page of the task list as the web page shows it: the tasks, where the next page starts,
+/// and the counts of the filter tabs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskListPage {
+    pub tasks: Vec<Task>,
+    /// The `before` cursor of the next page (the id of the last task here), if there is one.
+    pub next: Option<i64>,
+    /// How many open and done tasks the person has in all.
+    pub open: i64,
+    pub done: i64,
+}
+
 /// One of a person's signed-in sessions, for the Sessions page.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionInfo {
@@ -44,6 +107,10 @@ pub struct SessionInfo {
     /// `last_used_at` as text (UTC), formatted on the server so the page renders identically
     /// before and after hydration.
     pub last_used: String,
+    /// `last_used_at` relative to the time of the listing ("5 minutes ago").
+    pub last_used_ago: String,
+    /// `last_used_at` as RFC 3339, for `<time datetime>`.
+    pub last_used_iso: String,
     /// The session this list was requested from.
     pub current: bool,
 }

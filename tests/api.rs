@@ -476,7 +476,7 @@ async fn web_cookie_and_api_bearer_token_are_interchangeable() {
         .body(Body::empty())
         .unwrap();
     let reply = app.send(list).await;
-    assert_eq!(reply.json()[0]["title"], "from the cookie");
+    assert_eq!(reply.json()["tasks"][0]["title"], "from the cookie");
     // And the REST token reads the same list over REST.
     let rest = json_request(&app, "GET", "/api/v1/tasks", Some(&token), None).await;
     assert_eq!(rest.json()["items"][0]["title"], "from the cookie");

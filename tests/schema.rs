@@ -250,6 +250,7 @@ async fn sqlite_and_postgres_migrations_build_the_same_schema() {
     assert_eq!(
         names,
         [
+            "deleted_tasks",
             "rate_limits",
             "refresh_tokens",
             "sessions",

@@ -536,7 +536,7 @@ async fn an_expired_access_cookie_is_renewed_silently_on_a_page_and_a_server_fun
     );
     let list = app.call("tasks/list", &[], Some(&both)).await;
     assert_eq!(list.status, StatusCode::OK, "{}", list.body);
-    assert_eq!(list.json()[0]["title"], "still here");
+    assert_eq!(list.json()["tasks"][0]["title"], "still here");
 }
 
 #[tokio::test]

@@ -45,3 +45,62 @@ test('the task list redirects to login without a session, without JavaScript', a
   await page.goto('/tasks');
   await expect(page).toHaveURL(/\/login\?next=\/tasks$/);
 });
+
+test('tick, rename, delete and clear done tasks without JavaScript', async ({ page }) => {
+  const email = uniqueEmail('nojs-list');
+  await page.goto('/register');
+  await signUpThroughForm(page, 'Plain Forms', email);
+  await expect(page).toHaveURL(/\/tasks$/);
+  for (const title of ['Paint the fence', 'Fix the bike', 'Call the bank']) {
+    await page.getByLabel('New task').fill(title);
+    await page.getByRole('button', { name: 'Add', exact: true }).click();
+    await expect(page.getByRole('checkbox', { name: title, exact: true })).toBeVisible();
+  }
+
+  // Ticking posts a form and comes back to the same filter.
+  await page.goto('/tasks?show=open');
+  await page.getByRole('checkbox', { name: 'Fix the bike', exact: true }).click();
+  await expect(page).toHaveURL(/\/tasks\?show=open$/);
+  await expect(page.getByRole('checkbox', { name: 'Fix the bike', exact: true })).toHaveCount(0);
+  await page.goto('/tasks?show=done');
+  await expect(page.getByRole('checkbox', { name: 'Fix the bike', exact: true })).toHaveAttribute('aria-checked', 'true');
+
+  // Rename opens the form on the server (/tasks?edit=ID); an error comes back on that form.
+  await page.goto('/tasks');
+  await page.getByRole('button', { name: 'Rename ‘Paint the fence’' }).click();
+  await expect(page).toHaveURL(/\/tasks\?edit=\d+$/);
+  const field = page.getByLabel('New title for ‘Paint the fence’');
+  await expect(field).toBeFocused();
+  await field.fill('   ');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await expect(page).toHaveURL(/\/tasks\?edit=\d+$/);
+  await expect(page.getByRole('alert').filter({ hasText: 'Enter a title for the task.' })).toBeVisible();
+  await page.getByLabel('New title for ‘Paint the fence’').fill('Paint the gate');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await expect(page).toHaveURL(/\/tasks$/);
+  await expect(page.getByRole('checkbox', { name: 'Paint the gate', exact: true })).toBeVisible();
+
+  // Cancel is a link back to the list.
+  await page.getByRole('button', { name: 'Rename ‘Paint the gate’' }).click();
+  await page.getByRole('link', { name: 'Cancel' }).click();
+  await expect(page).toHaveURL(/\/tasks$/);
+
+  await page.getByRole('button', { name: 'Delete ‘Call the bank’' }).click();
+  await expect(page).toHaveURL(/\/tasks$/);
+  await expect(page.getByRole('checkbox', { name: 'Call the bank', exact: true })).toHaveCount(0);
+
+  await page.getByRole('button', { name: 'Clear done (1)' }).click();
+  await expect(page.getByRole('checkbox', { name: 'Fix the bike', exact: true })).toHaveCount(0);
+  await expect(page.getByRole('listitem')).toHaveCount(1);
+  await expect(page.getByRole('navigation', { name: 'Which tasks' }).getByRole('link', { name: 'Done 0' })).toBeVisible();
+});
+
+test('a refused task title without JavaScript comes back on the form with the focus on it', async ({ page }) => {
+  await page.goto('/register');
+  await signUpThroughForm(page, 'Refused', uniqueEmail('nojs-refused'));
+  await page.getByLabel('New task').fill('   ');
+  await page.getByRole('button', { name: 'Add', exact: true }).click();
+  await expect(page).toHaveURL(/\/tasks$/);
+  await expect(page.locator('#new-task-error')).toHaveText('Enter a title for the task.');
+  await expect(page.getByLabel('New task')).toBeFocused();
+});

@@ -23,19 +23,51 @@ pub fn Field(
 ) -> impl IntoView {
     let id = format!("field-{name}");
     let error_id = format!("{id}-error");
+    let password = kind == "password";
+    // Password fields can be shown as plain text, to check what was typed (on a phone above all).
+    let shown = RwSignal::new(false);
+    let input_type = move || {
+        if password && shown.get() {
+            "text"
+        } else {
+            kind
+        }
+    };
+    let input = view! {
+        <input
+            id=id.clone()
+            name=name
+            type=input_type
+            autocomplete=autocomplete
+            maxlength=maxlength
+            required=required
+            aria-invalid=move || if error.get().is_some() { "true" } else { "false" }
+            aria-describedby=error_id.clone()
+        />
+    };
     view! {
         <div class="field">
             <label for=id.clone()>{label}</label>
-            <input
-                id=id
-                name=name
-                type=kind
-                autocomplete=autocomplete
-                maxlength=maxlength
-                required=required
-                aria-invalid=move || if error.get().is_some() { "true" } else { "false" }
-                aria-describedby=error_id.clone()
-            />
+            {if password {
+                view! {
+                    <div class="password-field">
+                        {input}
+                        // Needs JavaScript, so the stylesheet shows it only once the page is live.
+                        <button
+                            type="button"
+                            class="reveal secondary"
+                            aria-controls=id
+                            on:click=move |_| shown.update(|s| *s = !*s)
+                        >
+                            {move || if shown.get() { "Hide" } else { "Show" }}
+                            <span class="visually-hidden">{format!(" {}", label.to_lowercase())}</span>
+                        </button>
+                    </div>
+                }
+                    .into_any()
+            } else {
+                input.into_any()
+            }}
             <p class="field-error" id=error_id role="alert">
                 {move || error.get()}
             </p>

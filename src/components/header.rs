@@ -1,51 +1,105 @@
-//! The site header: who is signed in, and the way out.
+//! The site header: the wordmark, where you are, who is signed in, and the way out. On phones
+//! its links fold into a menu behind a "Menu" button (with JavaScript; without, they wrap).
 
 use leptos::prelude::*;
-use leptos_router::components::A;
+use leptos_router::{components::A, hooks::use_location};
 
 use crate::{app::Auth, paths};
+
+/// The logo: a check mark in a rounded square, drawn inline (no request, crisp at any size).
+#[component]
+pub fn Logo() -> impl IntoView {
+    view! {
+        <svg viewBox="0 0 32 32" aria-hidden="true" focusable="false">
+            <rect width="32" height="32" rx="8" fill="#2353cf" />
+            <path
+                d="M9 16.5l4.5 4.5L23 11.5"
+                fill="none"
+                stroke="#fff"
+                stroke-width="3.5"
+                stroke-linecap="round"
+                stroke-linejoin="round"
+            />
+        </svg>
+    }
+}
 
 #[component]
 pub fn Header() -> impl IntoView {
     let auth = expect_context::<Auth>();
     let logout = auth.logout;
+    let location = use_location();
+    let open = RwSignal::new(false);
+    // Following a link closes the menu.
+    Effect::new(move |_| {
+        location.pathname.track();
+        open.set(false);
+    });
+    let current =
+        move |path: &'static str| move || (location.pathname.get() == path).then_some("page");
     view! {
         <header class="site-header">
             <A href=paths::HOME attr:class="brand">
-                "Tasks"
+                <Logo />
+                <span>"Tasks"</span>
             </A>
-            <Transition fallback=|| ()>
-                {move || Suspend::new(async move {
-                    match auth.user.await {
-                        Ok(Some(user)) => {
-                            view! {
-                                <div class="session">
+            <button
+                type="button"
+                class="menu-toggle secondary"
+                aria-expanded=move || open.get().to_string()
+                aria-controls="site-menu"
+                on:click=move |_| open.update(|o| *o = !*o)
+            >
+                "Menu"
+            </button>
+            <nav id="site-menu" class="site-menu" class:open=move || open.get() aria-label="Main">
+                <Transition fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        match auth.user.await {
+                            Ok(Some(user)) => {
+                                view! {
                                     <span class="whoami">
                                         "Signed in as " <strong>{user.name}</strong>
                                     </span>
-                                    <A href=paths::TASKS>"Tasks"</A>
-                                    <A href=paths::SESSIONS>"Sessions"</A>
+                                    <a href=paths::TASKS aria-current=current(paths::TASKS)>
+                                        "Tasks"
+                                    </a>
+                                    <a href=paths::SESSIONS aria-current=current(paths::SESSIONS)>
+                                        "Sessions"
+                                    </a>
                                     <ActionForm action=logout>
-                                        <button type="submit" disabled=move || logout.pending().get()>
-                                            {move || if logout.pending().get() { "Logging out…" } else { "Log out" }}
+                                        <button
+                                            type="submit"
+                                            class="secondary"
+                                            aria-disabled=move || logout.pending().get().to_string()
+                                        >
+                                            {move || {
+                                                if logout.pending().get() { "Logging out…" } else { "Log out" }
+                                            }}
                                         </button>
                                     </ActionForm>
-                                </div>
+                                }
+                                    .into_any()
                             }
-                                .into_any()
-                        }
-                        _ => {
-                            view! {
-                                <nav class="session">
-                                    <A href=paths::LOGIN>"Log in"</A>
-                                    <A href=paths::REGISTER>"Sign up"</A>
-                                </nav>
+                            _ => {
+                                view! {
+                                    <a href=paths::LOGIN aria-current=current(paths::LOGIN)>
+                                        "Log in"
+                                    </a>
+                                    <a
+                                        href=paths::REGISTER
+                                        class="button"
+                                        aria-current=current(paths::REGISTER)
+                                    >
+                                        "Sign up"
+                                    </a>
+                                }
+                                    .into_any()
                             }
-                                .into_any()
                         }
-                    }
-                })}
-            </Transition>
+                    })}
+                </Transition>
+            </nav>
         </header>
     }
 }

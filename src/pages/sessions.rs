@@ -177,24 +177,43 @@ fn SessionItem(session: SessionInfo, revoke: ServerAction<RevokeSession>) -> imp
         device,
         ip,
         last_used,
+        last_used_ago,
+        last_used_iso,
         current,
         ..
     } = session;
-    let label = if current {
-        "Sign out (this device)"
+    // Every button reads "Sign out"; its name says which session ("Sign out Chrome on Linux").
+    let which = if current {
+        " here".to_owned()
     } else {
-        "Sign out"
+        format!(" {device}")
     };
     view! {
         <li class="session-item" class:current=current>
             <div>
-                <strong title=user_agent>{device}</strong>
+                <strong title=user_agent>{device.clone()}</strong>
                 {current.then(|| view! { <span class="badge">"This device"</span> })}
-                <p class="muted">{format!("{ip} · last used {last_used}")}</p>
+                <p class="muted">
+                    {format!("{ip} · ")}
+                    {if current {
+                        view! { "active now" }.into_any()
+                    } else {
+                        view! {
+                            "last used "
+                            <time datetime=last_used_iso title=last_used>
+                                {last_used_ago}
+                            </time>
+                        }
+                            .into_any()
+                    }}
+                </p>
             </div>
             <ActionForm action=revoke>
                 <input type="hidden" name="id" value=id />
-                <button type="submit" class="secondary">{label}</button>
+                <button type="submit" class="secondary">
+                    "Sign out"
+                    <span class="visually-hidden">{which}</span>
+                </button>
             </ActionForm>
         </li>
     }

@@ -98,7 +98,7 @@ impl RequestContext {
 
 /// Requests that never need to know the caller: static files and health probes.
 fn needs_no_caller(path: &str) -> bool {
-    path.starts_with("/pkg/") || path == "/healthz" || path == "/readyz"
+    path.starts_with("/pkg/") || path == "/favicon.svg" || path == "/healthz" || path == "/readyz"
 }
 
 /// The layer: builds the [`RequestContext`] and stores it in the request's extensions.

@@ -96,7 +96,7 @@ pub async fn security_headers(
     request: Request,
     next: Next,
 ) -> Response {
-    let static_file = request.uri().path().starts_with("/pkg/");
+    let static_file = super::assets::is_static(request.uri().path());
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     if !headers.contains_key(header::CONTENT_SECURITY_POLICY)

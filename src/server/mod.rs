@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod api;
+pub mod assets;
 pub mod attempt_limits;
 pub mod auth;
 pub mod config;

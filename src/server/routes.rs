@@ -33,6 +33,7 @@ pub fn app(state: AppState) -> Router {
         .nest("/api/v1", super::api::router())
         .merge(super::health::router())
         .merge(super::api::doc::swagger_ui())
+        .merge(super::assets::router(&state.leptos_options))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         // Server-function errors leave with their real status instead of Leptos' 500.
         .layer(middleware::from_fn(server_fn_status))

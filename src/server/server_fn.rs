@@ -12,7 +12,7 @@ use super::{
     context::{Principal, RequestContext},
     state::AppState,
 };
-use crate::error::AppError;
+use crate::{error::AppError, model::TaskFilter, paths};
 
 /// The application state, provided to every server function by the router.
 ///
@@ -65,6 +65,24 @@ pub fn return_to_after_form_post(page: &str) {
     if is_plain_form_post() {
         leptos_axum::redirect(page);
     }
+}
+
+/// After a successful plain form post from the task list, sends the browser back to the list
+/// it came from: the same filter (`show`), but never the rename form (`edit`) or a later page.
+pub fn return_to_task_list() {
+    if !is_plain_form_post() {
+        return;
+    }
+    let filter = use_context::<Parts>()
+        .and_then(|parts| {
+            let referer = parts.headers.get(header::REFERER)?.to_str().ok()?;
+            let (_, query) = referer.split_once('?')?;
+            form_urlencoded::parse(query.as_bytes())
+                .find(|(key, _)| key == "show")
+                .map(|(_, value)| TaskFilter::parse(Some(&value)))
+        })
+        .unwrap_or_default();
+    leptos_axum::redirect(&paths::task_list(filter, None));
 }
 
 fn is_plain_form_post() -> bool {

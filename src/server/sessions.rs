@@ -218,7 +218,8 @@ pub async fn list(
     user_id: i64,
     current: &str,
 ) -> Result<Vec<SessionInfo>, AppError> {
-    Ok(db::sessions::list_live(&state.db, user_id, now_millis())
+    let now = now_millis();
+    Ok(db::sessions::list_live(&state.db, user_id, now)
         .await?
         .into_iter()
         .map(|row| SessionInfo {
@@ -230,6 +231,8 @@ pub async fn list(
             created_at: row.created_at,
             last_used_at: row.last_used_at,
             last_used: utc_text(row.last_used_at),
+            last_used_ago: time_ago(now, row.last_used_at),
+            last_used_iso: iso_text(row.last_used_at),
         })
         .collect())
 }
@@ -243,29 +246,83 @@ fn utc_text(millis: i64) -> String {
         .unwrap_or_default()
 }
 
-/// A person-readable name for a User-Agent: "Firefox on Linux", "curl", "Unknown client".
+/// "2026-11-25T16:40:00Z", for `<time datetime>`.
+fn iso_text(millis: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(millis / 1000)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}
+
+/// How long before `now` the moment `then` was, as people say it: "just now", "5 minutes ago",
+/// "yesterday", "3 days ago". Computed on the server, so the page hydrates to the same text.
+pub fn time_ago(now: i64, then: i64) -> String {
+    let seconds = (now - then).max(0) / 1000;
+    let plural = |n: i64, unit: &str| {
+        if n == 1 {
+            format!("1 {unit} ago")
+        } else {
+            format!("{n} {unit}s ago")
+        }
+    };
+    match seconds {
+        0..60 => "just now".to_owned(),
+        60..3_600 => plural(seconds / 60, "minute"),
+        3_600..86_400 => plural(seconds / 3_600, "hour"),
+        86_400..172_800 => "yesterday".to_owned(),
+        172_800..2_592_000 => plural(seconds / 86_400, "day"),
+        _ => plural(seconds / 2_592_000, "month"),
+    }
+}
+
+/// A person-readable name for a User-Agent: "Firefox on Linux", "Python script", "Unknown device".
 /// Good enough to tell one's own devices apart; the full string is shown on hover.
 pub fn describe_user_agent(ua: &str) -> String {
+    // Programs first: their User-Agents often name a platform too ("Python/3.11 on Linux").
+    let program = [
+        ("python-requests/", "Python script"),
+        ("Python-urllib/", "Python script"),
+        ("python-httpx/", "Python script"),
+        ("aiohttp/", "Python script"),
+        ("curl/", "curl (command line)"),
+        ("Wget/", "Wget (command line)"),
+        ("Go-http-client/", "Go program"),
+        ("node-fetch", "Node.js script"),
+        ("undici", "Node.js script"),
+        ("axios/", "Node.js script"),
+        ("okhttp/", "Android app or Java program"),
+        ("Java/", "Java program"),
+        ("reqwest/", "Rust program"),
+        ("PostmanRuntime/", "Postman"),
+        ("Insomnia/", "Insomnia"),
+    ]
+    .iter()
+    .find(|(needle, _)| ua.contains(needle));
+    if let Some((_, name)) = program {
+        return (*name).to_owned();
+    }
     let browser = [
         ("Edg/", "Edge"),
         ("OPR/", "Opera"),
+        ("SamsungBrowser/", "Samsung Internet"),
         ("Firefox/", "Firefox"),
-        ("Chromium/", "Chromium"),
+        ("FxiOS/", "Firefox"),
+        ("CriOS/", "Chrome"),
         ("HeadlessChrome/", "Headless Chrome"),
+        ("Chromium/", "Chromium"),
         ("Chrome/", "Chrome"),
         ("Safari/", "Safari"),
-        ("curl/", "curl"),
-        ("python-requests/", "Python requests"),
-        ("python-httpx/", "Python httpx"),
-        ("reqwest/", "reqwest"),
     ]
     .iter()
     .find(|(needle, _)| ua.contains(needle))
     .map(|(_, name)| *name);
     let os = [
         ("Android", "Android"),
-        ("iPhone", "iOS"),
-        ("iPad", "iPadOS"),
+        ("iPhone", "iPhone"),
+        ("iPad", "iPad"),
         ("Windows", "Windows"),
         ("Mac OS X", "macOS"),
         ("CrOS", "ChromeOS"),
@@ -278,8 +335,18 @@ pub fn describe_user_agent(ua: &str) -> String {
         (Some(b), Some(o)) => format!("{b} on {o}"),
         (Some(b), None) => b.to_owned(),
         (None, Some(o)) => format!("A browser on {o}"),
-        (None, None) if ua.is_empty() => "Unknown client".to_owned(),
-        (None, None) => ua.chars().take(40).collect(),
+        (None, None) if ua.is_empty() => "Unknown device".to_owned(),
+        (None, None) => {
+            // The product name of an unknown program ("MyTool/1.2 (...)" -> "MyTool").
+            let name: String = ua
+                .split(['/', ' '])
+                .next()
+                .unwrap_or(ua)
+                .chars()
+                .take(40)
+                .collect();
+            format!("{name} (program)")
+        }
     }
 }
 
@@ -302,8 +369,47 @@ mod tests {
             ),
             "Edge on Windows"
         );
-        assert_eq!(describe_user_agent("curl/8.5.0"), "curl");
-        assert_eq!(describe_user_agent(""), "Unknown client");
+        assert_eq!(describe_user_agent("curl/8.5.0"), "curl (command line)");
+        assert_eq!(describe_user_agent("Python-urllib/3.11"), "Python script");
+        assert_eq!(
+            describe_user_agent("python-requests/2.32.3"),
+            "Python script"
+        );
+        assert_eq!(
+            describe_user_agent(
+                "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 \
+                 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1"
+            ),
+            "Safari on iPhone"
+        );
+        assert_eq!(
+            describe_user_agent(
+                "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+            ),
+            "Chrome on Linux"
+        );
+        assert_eq!(
+            describe_user_agent("Tasks-Sync/1.2 (build 7)"),
+            "Tasks-Sync (program)"
+        );
+        assert_eq!(describe_user_agent(""), "Unknown device");
+    }
+
+    #[test]
+    fn times_read_as_people_say_them() {
+        let minute = 60_000;
+        assert_eq!(time_ago(1_000_000, 1_000_000), "just now");
+        assert_eq!(
+            time_ago(1_000_000, 2_000_000),
+            "just now",
+            "a clock step back"
+        );
+        assert_eq!(time_ago(minute, 0), "1 minute ago");
+        assert_eq!(time_ago(59 * minute, 0), "59 minutes ago");
+        assert_eq!(time_ago(120 * minute, 0), "2 hours ago");
+        assert_eq!(time_ago(30 * 60 * minute, 0), "yesterday");
+        assert_eq!(time_ago(3 * 24 * 60 * minute, 0), "3 days ago");
+        assert_eq!(time_ago(65 * 24 * 60 * minute, 0), "2 months ago");
     }
 
     #[test]

@@ -3,15 +3,62 @@
 use super::{attempt_limits, db, state::AppState, validate};
 use crate::{
     error::AppError,
-    model::{Task, User},
+    model::{Deleted, Task, TaskFilter, TaskListPage, User},
 };
 
-/// The user's tasks, newest first.
+/// How many tasks the web page's list shows at once ("Load more" fetches the next ones).
+pub const LIST_PAGE: i64 = 50;
+
+/// One page of the web page's list: up to [`LIST_PAGE`] tasks the filter shows, newest first,
+/// older than task `before` if given, with the open / done counts of the filter tabs.
 ///
 /// # Errors
 /// Database failures.
-pub async fn list(state: &AppState, user: &User) -> Result<Vec<Task>, AppError> {
-    db::tasks::list(&state.db, user.id).await
+pub async fn list_page(
+    state: &AppState,
+    user: &User,
+    filter: TaskFilter,
+    before: Option<i64>,
+) -> Result<TaskListPage, AppError> {
+    let (tasks, next) = page(state, user, filter.done(), before, Some(LIST_PAGE)).await?;
+    let (open, done) = db::tasks::counts(&state.db, user.id).await?;
+    Ok(TaskListPage {
+        tasks,
+        next,
+        open,
+        done,
+    })
+}
+
+/// Deletes all of the user's done tasks, as one batch that [`restore`] can bring back.
+///
+/// # Errors
+/// [`AppError::RateLimited`] past `WRITES_PER_MINUTE`; database failures.
+pub async fn clear_done(state: &AppState, user: &User) -> Result<Deleted, AppError> {
+    attempt_limits::task_write(state, user.id).await?;
+    db::tasks::delete_done(&state.db, user.id).await
+}
+
+/// Undo: brings back the tasks of one of the user's recent deletes (gone after
+/// `TRASH_RETENTION_MS`, or once restored: then nothing comes back).
+///
+/// # Errors
+/// [`AppError::Validation`] when they would take the user past `MAX_TASKS_PER_USER`,
+/// [`AppError::RateLimited`] past `WRITES_PER_MINUTE`; database failures.
+pub async fn restore(state: &AppState, user: &User, batch: i64) -> Result<Vec<Task>, AppError> {
+    attempt_limits::task_write(state, user.id).await?;
+    let cap = state.config.max_tasks_per_user;
+    db::tasks::restore(&state.db, user.id, batch, i64::from(cap))
+        .await?
+        .ok_or_else(|| {
+            AppError::Validation(vec![crate::error::FieldError::new(
+                "batch",
+                format!(
+                    "Bringing these back would make more than {cap} tasks, the most one account \
+                     can keep. Delete some you no longer need first."
+                ),
+            )])
+        })
 }
 
 /// Adds a task.
@@ -54,12 +101,12 @@ pub async fn update(
     db::tasks::update(&state.db, user.id, id, title.as_deref(), done).await
 }
 
-/// Deletes a task.
+/// Deletes a task, keeping it a few minutes for Undo ([`restore`]).
 ///
 /// # Errors
 /// [`AppError::NotFound`] when the user has no such task, [`AppError::RateLimited`] past
 /// `WRITES_PER_MINUTE`.
-pub async fn delete(state: &AppState, user: &User, id: i64) -> Result<(), AppError> {
+pub async fn delete(state: &AppState, user: &User, id: i64) -> Result<Deleted, AppError> {
     attempt_limits::task_write(state, user.id).await?;
     db::tasks::delete(&state.db, user.id, id).await
 }

@@ -353,7 +353,10 @@ impl TestApp {
     pub async fn list_tasks(&self, cookie: &str) -> Vec<serde_json::Value> {
         let reply = self.call("tasks/list", &[], Some(cookie)).await;
         assert_eq!(reply.status, StatusCode::OK, "list failed: {}", reply.body);
-        reply.json().as_array().cloned().expect("a JSON array")
+        reply.json()["tasks"]
+            .as_array()
+            .cloned()
+            .expect("a page with a `tasks` array")
     }
 
     pub async fn count_users(&self) -> i64 {

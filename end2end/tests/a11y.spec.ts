@@ -1,0 +1,96 @@
+import AxeBuilder from '@axe-core/playwright';
+import { expect, test, type Page } from '@playwright/test';
+import { createUser, hydrated, logIn, onTaskListAs, uniqueEmail } from './helpers';
+
+// axe-core on every page and state, in the light and the dark theme: WCAG 2.0-2.2 A and AA
+// rules plus axe's best practices, and any violation fails the test with what and where.
+
+async function expectNoViolations(page: Page, state: string): Promise<void> {
+  for (const colorScheme of ['light', 'dark'] as const) {
+    await page.emulateMedia({ colorScheme });
+    const results = await new AxeBuilder({ page })
+      .withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'])
+      .analyze();
+    const found = results.violations.map(
+      (v) => `${v.id} (${v.impact}): ${v.help}\n    ${v.nodes.map((n) => n.target.join(' ')).join('\n    ')}`,
+    );
+    expect(found, `axe violations on ${state}, ${colorScheme} theme`).toEqual([]);
+  }
+  await page.emulateMedia({ colorScheme: 'light' });
+}
+
+test('pages for visitors: start, log in (with an error), sign up (with errors), not found', async ({ page, baseURL }) => {
+  await page.goto('/');
+  await hydrated(page);
+  await expectNoViolations(page, 'the start page');
+
+  await page.goto('/login');
+  await hydrated(page);
+  await expectNoViolations(page, 'the login page');
+  const email = uniqueEmail('axe-login');
+  await createUser(baseURL!, 'Axe', email);
+  await logIn(page, email, 'not the password');
+  await expect(page.getByRole('alert').filter({ hasText: 'Incorrect email or password.' })).toBeVisible();
+  await expectNoViolations(page, 'the login page with an error');
+
+  await page.goto('/register');
+  await hydrated(page);
+  await expectNoViolations(page, 'the sign-up page');
+  await page.getByLabel('Name', { exact: true }).fill('Axe');
+  await page.getByLabel('Email', { exact: true }).fill(uniqueEmail('axe-signup'));
+  await page.getByLabel('Password', { exact: true }).fill('short');
+  await page.getByRole('button', { name: 'Sign up' }).click();
+  await expect(page.locator('#field-password-error')).not.toBeEmpty();
+  await expectNoViolations(page, 'the sign-up page with errors');
+
+  await page.goto('/no-such-page');
+  await expectNoViolations(page, 'the not-found page');
+});
+
+test('the task list: empty, with tasks, renaming, an error, Undo, a long list; the sessions page', async ({ page, baseURL }) => {
+  test.setTimeout(120_000);
+  await onTaskListAs(page, baseURL!, 'Axe list');
+  await expectNoViolations(page, 'the empty task list');
+
+  await page.getByLabel('New task').fill('   ');
+  await page.getByRole('button', { name: 'Add', exact: true }).click();
+  await expect(page.locator('#new-task-error')).not.toBeEmpty();
+  await expectNoViolations(page, 'the task list with a refused title');
+
+  const titles = Array.from({ length: 55 }, (_, i) => `Thing to do ${i + 1}`);
+  for (const title of titles) {
+    const response = await page.request.post('/api/tasks/add', { form: { title } });
+    expect(response.status()).toBe(200);
+  }
+  await page.reload();
+  await hydrated(page);
+  await page.getByRole('checkbox', { name: 'Thing to do 55', exact: true }).click();
+  await expect(page.getByRole('checkbox', { name: 'Thing to do 55', exact: true })).toBeChecked();
+  await expectNoViolations(page, 'a long task list with a done task');
+
+  await page.getByRole('button', { name: 'Rename ‘Thing to do 54’' }).click();
+  await page.getByLabel('New title for ‘Thing to do 54’').fill('');
+  await page.keyboard.press('Enter');
+  await expectNoViolations(page, 'a task being renamed');
+  await page.keyboard.press('Escape');
+
+  await page.getByRole('button', { name: 'Delete ‘Thing to do 53’' }).click();
+  await expect(page.getByRole('button', { name: 'Undo' })).toBeVisible();
+  await expectNoViolations(page, 'the task list offering Undo');
+
+  await page.goto('/tasks?show=done');
+  await hydrated(page);
+  await expectNoViolations(page, 'the done filter');
+
+  await page.goto('/sessions');
+  await hydrated(page);
+  await expectNoViolations(page, 'the sessions page');
+});
+
+test('the phone layout, menu open', async ({ page, baseURL }) => {
+  await page.setViewportSize({ width: 390, height: 844 });
+  await onTaskListAs(page, baseURL!, 'Axe phone');
+  await page.getByRole('button', { name: 'Menu' }).click();
+  await expect(page.getByRole('link', { name: 'Sessions' })).toBeVisible();
+  await expectNoViolations(page, 'the task list on a phone with the menu open');
+});

@@ -1,0 +1,56 @@
+import { expect, test } from '@playwright/test';
+import { request as httpRequest } from 'node:http';
+
+// What a phone downloads: the release build's files, as the server sends them. A size budget is
+// a fact of the build, not a timing, so it is a test.
+
+const WASM_GZIP_BUDGET = 220 * 1000; // bytes
+
+/** GETs `url` without decoding, so the body's length is what crossed the wire. */
+function rawGet(url: string, acceptEncoding: string): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; bytes: number }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { headers: { 'Accept-Encoding': acceptEncoding } }, (res) => {
+      let bytes = 0;
+      res.on('data', (chunk: Buffer) => (bytes += chunk.length));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, bytes }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+test('the wasm bundle is at most 220 KB gzip, precompressed, hashed and cached for a year', async ({ page, baseURL }) => {
+  const wasmUrls: string[] = [];
+  page.on('request', (r) => {
+    if (r.url().endsWith('.wasm')) wasmUrls.push(r.url());
+  });
+  await page.goto('/login');
+  await page.locator('body[data-hydrated="true"]').waitFor();
+  expect(wasmUrls, 'the page loaded one wasm bundle').toHaveLength(1);
+  const wasm = wasmUrls[0];
+  // A content hash in the name: a new build is a new URL.
+  expect(new URL(wasm).pathname).toMatch(/^\/pkg\/tasks\.[A-Za-z0-9_-]{8,}\.wasm$/);
+
+  const gzip = await rawGet(wasm, 'gzip');
+  expect(gzip.status).toBe(200);
+  expect(gzip.headers['content-encoding']).toBe('gzip');
+  expect(gzip.headers['cache-control']).toBe('public, max-age=31536000, immutable');
+  expect(String(gzip.headers['vary']).toLowerCase()).toContain('accept-encoding');
+  console.log(`wasm: ${gzip.bytes} bytes gzip`);
+  expect(gzip.bytes, 'the wasm bundle, gzip').toBeLessThanOrEqual(WASM_GZIP_BUDGET);
+
+  const brotli = await rawGet(wasm, 'br, gzip');
+  expect(brotli.headers['content-encoding']).toBe('br');
+  expect(brotli.bytes).toBeLessThan(gzip.bytes);
+  console.log(`wasm: ${brotli.bytes} bytes brotli`);
+
+  // The stylesheet and the JavaScript glue are hashed and precompressed too.
+  const html = await (await page.request.get('/login')).text();
+  for (const pattern of [/href="(\/pkg\/tasks\.[^"]+\.css)"/, /(\/pkg\/tasks\.[A-Za-z0-9_-]+\.js)/]) {
+    const path = html.match(pattern)?.[1];
+    expect(path, `${pattern} in the page`).toBeTruthy();
+    const asset = await rawGet(new URL(path!, baseURL).toString(), 'br');
+    expect(asset.headers['content-encoding'], path).toBe('br');
+    expect(asset.headers['cache-control'], path).toBe('public, max-age=31536000, immutable');
+  }
+});
