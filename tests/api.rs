@@ -6,7 +6,10 @@ use axum::{
     body::Body,
     http::{Request, StatusCode, header},
 };
-use common::{PASSWORD, api_register, api_token, bearer, json_request, spawn, token_request};
+use common::{
+    PASSWORD, Reply, api_register, api_token, bearer, json_request, spawn, spawn_with,
+    token_request,
+};
 use serde_json::{Value, json};
 
 #[tokio::test]
@@ -89,20 +92,31 @@ async fn token_endpoint_is_an_oauth2_password_grant() {
     assert_eq!(wrong.headers[header::WWW_AUTHENTICATE], "Bearer");
     assert_eq!(wrong.body, unknown.body, "no account enumeration");
     assert_eq!(wrong.json()["detail"], "Incorrect email or password.");
+    // RFC 6749 §5.2, so that OAuth clients raise an error instead of reading it as a token.
+    assert_token_error(
+        &wrong,
+        StatusCode::UNAUTHORIZED,
+        "invalid_grant",
+        "Incorrect email or password.",
+    );
 }
 
 #[tokio::test]
 async fn token_endpoint_refuses_other_grants_and_json() {
     let app = spawn().await;
-    let request = token_request(&[
-        ("grant_type", "client_credentials"),
-        ("username", "a@b.co"),
-        ("password", "x"),
-    ]);
-    assert_eq!(
-        app.send(request).await.status,
-        StatusCode::UNPROCESSABLE_ENTITY
-    );
+    for grant in ["client_credentials", "authorization_code", "PASSWORD", ""] {
+        let request = token_request(&[
+            ("grant_type", grant),
+            ("username", "a@b.co"),
+            ("password", "x"),
+        ]);
+        assert_token_error(
+            &app.send(request).await,
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            "grant_type must be `password` or `refresh_token`.",
+        );
+    }
     let as_json = json_request(
         &app,
         "POST",
@@ -111,9 +125,269 @@ async fn token_endpoint_refuses_other_grants_and_json() {
         Some(json!({"username": "a", "password": "b"})),
     )
     .await;
-    assert_eq!(as_json.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_token_error(
+        &as_json,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "invalid_request",
+        "application/x-www-form-urlencoded",
+    );
     let missing = api_token(&app, "", "").await;
-    assert_eq!(missing.status, StatusCode::UNAUTHORIZED);
+    assert_token_error(
+        &missing,
+        StatusCode::UNAUTHORIZED,
+        "invalid_grant",
+        "Incorrect email or password.",
+    );
+}
+
+/// An error of the token endpoint: RFC 6749 §5.2's `error` and `error_description` (printable
+/// ASCII without `"` and `\`), the same sentence in FastAPI's `detail`, nothing else, never
+/// cached.
+#[track_caller]
+fn assert_token_error(reply: &Reply, status: StatusCode, error: &str, says: &str) {
+    assert_eq!(reply.status, status, "{}", reply.body);
+    let body = reply.json();
+    assert_eq!(body["error"], error, "{body}");
+    let description = body["error_description"]
+        .as_str()
+        .expect("error_description");
+    assert!(description.contains(says), "{says:?} not in {body}");
+    assert!(
+        description
+            .chars()
+            .all(|c| matches!(c, ' '..='!' | '#'..='[' | ']'..='~')),
+        "not RFC 6749 error_description characters: {description:?}"
+    );
+    assert_eq!(body["detail"], description, "{body}");
+    let mut keys: Vec<&String> = body.as_object().unwrap().keys().collect();
+    keys.sort();
+    assert_eq!(keys, ["detail", "error", "error_description"], "{body}");
+    assert_eq!(reply.headers[header::CACHE_CONTROL], "no-store");
+    assert_eq!(reply.headers[header::PRAGMA], "no-cache");
+}
+
+/// Checks `reply` against what the OpenAPI document says `POST /api/v1/auth/token` answers
+/// with its status: the status is listed, with the `TokenErrorOut` schema, whose `error` enum
+/// holds the code, and with the headers it promises.
+#[track_caller]
+fn assert_documented_token_error(doc: &Value, reply: &Reply) {
+    let status = reply.status.as_str();
+    let documented = &doc["paths"]["/api/v1/auth/token"]["post"]["responses"][status];
+    assert!(documented.is_object(), "{status} is not documented");
+    assert_eq!(
+        documented["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/TokenErrorOut",
+        "{status}"
+    );
+    let schemas = &doc["components"]["schemas"];
+    let codes = &schemas["OAuthErrorCode"]["enum"];
+    assert!(
+        codes.as_array().unwrap().contains(&reply.json()["error"]),
+        "{} is not in {codes}",
+        reply.json()["error"]
+    );
+    if let Some(headers) = documented["headers"].as_object() {
+        for name in headers.keys() {
+            assert!(
+                reply.headers.contains_key(name.as_str()),
+                "{status}: {name}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn token_endpoint_errors_are_rfc_6749_bodies_with_the_fastapi_detail_beside() {
+    let app = spawn().await;
+    let doc = app.get("/api/v1/openapi.json", None).await.json();
+    let mut replies = Vec::new();
+
+    // Missing parameters: `invalid_request`, 400 (RFC 6749 §5.2), naming what is missing.
+    for (fields, says) in [
+        (
+            &[("username", "a@b.co")][..],
+            "`password` is required for grant_type=password.",
+        ),
+        (
+            &[("password", "x")],
+            "`username` is required for grant_type=password.",
+        ),
+        (
+            &[("grant_type", "password")],
+            "`username` and `password` are required for grant_type=password.",
+        ),
+        (
+            &[("grant_type", "refresh_token")],
+            "`refresh_token` is required for grant_type=refresh_token.",
+        ),
+        // A repeated parameter is malformed too (RFC 6749 §5.2).
+        (
+            &[
+                ("username", "a@b.co"),
+                ("username", "c@d.co"),
+                ("password", "x"),
+            ],
+            "duplicate field `username`",
+        ),
+    ] {
+        let reply = app.send(token_request(fields)).await;
+        assert_token_error(&reply, StatusCode::BAD_REQUEST, "invalid_request", says);
+        replies.push(reply);
+    }
+
+    // An unsupported grant type.
+    let reply = app
+        .send(token_request(&[("grant_type", "client_credentials")]))
+        .await;
+    assert_token_error(
+        &reply,
+        StatusCode::BAD_REQUEST,
+        "unsupported_grant_type",
+        "grant_type must be `password` or `refresh_token`.",
+    );
+    replies.push(reply);
+
+    // Refresh tokens that are unknown, spent (replayed after the grace window) or expired:
+    // `invalid_grant`, 400.
+    api_register(&app, "grants@example.com").await;
+    let refresh_grant =
+        |token: &str| token_request(&[("grant_type", "refresh_token"), ("refresh_token", token)]);
+    let invalid = "The refresh token is invalid, expired or revoked. Sign in again.";
+    let unknown = app.send(refresh_grant("not-a-refresh-token")).await;
+    assert_token_error(&unknown, StatusCode::BAD_REQUEST, "invalid_grant", invalid);
+    let (_, spent) = common::api_tokens(&app, "grants@example.com").await;
+    let exchanged = app.send(refresh_grant(&spent)).await;
+    assert_eq!(exchanged.status, StatusCode::OK, "{}", exchanged.body);
+    common::after_the_reuse_grace(&app.state.db).await;
+    let replayed = app.send(refresh_grant(&spent)).await;
+    assert_token_error(&replayed, StatusCode::BAD_REQUEST, "invalid_grant", invalid);
+    let (_, expiring) = common::api_tokens(&app, "grants@example.com").await;
+    common::execute(&app.state.db, "UPDATE refresh_tokens SET expires_at = 0").await;
+    let expired = app.send(refresh_grant(&expiring)).await;
+    assert_token_error(&expired, StatusCode::BAD_REQUEST, "invalid_grant", invalid);
+    replies.extend([unknown, replayed, expired]);
+
+    // Wrong password: still 401 with `WWW-Authenticate`, and `invalid_grant`.
+    let wrong = api_token(&app, "grants@example.com", "not the password").await;
+    assert_token_error(
+        &wrong,
+        StatusCode::UNAUTHORIZED,
+        "invalid_grant",
+        "Incorrect email or password.",
+    );
+    assert_eq!(wrong.headers[header::WWW_AUTHENTICATE], "Bearer");
+    replies.push(wrong);
+
+    // A disabled account's right password: still 403, and `invalid_grant`.
+    common::execute(&app.state.db, "UPDATE users SET disabled = TRUE").await;
+    let disabled = api_token(&app, "grants@example.com", PASSWORD).await;
+    assert_token_error(
+        &disabled,
+        StatusCode::FORBIDDEN,
+        "invalid_grant",
+        "This account has been disabled.",
+    );
+    replies.push(disabled);
+
+    // Not a form, and too large: the status says which, `invalid_request` says it is the request.
+    let not_a_form = Request::post("/api/v1/auth/token")
+        .header(header::CONTENT_TYPE, "text/plain")
+        .body(Body::from("username=a&password=b"))
+        .unwrap();
+    let not_a_form = app.send(not_a_form).await;
+    assert_token_error(
+        &not_a_form,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "invalid_request",
+        "application/x-www-form-urlencoded",
+    );
+    let huge = Request::post("/api/v1/auth/token")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(format!("username={}", "x".repeat(100_000))))
+        .unwrap();
+    let huge = app.send(huge).await;
+    assert_token_error(
+        &huge,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "invalid_request",
+        "too large",
+    );
+    replies.extend([not_a_form, huge]);
+
+    for reply in &replies {
+        assert_documented_token_error(&doc, reply);
+    }
+}
+
+#[tokio::test]
+async fn a_login_that_must_wait_is_429_temporarily_unavailable_with_retry_after() {
+    let app = spawn_with(&[("LOGIN_FAILURES_PER_ACCOUNT", "3")]).await;
+    api_register(&app, "waits@example.com").await;
+    let mut reply = api_token(&app, "waits@example.com", "wrong guess").await;
+    for _ in 0..10 {
+        if reply.status == StatusCode::TOO_MANY_REQUESTS {
+            break;
+        }
+        assert_token_error(
+            &reply,
+            StatusCode::UNAUTHORIZED,
+            "invalid_grant",
+            "Incorrect email or password.",
+        );
+        reply = api_token(&app, "waits@example.com", "wrong guess").await;
+    }
+    assert_token_error(
+        &reply,
+        StatusCode::TOO_MANY_REQUESTS,
+        "temporarily_unavailable",
+        "Too many attempts. Try again in",
+    );
+    let retry_after: u64 = reply.headers[header::RETRY_AFTER]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(retry_after > 0);
+    // The right password waits too: the credentials are not even checked.
+    let right = api_token(&app, "waits@example.com", PASSWORD).await;
+    assert_token_error(
+        &right,
+        StatusCode::TOO_MANY_REQUESTS,
+        "temporarily_unavailable",
+        "Too many attempts.",
+    );
+    let doc = app.get("/api/v1/openapi.json", None).await.json();
+    assert_documented_token_error(&doc, &right);
+}
+
+/// Only the token endpoint answers in the OAuth2 shape: the other endpoints keep theirs.
+#[tokio::test]
+async fn other_endpoints_keep_their_error_shapes() {
+    let app = spawn().await;
+    let refresh = common::api_refresh(&app, "not-a-refresh-token").await;
+    assert_eq!(refresh.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        refresh.json(),
+        json!({
+            "error": "invalid_grant",
+            "error_description": "The refresh token is invalid, expired or revoked. Sign in again."
+        })
+    );
+    let me = json_request(&app, "GET", "/api/v1/users/me", None, None).await;
+    assert_eq!(
+        me.json(),
+        json!({"detail": "You are not signed in, or your session has expired. Please log in."})
+    );
+    let invalid = json_request(
+        &app,
+        "POST",
+        "/api/v1/auth/register",
+        None,
+        Some(json!({"email": "x@example.com", "name": "X"})),
+    )
+    .await;
+    assert_eq!(invalid.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(invalid.json()["detail"].is_array(), "{}", invalid.body);
 }
 
 #[tokio::test]
@@ -561,6 +835,166 @@ async fn openapi_document_types_paging_fields_and_timestamps_for_generated_clien
         assert_eq!(
             schemas[schema]["properties"][field]["format"], "date-time",
             "{schema}.{field}"
+        );
+    }
+}
+
+/// `info.license` is real (the product is proprietary), and the token endpoint documents its
+/// OAuth2 error body for every error status, validation's 422 no longer among them.
+#[tokio::test]
+async fn openapi_document_has_a_license_and_the_token_endpoints_oauth2_errors() {
+    let app = spawn().await;
+    let doc = app.get("/api/v1/openapi.json", None).await.json();
+    assert_eq!(doc["info"]["license"], json!({"name": "Proprietary"}));
+
+    let schemas = &doc["components"]["schemas"];
+    let body = &schemas["TokenErrorOut"];
+    let mut required: Vec<&str> = body["required"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap())
+        .collect();
+    required.sort_unstable();
+    assert_eq!(required, ["detail", "error", "error_description"], "{body}");
+    assert_eq!(
+        body["properties"]["error"]["$ref"],
+        "#/components/schemas/OAuthErrorCode"
+    );
+    assert_eq!(
+        schemas["OAuthErrorCode"]["enum"],
+        json!([
+            "invalid_request",
+            "invalid_grant",
+            "unsupported_grant_type",
+            "temporarily_unavailable",
+            "server_error"
+        ])
+    );
+
+    let responses = doc["paths"]["/api/v1/auth/token"]["post"]["responses"]
+        .as_object()
+        .unwrap();
+    let mut statuses: Vec<&str> = responses.keys().map(String::as_str).collect();
+    statuses.sort_unstable();
+    assert_eq!(
+        statuses,
+        [
+            "200", "400", "401", "403", "413", "415", "429", "500", "503"
+        ]
+    );
+    for (status, response) in responses.iter().filter(|(s, _)| *s != "200") {
+        assert_eq!(
+            response["content"]["application/json"]["schema"]["$ref"],
+            "#/components/schemas/TokenErrorOut",
+            "{status}"
+        );
+    }
+    assert!(responses["401"]["headers"]["WWW-Authenticate"].is_object());
+    for status in ["429", "503"] {
+        assert!(
+            responses[status]["headers"]["Retry-After"].is_object(),
+            "{status}"
+        );
+    }
+}
+
+/// The values of one directive of a Content-Security-Policy.
+fn csp_directive<'a>(policy: &'a str, name: &str) -> Vec<&'a str> {
+    policy
+        .split(';')
+        .map(str::trim)
+        .find_map(|d| d.strip_prefix(name).filter(|rest| rest.starts_with(' ')))
+        .map(|rest| rest.split_whitespace().collect())
+        .unwrap_or_default()
+}
+
+/// The CSP hash source of an inline `<style>` or `<script>` text.
+fn csp_hash(text: &str) -> String {
+    use base64::Engine;
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(text.as_bytes());
+    format!(
+        "'sha256-{}'",
+        base64::engine::general_purpose::STANDARD.encode(digest)
+    )
+}
+
+/// The text of every `<tag ...>text</tag>` in `html` that has no `src`.
+fn inline_elements(html: &str, tag: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut rest = html;
+    while let Some(start) = rest.find(&format!("<{tag}")) {
+        let after = &rest[start..];
+        let open_end = after.find('>').expect("a closed tag");
+        let close = after.find(&format!("</{tag}>")).expect("a closing tag");
+        if !after[..open_end].contains("src=") {
+            found.push(after[open_end + 1..close].to_owned());
+        }
+        rest = &after[close..];
+    }
+    found
+}
+
+/// What CSP checks on the Swagger UI page, as the browser would meet it: inline `<style>` and
+/// `<script>` elements and `style` attributes in the HTML, and the `<style>` elements the page's
+/// scripts insert at run time (React's `createElement("style", null, "...")`, as in Swagger
+/// UI's logo). Every one must be allowed by the page's own policy, without `'unsafe-inline'`.
+#[tokio::test]
+async fn the_docs_page_policy_allows_every_inline_style_and_script_the_page_uses() {
+    let app = spawn().await;
+    let page = app.get("/api/v1/docs/", None).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let policy = page.headers[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let style_src = csp_directive(&policy, "style-src");
+    let script_src = csp_directive(&policy, "script-src");
+    assert!(style_src.contains(&"'self'"), "{policy}");
+    assert!(!policy.contains("'unsafe-inline'"), "{policy}");
+    assert!(
+        !page.body.contains(" style="),
+        "style attributes need 'unsafe-inline': {}",
+        page.body
+    );
+    for script in inline_elements(&page.body, "script") {
+        if !script.trim().is_empty() {
+            assert!(script_src.contains(&csp_hash(&script).as_str()), "{script}");
+        }
+    }
+    let mut styles = inline_elements(&page.body, "style");
+    let scripts: Vec<&str> = page
+        .body
+        .split("src=\"")
+        .skip(1)
+        .filter_map(|s| s.split('"').next())
+        .collect();
+    assert!(!scripts.is_empty(), "{}", page.body);
+    for src in scripts {
+        let path = format!("/api/v1/docs/{}", src.trim_start_matches("./"));
+        let script = app.get(&path, None).await;
+        assert_eq!(script.status, StatusCode::OK, "{path}");
+        for inserted in script.body.split("createElement(\"style\",null,\"").skip(1) {
+            let css = inserted.split('"').next().unwrap();
+            assert!(
+                !css.contains('\\'),
+                "an escaped stylesheet in {path}: {css}"
+            );
+            styles.push(css.to_owned());
+        }
+    }
+    // The one stylesheet Swagger UI 5.32 is known to insert (its top bar logo's colours) must be
+    // found, or the scan proves nothing: a new spelling in the bundle would slip past it.
+    assert!(
+        styles.iter().any(|css| css.contains("logo_small_svg")),
+        "the logo's stylesheet was not found: {styles:?}"
+    );
+    for css in &styles {
+        let hash = csp_hash(css);
+        assert!(
+            style_src.contains(&hash.as_str()),
+            "{policy} does not allow the inline style {css:?} ({hash})"
         );
     }
 }

@@ -101,6 +101,7 @@ async fn every_kind_of_response_carries_the_security_headers_and_is_not_cached()
             "OpenAPI",
             json_request(&app, "GET", "/api/v1/openapi.json", None, None).await,
         ),
+        ("Swagger UI", app.get("/api/v1/docs/", None).await),
         ("redirect", app.get("/tasks", None).await),
     ];
     for (what, reply) in &replies {

@@ -5,7 +5,7 @@ use axum::{
     Json,
     body::Body,
     extract::Request,
-    http::{HeaderValue, StatusCode, header},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
     middleware::Next,
     response::{IntoResponse, Response},
 };
@@ -16,7 +16,7 @@ use utoipa::ToSchema;
 use super::config::ConfigError;
 use crate::error::AppError;
 
-/// An OAuth2 error response (RFC 6749 §5.2), used by the refresh-token endpoints.
+/// An OAuth2 error response (RFC 6749 §5.2), as `POST /api/v1/auth/refresh` sends it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OAuthErrorOut {
     /// `invalid_grant`.
@@ -24,13 +24,151 @@ pub struct OAuthErrorOut {
     pub error_description: String,
 }
 
-/// A 400 from the token endpoints: an OAuth2 error for a bad grant, or `{"detail"}` when the
-/// body could not be read at all.
+/// A 400 from `POST /api/v1/auth/refresh`: an OAuth2 error for a bad grant, or `{"detail"}`
+/// when the body could not be read at all.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(untagged)]
 pub enum TokenBadRequestOut {
     OAuth(OAuthErrorOut),
     Unreadable(ErrorOut),
+}
+
+/// The `error` codes the token endpoint answers with: RFC 6749 §5.2's, plus
+/// `temporarily_unavailable` and `server_error` (§4.1.2.1 defines them for the authorization
+/// endpoint; oauthlib raises them as `TemporarilyUnavailableError` and `ServerError`, so a
+/// client can tell "retry later" from "wrong password").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OAuthErrorCode {
+    /// A required parameter is missing or repeated, or the body cannot be read.
+    InvalidRequest,
+    /// Wrong email or password, a disabled account, or a refresh token that is invalid,
+    /// expired, spent or revoked.
+    InvalidGrant,
+    /// `grant_type` is neither `password` nor `refresh_token`.
+    UnsupportedGrantType,
+    /// Too many attempts, or the database is unavailable: retry after `Retry-After` seconds.
+    TemporarilyUnavailable,
+    /// A failure on the server.
+    ServerError,
+}
+
+/// An error of the OAuth2 token endpoint (`POST /api/v1/auth/token`): RFC 6749 §5.2's `error`
+/// and `error_description`, which OAuth clients (Authlib, requests-oauthlib) read, beside the
+/// `detail` FastAPI clients read. `error_description` and `detail` carry the same sentence.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "error": "invalid_grant",
+    "error_description": "Incorrect email or password.",
+    "detail": "Incorrect email or password."
+}))]
+pub struct TokenErrorOut {
+    pub error: OAuthErrorCode,
+    /// What happened and what to do, in printable ASCII (RFC 6749 §5.2).
+    pub error_description: String,
+    pub detail: String,
+}
+
+/// Why the token endpoint refused a request. Only that endpoint answers in the OAuth2 shape
+/// ([`TokenErrorOut`]); every other endpoint keeps the FastAPI shape of [`AppError`].
+#[derive(Debug)]
+pub enum TokenError {
+    /// A parameter the grant needs is missing (`invalid_request`, 400); says which.
+    MissingParameter(String),
+    /// `grant_type` names a grant this server does not offer (`unsupported_grant_type`, 400).
+    UnsupportedGrantType,
+    /// Whatever the login, the refresh or reading the body answered, in OAuth2 terms.
+    App(AppError),
+}
+
+impl From<AppError> for TokenError {
+    fn from(err: AppError) -> Self {
+        Self::App(err)
+    }
+}
+
+impl TokenError {
+    /// The status, the OAuth2 code and the sentence this error is answered with.
+    fn parts(&self) -> (StatusCode, OAuthErrorCode, String) {
+        use OAuthErrorCode as Code;
+        let app = match self {
+            Self::MissingParameter(message) => {
+                return (
+                    StatusCode::BAD_REQUEST,
+                    Code::InvalidRequest,
+                    message.clone(),
+                );
+            }
+            Self::UnsupportedGrantType => {
+                return (
+                    StatusCode::BAD_REQUEST,
+                    Code::UnsupportedGrantType,
+                    "grant_type must be `password` or `refresh_token`.".into(),
+                );
+            }
+            Self::App(err) => err,
+        };
+        let (status, code) = match app {
+            // The resource owner's credentials are the grant (RFC 6749 §4.3), so wrong ones
+            // are `invalid_grant`. The status stays 401 (with `WWW-Authenticate`), as before.
+            AppError::InvalidCredentials | AppError::AccountDisabled | AppError::InvalidGrant => {
+                (app.status_code(), Code::InvalidGrant)
+            }
+            // A form that cannot be read (a repeated parameter, say) is `invalid_request`, 400
+            // (RFC 6749 §5.2), where the other endpoints answer a validation error with 422.
+            AppError::Validation(_) => (StatusCode::BAD_REQUEST, Code::InvalidRequest),
+            // Limits and outages keep 429/503 and their `Retry-After`: the credentials were
+            // not even checked, so `invalid_grant` would send the person back to retype them.
+            AppError::RateLimited { .. } | AppError::Unavailable => {
+                (app.status_code(), Code::TemporarilyUnavailable)
+            }
+            other if other.status() >= 500 => (other.status_code(), Code::ServerError),
+            other => (other.status_code(), Code::InvalidRequest),
+        };
+        let message = match app {
+            AppError::Validation(errors) => errors
+                .iter()
+                .map(|e| e.message.as_str())
+                .collect::<Vec<_>>()
+                .join(" "),
+            other => other.to_string(),
+        };
+        (status, code, message)
+    }
+}
+
+/// RFC 6749 §5.2 allows only printable ASCII without `"` and `\` in `error_description`; any
+/// other character (a serde message can quote input) becomes `?`.
+fn oauth_description(message: &str) -> String {
+    message
+        .chars()
+        .map(|c| match c {
+            ' '..='~' if c != '"' && c != '\\' => c,
+            _ => '?',
+        })
+        .collect()
+}
+
+/// `{"error", "error_description", "detail"}` with the status of [`TokenError::parts`], the
+/// headers the same [`AppError`] gets elsewhere (`WWW-Authenticate`, `Retry-After`), and
+/// `Cache-Control: no-store` + `Pragma: no-cache` like every token response (RFC 6749 §5.1).
+impl IntoResponse for TokenError {
+    fn into_response(self) -> Response {
+        let (status, error, message) = self.parts();
+        let body = TokenErrorOut {
+            error,
+            error_description: oauth_description(&message),
+            detail: message,
+        };
+        let mut response = (status, Json(body)).into_response();
+        let headers = response.headers_mut();
+        if let Self::App(err) = &self {
+            err.add_headers(headers);
+        }
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+        response
+    }
 }
 
 /// Every non-validation error: `{"detail": "what happened and what to do"}`.
@@ -157,8 +295,15 @@ impl IntoResponse for AppError {
             )
                 .into_response(),
         };
-        let headers = response.headers_mut();
-        match &self {
+        self.add_headers(response.headers_mut());
+        response
+    }
+}
+
+impl AppError {
+    /// The headers that go with this error, whichever body shape it is answered in.
+    fn add_headers(&self, headers: &mut HeaderMap) {
+        match self {
             AppError::Unauthorized | AppError::InvalidCredentials => {
                 headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             }
@@ -177,7 +322,6 @@ impl IntoResponse for AppError {
         if let Some(value) = self.retry_after() {
             headers.insert(header::RETRY_AFTER, value);
         }
-        response
     }
 }
 
@@ -320,6 +464,80 @@ mod tests {
                 .as_str()
                 .unwrap()
                 .contains("Sign in")
+        );
+    }
+
+    #[tokio::test]
+    async fn token_errors_get_rfc_6749_codes_and_keep_their_statuses_and_headers() {
+        for (err, status, code) in [
+            (AppError::InvalidCredentials.into(), 401, "invalid_grant"),
+            (AppError::AccountDisabled.into(), 403, "invalid_grant"),
+            (AppError::InvalidGrant.into(), 400, "invalid_grant"),
+            (
+                TokenError::MissingParameter("x".into()),
+                400,
+                "invalid_request",
+            ),
+            (
+                AppError::field("body", "duplicate field").into(),
+                400,
+                "invalid_request",
+            ),
+            (
+                AppError::BadRequest("x".into()).into(),
+                400,
+                "invalid_request",
+            ),
+            (AppError::PayloadTooLarge.into(), 413, "invalid_request"),
+            (
+                AppError::UnsupportedMediaType("x".into()).into(),
+                415,
+                "invalid_request",
+            ),
+            (
+                TokenError::UnsupportedGrantType,
+                400,
+                "unsupported_grant_type",
+            ),
+            (
+                AppError::RateLimited {
+                    retry_after_secs: 7,
+                }
+                .into(),
+                429,
+                "temporarily_unavailable",
+            ),
+            (AppError::Unavailable.into(), 503, "temporarily_unavailable"),
+            (AppError::Internal.into(), 500, "server_error"),
+        ] {
+            let response = TokenError::into_response(err);
+            assert_eq!(response.status().as_u16(), status, "{code}");
+            let headers = response.headers().clone();
+            assert_eq!(headers[header::CACHE_CONTROL], "no-store");
+            assert_eq!(headers[header::PRAGMA], "no-cache");
+            assert_eq!(
+                headers.contains_key(header::RETRY_AFTER),
+                status == 429 || status == 503
+            );
+            assert_eq!(
+                headers.contains_key(header::WWW_AUTHENTICATE),
+                status == 401
+            );
+            let body = body_json(response).await;
+            assert_eq!(body["error"], code, "{body}");
+            assert!(
+                body["detail"].as_str().is_some_and(|d| !d.is_empty()),
+                "{body}"
+            );
+            assert_eq!(body["error_description"], body["detail"], "{body}");
+        }
+    }
+
+    #[test]
+    fn error_descriptions_keep_to_the_characters_rfc_6749_allows() {
+        assert_eq!(
+            oauth_description("a \"quoted\" back\\slash, caf\u{e9}\n`ok`"),
+            "a ?quoted? back?slash, caf??`ok`"
         );
     }
 

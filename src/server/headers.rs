@@ -3,7 +3,8 @@
 //! Pages get a CSP whose `script-src` allows our own files, the per-response nonce Leptos puts
 //! on its inline hydration scripts, and `'wasm-unsafe-eval'` (compiling the wasm bundle);
 //! nothing inline without the nonce runs, so injected markup cannot execute script. Every other
-//! response gets the same policy without a nonce.
+//! response gets the same policy without a nonce; Swagger UI's also allows its logo's one
+//! inline stylesheet by hash.
 
 use axum::{
     extract::{Request, State},
@@ -13,6 +14,8 @@ use axum::{
 };
 
 use axum::{Json, http::StatusCode, response::IntoResponse};
+use base64::{Engine, engine::general_purpose::STANDARD};
+use sha2::{Digest, Sha256};
 
 use super::{config::AppEnv, error::ErrorOut, state::AppState};
 
@@ -51,12 +54,40 @@ pub async fn limit_header_size(request: Request, next: Next) -> Response {
 
 /// The policy, with `nonce` when the response is a page rendered with one.
 pub fn content_security_policy(nonce: Option<&str>) -> String {
+    policy(nonce, &[])
+}
+
+/// The one inline stylesheet Swagger UI applies: the colours of the logo in its top bar, an SVG
+/// whose `<style>` element React inserts at run time (`swagger-ui-standalone-preset.js` of
+/// Swagger UI 5.32.6). `tests/api.rs` collects every inline style the docs page loads and checks
+/// that the docs policy names its hash, so an upgrade that changes this fails there.
+const SWAGGER_UI_LOGO_STYLE: &str =
+    ".logo_small_svg__cls-2{fill:#fff}.logo_small_svg__cls-3{fill:#85ea2d}";
+
+/// The policy of Swagger UI at `/api/v1/docs`: the site's own, plus exactly the logo's
+/// stylesheet by its SHA-256 (a CSP hash source), rather than `'unsafe-inline'`, which would
+/// let any injected style apply.
+pub fn docs_content_security_policy() -> String {
+    policy(None, &[SWAGGER_UI_LOGO_STYLE])
+}
+
+/// The policy, allowing the inline stylesheets `styles` (by hash) besides our own files.
+fn policy(nonce: Option<&str>, styles: &[&str]) -> String {
     let scripts = match nonce {
         Some(nonce) => format!("script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'"),
         None => "script-src 'self' 'wasm-unsafe-eval'".to_owned(),
     };
+    let style_hashes: String = styles
+        .iter()
+        .map(|css| {
+            format!(
+                " 'sha256-{}'",
+                STANDARD.encode(Sha256::digest(css.as_bytes()))
+            )
+        })
+        .collect();
     format!(
-        "default-src 'self'; {scripts}; style-src 'self'; img-src 'self' data:; \
+        "default-src 'self'; {scripts}; style-src 'self'{style_hashes}; img-src 'self' data:; \
          connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; \
          form-action 'self'"
     )
@@ -137,5 +168,21 @@ mod tests {
         }
         assert!(!csp.contains("unsafe-inline"));
         assert!(!content_security_policy(None).contains("nonce"));
+    }
+
+    #[test]
+    fn the_docs_policy_adds_exactly_the_logo_style_hash() {
+        // printf %s "$SWAGGER_UI_LOGO_STYLE" | openssl dgst -sha256 -binary | base64
+        let hash = "'sha256-RL3ie0nH+Lzz2YNqQN83mnU0J1ot4QL7b99vMdIX99w='";
+        let docs = docs_content_security_policy();
+        assert!(
+            docs.contains(&format!("style-src 'self' {hash};")),
+            "{docs}"
+        );
+        assert_eq!(
+            docs.replace(&format!(" {hash}"), ""),
+            content_security_policy(None)
+        );
+        assert!(!docs.contains("unsafe-inline"));
     }
 }

@@ -1,6 +1,12 @@
 //! The OpenAPI 3.1 document of the REST API, generated from the handlers and types by utoipa,
 //! and the Swagger UI that renders it (bundled in the binary: no CDN).
 
+use axum::{
+    Router,
+    http::{HeaderValue, header},
+    middleware,
+    response::Response,
+};
 use utoipa::{
     IntoResponses, Modify, OpenApi,
     openapi::security::{
@@ -13,8 +19,13 @@ use super::types::{
     NewTask, PasswordChangeBody, RefreshBody, RegisterBody, SessionOut, TaskOut, TaskPage,
     TaskPatch, TokenForm, TokenOut, UserOut,
 };
-use crate::server::error::{
-    ErrorOut, OAuthErrorOut, TokenBadRequestOut, ValidationErrorOut, ValidationItem,
+use crate::server::{
+    error::{
+        ErrorOut, OAuthErrorCode, OAuthErrorOut, TokenBadRequestOut, TokenErrorOut,
+        ValidationErrorOut, ValidationItem,
+    },
+    headers::docs_content_security_policy,
+    state::AppState,
 };
 
 /// The answers every endpoint with a JSON body may give to a body it cannot read.
@@ -68,7 +79,9 @@ pub enum TaskIdErrors {
                        (OAuth2 password grant) and send the access token as \
                        `Authorization: Bearer <token>`. It lives 15 minutes; exchange the \
                        refresh token at `POST /api/v1/auth/refresh` for a new pair (each \
-                       refresh token works once)."
+                       refresh token works once).",
+        // No license file, no `license` in Cargo.toml: the product is not open source.
+        license(name = "Proprietary")
     ),
     paths(
         super::register,
@@ -87,8 +100,8 @@ pub enum TaskIdErrors {
         super::delete_task
     ),
     components(schemas(
-        RegisterBody, UserOut, TokenForm, TokenOut, RefreshBody, OAuthErrorOut,
-        TokenBadRequestOut, SessionOut,
+        RegisterBody, UserOut, TokenForm, TokenOut, TokenErrorOut, OAuthErrorCode, RefreshBody,
+        OAuthErrorOut, TokenBadRequestOut, SessionOut,
         PasswordChangeBody, TaskOut, TaskPage, NewTask, TaskPatch, ErrorOut, ValidationErrorOut,
         ValidationItem
     )),
@@ -132,9 +145,19 @@ impl Modify for Security {
 ///
 /// Its online validator is off: by default Swagger UI sends the document's URL to
 /// validator.swagger.io for a badge, which would tell a third party about every deployment
-/// (and fail anyway under our CSP).
-pub fn swagger_ui() -> SwaggerUi {
-    SwaggerUi::new("/api/v1/docs")
+/// (and fail anyway under our CSP). Its responses carry [`docs_content_security_policy`],
+/// which `headers::security_headers` keeps.
+pub fn swagger_ui() -> Router<AppState> {
+    let ui = SwaggerUi::new("/api/v1/docs")
         .url("/api/v1/openapi.json", ApiDoc::openapi())
-        .config(utoipa_swagger_ui::Config::default().validator_url("none"))
+        .config(utoipa_swagger_ui::Config::default().validator_url("none"));
+    let csp = HeaderValue::from_str(&docs_content_security_policy()).ok();
+    Router::from(ui).layer(middleware::map_response(move |mut response: Response| {
+        if let Some(csp) = &csp {
+            response
+                .headers_mut()
+                .insert(header::CONTENT_SECURITY_POLICY, csp.clone());
+        }
+        async move { response }
+    }))
 }

@@ -1,6 +1,6 @@
-//! Extractors for the JSON API whose rejections are [`AppError`]s, so a malformed body, a
-//! wrong content type or an oversized request gets a clear FastAPI-style 4xx, never axum's
-//! plain-text default.
+//! Extractors for the JSON API whose rejections are [`AppError`]s (the token endpoint's form:
+//! [`TokenError`]s), so a malformed body, a wrong content type or an oversized request gets a
+//! clear 4xx in the endpoint's error shape, never axum's plain-text default.
 
 use axum::extract::{
     FromRequest, FromRequestParts, Request,
@@ -9,6 +9,7 @@ use axum::extract::{
 use serde::de::DeserializeOwned;
 
 use crate::error::{AppError, FieldError};
+use crate::server::error::TokenError;
 
 /// A JSON object body with our errors. Unlike `axum::Json`, it refuses a JSON array where an
 /// object is expected (serde would otherwise fill a struct from `[..]` by position).
@@ -29,10 +30,11 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     }
 }
 
-/// `axum::Form` (url-encoded body) with our errors.
+/// `axum::Form` (url-encoded body) for the OAuth2 token endpoint: its rejections are OAuth2
+/// errors (`invalid_request`), like every other answer of that endpoint.
 #[derive(FromRequest)]
-#[from_request(via(axum::Form), rejection(AppError))]
-pub struct ApiForm<T>(pub T);
+#[from_request(via(axum::Form), rejection(TokenError))]
+pub struct OAuthForm<T>(pub T);
 
 /// `axum::extract::Query` with our errors.
 #[derive(FromRequestParts)]
@@ -71,6 +73,12 @@ impl From<FormRejection> for AppError {
             FormRejection::BytesRejection(e) => Self::unreadable_body(e.body_text()),
             other => Self::BadRequest(other.body_text()),
         }
+    }
+}
+
+impl From<FormRejection> for TokenError {
+    fn from(rejection: FormRejection) -> Self {
+        Self::App(AppError::from(rejection))
     }
 }
 

@@ -19,7 +19,7 @@ use axum::{
 
 use self::{
     doc::{AuthErrors, JsonBodyErrors, TaskIdErrors, WriteRateLimited},
-    extract::{ApiForm, ApiJson, ApiPath, ApiQuery},
+    extract::{ApiJson, ApiPath, ApiQuery, OAuthForm},
     types::{
         ListQuery, NewTask, PasswordChangeBody, RefreshBody, RegisterBody, SessionOut, TaskOut,
         TaskPage, TaskPatch, TokenForm, TokenOut, UserOut,
@@ -28,7 +28,7 @@ use self::{
 use super::{
     accounts,
     context::{Principal, RequestContext},
-    error::{ErrorOut, TokenBadRequestOut, ValidationErrorOut},
+    error::{ErrorOut, TokenBadRequestOut, TokenError, TokenErrorOut, ValidationErrorOut},
     sessions::{self, Issued},
     state::AppState,
     tasks,
@@ -109,45 +109,49 @@ fn token_response(issued: &Issued) -> impl IntoResponse + use<> {
 
 /// Log in with the OAuth2 password grant (`username` is the email), or exchange a refresh
 /// token (`grant_type=refresh_token`). Returns a Bearer access token and a refresh token.
+///
+/// Errors are OAuth2 error responses (RFC 6749 §5.2): `error` and `error_description`, with the
+/// same sentence in `detail` for FastAPI-style clients.
 #[utoipa::path(post, path = "/api/v1/auth/token", tag = "auth",
     request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, description = "Access and refresh token", body = TokenOut),
-        (status = 400, description = "The refresh token is invalid, expired, spent or revoked (OAuth2 `invalid_grant`), or the body is unreadable (`detail`)", body = TokenBadRequestOut),
-        (status = 401, description = "Incorrect email or password", body = ErrorOut,
-            headers(("WWW-Authenticate" = String, description = "Bearer"))),
-        (status = 403, description = "The account is disabled", body = ErrorOut),
-        (status = 413, description = "Body too large", body = ErrorOut),
-        (status = 415, description = "Not a form", body = ErrorOut),
-        (status = 422, description = "Missing fields or unsupported grant_type", body = ValidationErrorOut),
-        (status = 429, description = "This client has to wait before its next login attempt: too many failed logins for this account or from this address (a device that signed in before is only limited by its own failures)", body = ErrorOut,
+        (status = 400, description = "`invalid_request`: a parameter the grant needs is missing \
+            or repeated, or the body cannot be read; `invalid_grant`: the refresh token is \
+            invalid, expired, spent or revoked; `unsupported_grant_type`: `grant_type` is neither \
+            `password` nor `refresh_token`", body = TokenErrorOut,
+            example = json!({"error": "unsupported_grant_type", "error_description": "grant_type must be `password` or `refresh_token`.", "detail": "grant_type must be `password` or `refresh_token`."})),
+        (status = 401, description = "`invalid_grant`: incorrect email or password", body = TokenErrorOut,
+            headers(("WWW-Authenticate" = String, description = "Bearer")),
+            example = json!({"error": "invalid_grant", "error_description": "Incorrect email or password.", "detail": "Incorrect email or password."})),
+        (status = 403, description = "`invalid_grant`: the account is disabled", body = TokenErrorOut),
+        (status = 413, description = "`invalid_request`: the body is larger than 64 KiB", body = TokenErrorOut),
+        (status = 415, description = "`invalid_request`: the body is not `application/x-www-form-urlencoded`", body = TokenErrorOut),
+        (status = 429, description = "`temporarily_unavailable`: this client has to wait before its next login attempt: too many failed logins for this account or from this address (a device that signed in before is only limited by its own failures)", body = TokenErrorOut,
+            headers(("Retry-After" = u64, description = "Seconds to wait before trying again"))),
+        (status = 500, description = "`server_error`: a failure on the server", body = TokenErrorOut),
+        (status = 503, description = "`temporarily_unavailable`: the database or the password hashing is overloaded or down", body = TokenErrorOut,
             headers(("Retry-After" = u64, description = "Seconds to wait before trying again"))),
     ))]
 async fn token(
     State(state): State<AppState>,
     context: RequestContext,
     cookies: Cookies,
-    ApiForm(form): ApiForm<TokenForm>,
-) -> Result<impl IntoResponse, AppError> {
+    OAuthForm(form): OAuthForm<TokenForm>,
+) -> Result<impl IntoResponse, TokenError> {
     match form.grant_type.as_deref().unwrap_or("password") {
         "password" => {
-            let missing = |field: &str| {
-                crate::error::FieldError::new(
-                    field,
-                    format!("`{field}` is required for grant_type=password"),
-                )
-            };
             let (username, password) = match (form.username, form.password) {
                 (Some(u), Some(p)) => (u, p),
                 (u, p) => {
-                    let mut errors = Vec::new();
-                    if u.is_none() {
-                        errors.push(missing("username"));
-                    }
-                    if p.is_none() {
-                        errors.push(missing("password"));
-                    }
-                    return Err(AppError::Validation(errors));
+                    let missing = match (u, p) {
+                        (None, None) => "`username` and `password` are",
+                        (None, Some(_)) => "`username` is",
+                        (Some(_), _) => "`password` is",
+                    };
+                    return Err(TokenError::MissingParameter(format!(
+                        "{missing} required for grant_type=password."
+                    )));
                 }
             };
             let client = &context.client;
@@ -158,18 +162,14 @@ async fn token(
         }
         "refresh_token" => {
             let Some(presented) = form.refresh_token else {
-                return Err(AppError::field(
-                    "refresh_token",
-                    "`refresh_token` is required for grant_type=refresh_token",
+                return Err(TokenError::MissingParameter(
+                    "`refresh_token` is required for grant_type=refresh_token.".into(),
                 ));
             };
             let issued = sessions::refresh(&state, &presented).await?;
             Ok(token_response(&issued))
         }
-        _ => Err(AppError::field(
-            "grant_type",
-            "grant_type must be `password` or `refresh_token`",
-        )),
+        _ => Err(TokenError::UnsupportedGrantType),
     }
 }
 
