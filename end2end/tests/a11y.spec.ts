@@ -39,6 +39,7 @@ test('pages for visitors: start, log in (with an error), sign up (with errors), 
   await page.getByLabel('Name', { exact: true }).fill('Axe');
   await page.getByLabel('Email', { exact: true }).fill(uniqueEmail('axe-signup'));
   await page.getByLabel('Password', { exact: true }).fill('short');
+  await page.getByLabel('Confirm password', { exact: true }).fill('other');
   await page.getByRole('button', { name: 'Sign up' }).click();
   await expect(page.locator('#field-password-error')).not.toBeEmpty();
   await expectNoViolations(page, 'the sign-up page with errors');
