@@ -54,3 +54,15 @@ test('the header folds into a menu, and the list never gets wider than the scree
   await expect(page).toHaveURL(/\/login$/);
   await hydrated(page);
 });
+
+test.describe('without JavaScript', () => {
+  test.use({ javaScriptEnabled: false });
+
+  test('the Menu link opens the folded menu', async ({ page }) => {
+    await page.goto('/login');
+    await expect(page.getByRole('link', { name: 'Sign up' })).toBeHidden();
+    await page.getByRole('button', { name: 'Menu' }).click();
+    await expect(page).toHaveURL(/#site-menu$/);
+    await expect(page.getByRole('link', { name: 'Sign up' })).toBeVisible();
+  });
+});
