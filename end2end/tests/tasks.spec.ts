@@ -30,6 +30,8 @@ test.describe('with JavaScript', () => {
     await expect(page).toHaveURL(/\/tasks$/);
     await expect(page.getByRole('heading', { name: 'Your tasks' })).toBeVisible();
     await expect(page.getByText('Signed in as Grace Hopper')).toBeVisible();
+    // On a desktop the header's links are all there; the phone's Menu button is not.
+    await expect(page.getByRole('button', { name: 'Menu' })).toBeHidden();
 
     await page.getByRole('button', { name: 'Log out' }).click();
     await expect(page).toHaveURL(/\/login$/);
