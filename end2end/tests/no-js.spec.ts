@@ -36,6 +36,8 @@ test('a failed login without JavaScript shows the error on the form', async ({ p
   // Back on the form, with no error text in the address (it travels in a one-time cookie).
   await expect(page).toHaveURL(/\/login$/);
   await expect(page.getByRole('alert').filter({ hasText: 'Incorrect email or password.' })).toBeVisible();
+  await expect(page.getByLabel('Email', { exact: true })).toBeFocused();
+  await expect(page.getByLabel('Email', { exact: true })).toHaveAttribute('aria-invalid', 'true');
   // Reloading does not show it again.
   await page.reload();
   await expect(page.getByText('Incorrect email or password.')).toHaveCount(0);

@@ -55,6 +55,8 @@ test.describe('with JavaScript', () => {
     await expect(page.locator('#field-password-error')).toHaveText('Password must be at least 8 characters.');
     await expect(page.locator('#field-password_confirm-error')).toHaveText('The passwords do not match.');
     await expect(page.getByLabel('Password', { exact: true })).toHaveAttribute('aria-invalid', 'true');
+    // The focus goes to the first field to fix, not to the page.
+    await expect(page.getByLabel('Password', { exact: true })).toBeFocused();
 
     await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
     await page.getByLabel('Confirm password', { exact: true }).fill(PASSWORD);
@@ -71,6 +73,14 @@ test.describe('with JavaScript', () => {
     await logIn(page, email, 'not the password');
     const alert = page.getByRole('alert').filter({ hasText: 'Incorrect email or password.' });
     await expect(alert).toBeVisible();
+    // The message is about both fields: both are marked, name it, and the focus is back on the
+    // first one.
+    for (const label of ['Email', 'Password']) {
+      const field = page.getByLabel(label, { exact: true });
+      await expect(field).toHaveAttribute('aria-invalid', 'true');
+      await expect(field).toHaveAccessibleDescription(/Incorrect email or password\./);
+    }
+    await expect(page.getByLabel('Email', { exact: true })).toBeFocused();
     await logIn(page, uniqueEmail('nobody'), PASSWORD);
     await expect(alert).toBeVisible();
     await expect(page).toHaveURL(/\/login$/);

@@ -20,9 +20,26 @@ pub fn Field(
     error: Signal<Option<String>>,
     #[prop(optional)] maxlength: Option<usize>,
     #[prop(optional)] required: bool,
+    /// Marks the field invalid for an error shown elsewhere (a form-level one, such as a
+    /// failed login, which is about both fields).
+    #[prop(optional, into)]
+    invalid: Option<Signal<bool>>,
+    /// The id of that form-level message, read out with the field.
+    #[prop(optional)]
+    described_by: Option<&'static str>,
+    /// Focus on load: the first invalid field of a form that came back refused (without
+    /// JavaScript; with it, [`focus_first_invalid`] does this).
+    #[prop(optional)]
+    autofocus: bool,
 ) -> impl IntoView {
     let id = format!("field-{name}");
     let error_id = format!("{id}-error");
+    let is_invalid =
+        move || error.with(Option::is_some) || invalid.is_some_and(|invalid| invalid.get());
+    let describedby = match described_by {
+        Some(other) => format!("{error_id} {other}"),
+        None => error_id.clone(),
+    };
     let password = kind == "password";
     // Password fields can be shown as plain text, to check what was typed (on a phone above all).
     let shown = RwSignal::new(false);
@@ -41,8 +58,9 @@ pub fn Field(
             autocomplete=autocomplete
             maxlength=maxlength
             required=required
-            aria-invalid=move || if error.get().is_some() { "true" } else { "false" }
-            aria-describedby=error_id.clone()
+            autofocus=autofocus
+            aria-invalid=move || if is_invalid() { "true" } else { "false" }
+            aria-describedby=describedby
         />
     };
     view! {
@@ -77,12 +95,38 @@ pub fn Field(
 
 /// A form-level error (one not tied to a field), announced when it appears.
 #[component]
-pub fn FormError(#[prop(into)] error: Signal<Option<String>>) -> impl IntoView {
+pub fn FormError(
+    #[prop(into)] error: Signal<Option<String>>,
+    /// For fields that name it in `aria-describedby`.
+    #[prop(optional)]
+    id: Option<&'static str>,
+) -> impl IntoView {
     view! {
-        <p class="form-error" role="alert">
+        <p class="form-error" id=id role="alert">
             {move || error.get()}
         </p>
     }
+}
+
+/// After a refused submit, moves the focus to the form's first invalid field, so the person
+/// lands where the problem is (and hears its message) instead of on the page's body.
+pub fn focus_first_invalid(form: NodeRef<leptos::html::Form>, error: Signal<Option<AppError>>) {
+    Effect::new(move |_| {
+        if error.with(Option::is_none) {
+            return;
+        }
+        request_animation_frame(move || {
+            use leptos::wasm_bindgen::JsCast;
+            let Some(form) = form.get_untracked() else {
+                return;
+            };
+            if let Ok(Some(field)) = form.query_selector("[aria-invalid='true']")
+                && let Ok(field) = field.dyn_into::<leptos::web_sys::HtmlElement>()
+            {
+                let _ = field.focus();
+            }
+        });
+    });
 }
 
 /// The error a server function returned to a plain HTML form post (JavaScript off). The server

@@ -7,7 +7,9 @@ use leptos_router::{components::A, hooks::use_query_map};
 
 use crate::{
     app::Auth,
-    components::form::{Field, FormError, action_error, field_message, general_message},
+    components::form::{
+        Field, FormError, action_error, field_message, focus_first_invalid, general_message,
+    },
     paths,
 };
 
@@ -20,11 +22,17 @@ pub fn LoginPage() -> impl IntoView {
     let next = move || query.read().get("next").unwrap_or_default();
     let error = action_error(login);
     let pending = login.pending();
+    // "Incorrect email or password." is about both fields: both are marked and name it.
+    let general = general_message(error, &["email", "password"]);
+    let refused = Signal::derive(move || general.get().is_some());
+    let form = NodeRef::<leptos::html::Form>::new();
+    focus_first_invalid(form, error);
+    let came_back_refused = error.get_untracked().is_some();
     view! {
         <Title text=page_title("Log in") />
         <section class="card">
             <h1>"Log in"</h1>
-            <ActionForm action=login>
+            <ActionForm action=login node_ref=form>
                 <input type="hidden" name="next" value=next />
                 <Field
                     label="Email"
@@ -33,6 +41,9 @@ pub fn LoginPage() -> impl IntoView {
                     autocomplete="username"
                     required=true
                     error=field_message(error, "email")
+                    invalid=refused
+                    described_by="login-error"
+                    autofocus=came_back_refused
                 />
                 <Field
                     label="Password"
@@ -41,9 +52,12 @@ pub fn LoginPage() -> impl IntoView {
                     autocomplete="current-password"
                     required=true
                     error=field_message(error, "password")
+                    invalid=refused
+                    described_by="login-error"
                 />
-                <FormError error=general_message(error, &["email", "password"]) />
-                <button type="submit" disabled=move || pending.get() aria-busy=move || pending.get().to_string()>
+                <FormError error=general id="login-error" />
+                // aria-disabled, not disabled: a disabled button would drop the focus.
+                <button type="submit" aria-disabled=move || pending.get().to_string() aria-busy=move || pending.get().to_string()>
                     {move || if pending.get() { "Logging in…" } else { "Log in" }}
                 </button>
             </ActionForm>

@@ -7,7 +7,9 @@ use leptos_router::components::A;
 
 use crate::{
     app::Auth,
-    components::form::{Field, FormError, action_error, field_message, general_message},
+    components::form::{
+        Field, FormError, action_error, field_message, focus_first_invalid, general_message,
+    },
     model::limits::NAME_MAX,
     paths,
 };
@@ -20,11 +22,17 @@ pub fn RegisterPage() -> impl IntoView {
     let register = auth.register;
     let error = action_error(register);
     let pending = register.pending();
+    let form = NodeRef::<leptos::html::Form>::new();
+    focus_first_invalid(form, error);
+    // Without JavaScript the refused form comes back: the focus starts on its first bad field.
+    let first_bad = error
+        .get_untracked()
+        .and_then(|e| FIELDS.iter().copied().find(|f| e.message_for(f).is_some()));
     view! {
         <Title text=page_title("Sign up") />
         <section class="card">
             <h1>"Sign up"</h1>
-            <ActionForm action=register>
+            <ActionForm action=register node_ref=form>
                 <Field
                     label="Name"
                     name="name"
@@ -32,6 +40,7 @@ pub fn RegisterPage() -> impl IntoView {
                     maxlength=NAME_MAX
                     required=true
                     error=field_message(error, "name")
+                    autofocus=first_bad == Some("name")
                 />
                 <Field
                     label="Email"
@@ -40,6 +49,7 @@ pub fn RegisterPage() -> impl IntoView {
                     autocomplete="email"
                     required=true
                     error=field_message(error, "email")
+                    autofocus=first_bad == Some("email")
                 />
                 <Field
                     label="Password"
@@ -48,6 +58,7 @@ pub fn RegisterPage() -> impl IntoView {
                     autocomplete="new-password"
                     required=true
                     error=field_message(error, "password")
+                    autofocus=first_bad == Some("password")
                 />
                 <Field
                     label="Confirm password"
@@ -56,9 +67,10 @@ pub fn RegisterPage() -> impl IntoView {
                     autocomplete="new-password"
                     required=true
                     error=field_message(error, "password_confirm")
+                    autofocus=first_bad == Some("password_confirm")
                 />
                 <FormError error=general_message(error, FIELDS) />
-                <button type="submit" disabled=move || pending.get() aria-busy=move || pending.get().to_string()>
+                <button type="submit" aria-disabled=move || pending.get().to_string() aria-busy=move || pending.get().to_string()>
                     {move || if pending.get() { "Signing up…" } else { "Sign up" }}
                 </button>
             </ActionForm>

@@ -7,7 +7,9 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_navigate;
 
 use crate::{
-    components::form::{Field, FormError, action_error, field_message, general_message},
+    components::form::{
+        Field, FormError, action_error, field_message, focus_first_invalid, general_message,
+    },
     error::AppError,
     fns::auth::{ChangePassword, RevokeOtherSessions, RevokeSession, list_sessions},
     model::SessionInfo,
@@ -51,6 +53,7 @@ pub fn SessionsPage() -> impl IntoView {
     });
 
     let password_form = NodeRef::<html::Form>::new();
+    focus_first_invalid(password_form, password_error);
     Effect::new(move |_| {
         if let Some(Ok(_)) = change_password.value().get()
             && let Some(form) = password_form.get()
@@ -160,7 +163,7 @@ pub fn SessionsPage() -> impl IntoView {
                 />
                 <FormError error=general_message(password_error, PASSWORD_FIELDS) />
                 <p class="notice" role="status">{password_done}</p>
-                <button type="submit" disabled=move || changing.get() aria-busy=move || changing.get().to_string()>
+                <button type="submit" aria-disabled=move || changing.get().to_string() aria-busy=move || changing.get().to_string()>
                     {move || if changing.get() { "Changing…" } else { "Change password" }}
                 </button>
             </ActionForm>
