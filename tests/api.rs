@@ -714,6 +714,22 @@ async fn malformed_requests_get_clear_4xx_answers_never_500() {
         ))
         .await;
     assert_eq!(huge.status, StatusCode::PAYLOAD_TOO_LARGE);
+    // A declared length over the limit is refused before any handler, with the same JSON.
+    let body = format!("{{\"title\": \"{}\"}}", "x".repeat(100_000));
+    let declared = Request::post("/api/v1/tasks")
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::CONTENT_LENGTH, body.len())
+        .body(Body::from(body))
+        .unwrap();
+    let declared = app.send(declared).await;
+    assert_eq!(declared.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(
+        declared.json()["detail"],
+        "The request is too large.",
+        "{}",
+        declared.body
+    );
     let bad_id = json_request(&app, "GET", "/api/v1/tasks/abc", Some(&token), None).await;
     assert_eq!(bad_id.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(bad_id.json()["detail"][0]["loc"], json!(["path", "id"]));

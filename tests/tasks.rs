@@ -182,6 +182,14 @@ async fn oversized_bodies_are_refused_with_413() {
             StatusCode::PAYLOAD_TOO_LARGE,
             "content-length: {with_length}"
         );
+        // The error the page's client decodes, whether the body limit layer refused it (a
+        // declared length) or the server function did (a streamed body).
+        assert_eq!(
+            reply.error_kind(),
+            "payload_too_large",
+            "content-length: {with_length}: {}",
+            reply.body
+        );
     }
     assert!(app.list_tasks(&cookie).await.is_empty());
 }

@@ -328,6 +328,35 @@ impl AppError {
 /// Largest server-function error body this layer reads back; ours are a few hundred bytes.
 pub(crate) const MAX_SERVER_FN_ERROR_BYTES: usize = 64 * 1024;
 
+/// tower-http's body limit refuses a declared `Content-Length` over the limit by itself, before
+/// any handler, with a plain-text "length limit exceeded". This gives that refusal the body
+/// the same request would get from a handler: a server function's encoded `AppError` (what
+/// the page's client decodes), and `{"detail": "The request is too large."}` elsewhere.
+pub async fn json_body_limit(request: Request, next: Next) -> Response {
+    let server_fn =
+        request.uri().path().starts_with("/api/") && !request.uri().path().starts_with("/api/v1/");
+    let response = next.run(request).await;
+    let plain = response.status() == StatusCode::PAYLOAD_TOO_LARGE
+        && !response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !plain {
+        response
+    } else if server_fn {
+        let body = serde_json::to_string(&AppError::PayloadTooLarge)
+            .unwrap_or_else(|_| r#"{"error":"payload_too_large"}"#.to_owned());
+        (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            [(header::CONTENT_TYPE, "application/json")],
+            body,
+        )
+            .into_response()
+    } else {
+        AppError::PayloadTooLarge.into_response()
+    }
+}
+
 /// Gives every server-function error its real status, in one place for all of them.
 ///
 /// Leptos 0.8 answers every server-function `Err` with 500 and marks it with the

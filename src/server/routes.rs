@@ -54,6 +54,7 @@ pub fn app(state: AppState) -> Router {
         // (tower-cookies only emits Set-Cookie for cookies added through this layer).
         .layer(CookieManagerLayer::new())
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(middleware::from_fn(super::error::json_body_limit))
         // Before any handler or server function can act on a forged cross-site request.
         .layer(middleware::from_fn(super::csrf::guard))
         // A panicking handler answers a generic 500 (and is logged) instead of dropping the
