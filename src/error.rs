@@ -48,6 +48,12 @@ pub enum AppError {
     InvalidToken,
     #[error("You are not allowed to do that.")]
     Forbidden,
+    /// The caller is signed in but is not an administrator.
+    #[error("This needs an administrator. Ask one to give your account the admin role.")]
+    AdminOnly,
+    /// An administrator's change was refused by a rule that keeps the service manageable.
+    #[error("{0}")]
+    AdminRule(AdminRule),
     /// The password was right but the account has been disabled.
     #[error("This account has been disabled. Contact support if you think this is a mistake.")]
     AccountDisabled,
@@ -89,6 +95,31 @@ pub enum Resource {
     Session,
     #[error("Not Found: no such API endpoint; see /api/v1/docs")]
     Endpoint,
+    #[error("That account does not exist. It may have been deleted.")]
+    User,
+}
+
+/// Why an administrator's change to an account was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[serde(rename_all = "snake_case")]
+pub enum AdminRule {
+    #[error("You cannot remove your own administrator role. Ask another administrator to do it.")]
+    SelfDemote,
+    #[error("You cannot disable your own account.")]
+    SelfDisable,
+    #[error("You cannot delete your own account from here. Use your account page.")]
+    SelfDelete,
+    #[error(
+        "This is the last administrator. Make another account an administrator first, so \
+         someone can still manage Tasks."
+    )]
+    LastAdmin,
+}
+
+impl From<AdminRule> for AppError {
+    fn from(rule: AdminRule) -> Self {
+        Self::AdminRule(rule)
+    }
 }
 
 impl AppError {
@@ -114,7 +145,9 @@ impl AppError {
         match self {
             Self::Validation(_) => 422,
             Self::InvalidCredentials | Self::Unauthorized | Self::InvalidToken => 401,
-            Self::Forbidden | Self::AccountDisabled => 403,
+            Self::Forbidden | Self::AccountDisabled | Self::AdminOnly => 403,
+            Self::AdminRule(AdminRule::LastAdmin) => 409,
+            Self::AdminRule(_) => 403,
             Self::InvalidGrant => 400,
             Self::NotFound(_) => 404,
             Self::EmailTaken => 409,

@@ -4,14 +4,17 @@
 fn main() -> std::process::ExitCode {
     use std::process::ExitCode;
 
-    use tasks::server::config::LogFormat;
+    use clap::Parser;
+    use tasks::server::{cli::Cli, config::LogFormat};
 
-    // Configuration first, and before the async runtime starts its threads: loading `.env`
+    // Arguments first: `tasks --help` and usage errors need no configuration.
+    let cli = Cli::parse();
+    // Configuration next, and before the async runtime starts its threads: loading `.env`
     // writes the process environment, which is only sound while no other thread reads it.
     let config = server_main::load_config();
     // Even a failed configuration gets a log: readable text, the safe guess.
     let format = config.as_ref().map_or(LogFormat::Text, |c| c.log_format);
-    server_main::init_tracing(format);
+    server_main::init_tracing(format, cli.command.is_some());
     let config = match config {
         Ok(config) => config,
         Err(err) => {
@@ -29,8 +32,12 @@ fn main() -> std::process::ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(server_main::run(config)) {
+    match runtime.block_on(server_main::run(config, cli.command)) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(tasks::server::error::StartupError::Command(message)) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
         Err(err) => {
             server_main::report_failure(&err);
             ExitCode::FAILURE
@@ -42,6 +49,7 @@ fn main() -> std::process::ExitCode {
 mod server_main {
     use tasks::server::{
         self, AppState,
+        cli::{self, Command},
         config::{self, Config, ConfigError, LogFormat, SecretSource},
         db,
         error::StartupError,
@@ -58,9 +66,15 @@ mod server_main {
     /// Logs go to stderr: one JSON object per line (`LOG_FORMAT=json`, the default in
     /// production) for log collectors, or readable text (the default in development).
     /// `RUST_LOG` filters them (read by tracing-subscriber itself).
-    pub fn init_tracing(format: LogFormat) {
-        let filter = EnvFilter::try_from_default_env()
-            .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info"));
+    /// A command (`tasks admin …`) prints its own result on stdout; its log shows only
+    /// warnings and errors unless `RUST_LOG` asks for more.
+    pub fn init_tracing(format: LogFormat, command: bool) {
+        let default = if command {
+            "warn"
+        } else {
+            "info,sqlx=warn,tower_http=info"
+        };
+        let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
         let registry = tracing_subscriber::registry().with(filter);
         match format {
             LogFormat::Json => registry
@@ -78,7 +92,7 @@ mod server_main {
         }
     }
 
-    /// Says why the server stops. Straight to stderr when `RUST_LOG` filters errors out: a
+    /// Says why the server (or a command) stops. Straight to stderr when `RUST_LOG` filters errors out: a
     /// server that refuses to start must always say why.
     pub fn report_failure(err: &dyn std::fmt::Display) {
         if tracing::enabled!(tracing::Level::ERROR) {
@@ -88,7 +102,41 @@ mod server_main {
         }
     }
 
-    pub async fn run(config: Config) -> Result<(), StartupError> {
+    pub async fn run(config: Config, command: Option<Command>) -> Result<(), StartupError> {
+        let command = match command {
+            None | Some(Command::Serve) => return serve(config).await,
+            Some(command) => command,
+        };
+        let pool = db::Db::connect(&config.database_url, &config.db).await?;
+        let outcome = match &command {
+            Command::Serve => unreachable!("served above"),
+            Command::Migrate => cli::migrate(&pool).await,
+            Command::Backup { path } => cli::backup(&pool, path).await,
+            Command::Admin { action } => {
+                let leptos = leptos_options()?;
+                let state = AppState::new(config, pool.clone(), leptos).await?;
+                cli::admin(&state, action).await
+            }
+        };
+        pool.close().await;
+        match outcome {
+            Ok(done) => {
+                println!("{done}");
+                Ok(())
+            }
+            Err(err) => Err(StartupError::Command(err.0)),
+        }
+    }
+
+    fn leptos_options() -> Result<leptos::config::LeptosOptions, StartupError> {
+        let mut leptos = leptos::config::get_configuration(None)
+            .map_err(|e| StartupError::Leptos(e.to_string()))?
+            .leptos_options;
+        server::assets::detect_hashed_files(&mut leptos);
+        Ok(leptos)
+    }
+
+    async fn serve(config: Config) -> Result<(), StartupError> {
         match config.secret_source {
             SecretSource::Environment => tracing::info!("JWT secret: from JWT_SECRET"),
             SecretSource::DevFile { generated } => tracing::warn!(
@@ -103,10 +151,7 @@ mod server_main {
                 "COOKIE_SECURE=false: the auth cookie is sent over plain HTTP (development only)"
             );
         }
-        let mut leptos = leptos::config::get_configuration(None)
-            .map_err(|e| StartupError::Leptos(e.to_string()))?
-            .leptos_options;
-        server::assets::detect_hashed_files(&mut leptos);
+        let leptos = leptos_options()?;
         let addr = leptos.site_addr;
         // Plain-HTTP cookies are for a developer's own machine only.
         if !config.cookie_secure && !addr.ip().is_loopback() {
@@ -137,6 +182,7 @@ mod server_main {
         let (header_read_timeout, max_connections) =
             (config.header_read_timeout, config.max_connections);
         let state = AppState::new(config, pool.clone(), leptos).await?;
+        server::audit::spawn_retention(state.clone());
         let app = server::app(state);
 
         let listener = tokio::net::TcpListener::bind(addr)

@@ -14,6 +14,52 @@ pub struct User {
     pub name: String,
     /// Unix time in milliseconds.
     pub created_at: i64,
+    /// What the person may do; read from the database with every request's session.
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "String"))]
+    pub role: Role,
+}
+
+impl User {
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+}
+
+/// What an account may do: everyone is a `user`; an `admin` also manages other accounts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    #[default]
+    User,
+    Admin,
+}
+
+impl Role {
+    /// The name stored in `users.role` and used in the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::User => "user",
+            Self::Admin => "admin",
+        }
+    }
+
+    /// The role a stored or submitted name means.
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "user" => Some(Self::User),
+            "admin" => Some(Self::Admin),
+            _ => None,
+        }
+    }
+}
+
+impl TryFrom<String> for Role {
+    type Error = String;
+
+    fn try_from(name: String) -> Result<Self, Self::Error> {
+        Self::parse(&name).ok_or_else(|| format!("unknown role `{name}` in users.role"))
+    }
 }
 
 /// One item of a person's task list.
@@ -113,6 +159,45 @@ pub struct SessionInfo {
     pub last_used_iso: String,
     /// The session this list was requested from.
     pub current: bool,
+}
+
+/// One entry of a person's "Recent activity" (the audit trail, as its subject sees it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActivityItem {
+    pub id: i64,
+    /// The event's name, such as `login_succeeded`.
+    pub event: String,
+    /// The event as a sentence: "Signed in from Chrome on Linux".
+    pub summary: String,
+    pub ip: String,
+    /// RFC 3339, for `<time datetime>`.
+    pub at_iso: String,
+    /// "2026-11-25 16:40 UTC".
+    pub at_text: String,
+    /// "2 hours ago", relative to the time of the listing.
+    pub at_ago: String,
+}
+
+/// An account as administrators see it on `/admin`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Account {
+    pub user: User,
+    pub disabled: bool,
+    /// Sessions that are neither ended nor expired.
+    pub live_sessions: i64,
+    /// When any of its sessions was last used, as RFC 3339 and relative ("2 hours ago").
+    pub last_seen_iso: Option<String>,
+    pub last_seen_ago: Option<String>,
+    /// "2026-11-25 16:40 UTC".
+    pub created_text: String,
+}
+
+/// One page of `/admin`'s account list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountPage {
+    pub accounts: Vec<Account>,
+    /// The `before` cursor of the next page, if there is one.
+    pub next: Option<i64>,
 }
 
 /// Length limits shared by the forms (as `maxlength` hints) and the server (as the real check).

@@ -27,7 +27,12 @@ async fn register_returns_201_with_the_user_and_never_a_hash() {
         user["created_at"]
     );
     let keys: Vec<&String> = user.as_object().unwrap().keys().collect();
-    assert_eq!(keys.len(), 4, "only id, email, name, created_at: {keys:?}");
+    assert_eq!(user["role"], "user", "a new account is an ordinary user");
+    assert_eq!(
+        keys.len(),
+        5,
+        "only id, email, name, created_at, role: {keys:?}"
+    );
     assert!(!reply.body.contains("argon2"));
 }
 

@@ -37,8 +37,12 @@ fn neutral_type(raw: &str) -> String {
     }
 }
 
+/// PostgreSQL reports a text default with its cast (`'user'::text`); SQLite as written.
 fn neutral_default(raw: Option<String>) -> Option<String> {
-    raw.map(|d| d.to_ascii_lowercase())
+    raw.map(|d| {
+        let d = d.to_ascii_lowercase();
+        d.strip_suffix("::text").map(str::to_owned).unwrap_or(d)
+    })
 }
 
 async fn sqlite_schema(pool: &SqlitePool) -> Schema {
@@ -250,6 +254,7 @@ async fn sqlite_and_postgres_migrations_build_the_same_schema() {
     assert_eq!(
         names,
         [
+            "audit_events",
             "deleted_tasks",
             "rate_limits",
             "refresh_tokens",

@@ -63,7 +63,7 @@ pub async fn logout() -> Result<(), AppError> {
     let cookies = server_fn::cookies().await?;
     // Refused or expired credentials are already over: just clear the cookies.
     let principal = context.principal().ok().flatten();
-    accounts::sign_out_browser(&state, &cookies, principal).await?;
+    accounts::sign_out_browser(&state, &cookies, principal, &context.client).await?;
     leptos_axum::redirect(paths::LOGIN);
     Ok(())
 }
@@ -94,17 +94,17 @@ pub async fn revoke_session(id: String) -> Result<(), AppError> {
     use crate::{
         error::Resource,
         paths,
-        server::{accounts, server_fn, sessions},
+        server::{accounts, server_fn},
     };
     let (state, principal) = server_fn::signed_in()?;
+    let client = &server_fn::context()?.client;
     if id == principal.session_id {
         let cookies = server_fn::cookies().await?;
-        accounts::sign_out_browser(&state, &cookies, Some(&principal)).await?;
+        accounts::sign_out_browser(&state, &cookies, Some(&principal), client).await?;
         leptos_axum::redirect(paths::LOGIN);
         return Ok(());
     }
-    let reason = sessions::reason::REVOKED_BY_USER;
-    if !sessions::end(&state, principal.user.id, &id, reason).await? {
+    if !accounts::end_own_session(&state, &principal, &id, client).await? {
         return Err(AppError::NotFound(Resource::Session));
     }
     server_fn::return_to_after_form_post(paths::SESSIONS);
@@ -116,16 +116,11 @@ pub async fn revoke_session(id: String) -> Result<(), AppError> {
 pub async fn revoke_other_sessions() -> Result<u64, AppError> {
     use crate::{
         paths,
-        server::{server_fn, sessions},
+        server::{accounts, server_fn},
     };
     let (state, principal) = server_fn::signed_in()?;
-    let ended = sessions::end_all_except(
-        &state,
-        principal.user.id,
-        Some(&principal.session_id),
-        sessions::reason::SIGN_OUT_OTHERS,
-    )
-    .await?;
+    let client = &server_fn::context()?.client;
+    let ended = accounts::end_other_sessions(&state, &principal, client).await?;
     server_fn::return_to_after_form_post(paths::SESSIONS);
     Ok(ended)
 }
@@ -148,6 +143,7 @@ pub async fn change_password(
         current_password,
         &new_password,
         Some(&new_password_confirm),
+        &server_fn::context()?.client,
     )
     .await?;
     server_fn::return_to_after_form_post(paths::SESSIONS);

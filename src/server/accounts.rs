@@ -4,6 +4,7 @@ use tower_cookies::Cookies;
 
 use super::{
     attempt_limits,
+    audit::{self, Event, Record},
     auth::{ClientInfo, cookie},
     context::Principal,
     db,
@@ -39,6 +40,7 @@ pub async fn register(
     let hash = state.hasher.hash(valid.password).await?;
     let user = db::users::insert(&state.db, &valid.email, &valid.name, &hash).await?;
     tracing::info!(target: "security", event = "account_created", user_id = user.id, ip = %client.ip_text(), "account created");
+    audit::record(state, Record::own(Event::SignUp, user.id, client)).await;
     Ok(user)
 }
 
@@ -79,13 +81,43 @@ pub async fn verify_login(
             attempt_limits::login_succeeded(state, &attempt, cookies).await?;
             if disabled {
                 tracing::warn!(target: "security", event = "login_disabled_account", user_id = user.id, ip = %client.ip_text(), "login refused: account disabled");
+                let failed = Record {
+                    actor: None,
+                    ..Record::own(Event::LoginFailed, user.id, client)
+                };
+                audit::record(state, failed.detail(audit::detail::DISABLED_ACCOUNT)).await;
                 return Err(AppError::AccountDisabled);
             }
+            audit::record(state, Record::own(Event::LoginSucceeded, user.id, client)).await;
             Ok(user)
         }
         _ => {
-            attempt_limits::login_failed(state, &attempt).await?;
+            let throttled = attempt_limits::login_failed(state, &attempt).await?;
             tracing::warn!(target: "security", event = "login_failed", ip = %client.ip_text(), known_device = attempt.from_known_device(), "failed login attempt");
+            // The account the attempt was aimed at, if there is one: its owner sees the attempt
+            // in their activity. Never the email typed for an unknown account (it may be a
+            // password typed into the wrong field).
+            let subject = user.as_ref().map(|u| u.id);
+            let detail = if subject.is_some() {
+                ""
+            } else {
+                audit::detail::UNKNOWN_ACCOUNT
+            };
+            for (event, wanted) in [
+                (Event::LoginFailed, true),
+                (Event::LoginThrottled, throttled),
+            ] {
+                if wanted {
+                    let failed = Record {
+                        event,
+                        actor: None,
+                        subject,
+                        client,
+                        detail,
+                    };
+                    audit::record(state, failed).await;
+                }
+            }
             Err(AppError::InvalidCredentials)
         }
     }
@@ -103,6 +135,7 @@ pub async fn change_password(
     current_password: String,
     new_password: &str,
     new_password_confirm: Option<&str>,
+    client: &ClientInfo,
 ) -> Result<u64, AppError> {
     let user = &principal.user;
     let mut errors = Vec::new();
@@ -146,6 +179,7 @@ pub async fn change_password(
     )
     .await?;
     tracing::info!(target: "security", event = "password_changed", user_id = user.id, "password changed");
+    audit::record(state, Record::own(Event::PasswordChanged, user.id, client)).await;
     Ok(ended)
 }
 
@@ -188,12 +222,136 @@ pub async fn sign_out_browser(
     state: &AppState,
     cookies: &Cookies,
     principal: Option<&Principal>,
+    client: &ClientInfo,
 ) -> Result<(), AppError> {
     for removal in cookie::removals(&state.config) {
         cookies.add(removal);
     }
     if let Some(p) = principal {
-        sessions::end(state, p.user.id, &p.session_id, reason::LOGOUT).await?;
+        log_out(state, p, client).await?;
     }
     Ok(())
+}
+
+/// Ends the caller's own session (logout), whichever front door they came through.
+///
+/// # Errors
+/// Database failures.
+pub async fn log_out(
+    state: &AppState,
+    principal: &Principal,
+    client: &ClientInfo,
+) -> Result<(), AppError> {
+    let user_id = principal.user.id;
+    if sessions::end(state, user_id, &principal.session_id, reason::LOGOUT).await? {
+        audit::record(state, Record::own(Event::Logout, user_id, client)).await;
+    }
+    Ok(())
+}
+
+/// Ends one of the caller's other sessions. Returns whether there was such a live session.
+///
+/// # Errors
+/// Database failures.
+pub async fn end_own_session(
+    state: &AppState,
+    principal: &Principal,
+    session_id: &str,
+    client: &ClientInfo,
+) -> Result<bool, AppError> {
+    let user_id = principal.user.id;
+    let ended = sessions::end(state, user_id, session_id, reason::REVOKED_BY_USER).await?;
+    if ended {
+        audit::record(state, Record::own(Event::SessionRevoked, user_id, client)).await;
+    }
+    Ok(ended)
+}
+
+/// Ends every session of the caller except the current one. Returns how many it ended.
+///
+/// # Errors
+/// Database failures.
+pub async fn end_other_sessions(
+    state: &AppState,
+    principal: &Principal,
+    client: &ClientInfo,
+) -> Result<u64, AppError> {
+    let user_id = principal.user.id;
+    let keep = Some(principal.session_id.as_str());
+    let ended = sessions::end_all_except(state, user_id, keep, reason::SIGN_OUT_OTHERS).await?;
+    if ended > 0 {
+        let record = Record::own(Event::SessionRevoked, user_id, client);
+        audit::record(state, record.detail(audit::detail::OTHER_SESSIONS)).await;
+    }
+    Ok(ended)
+}
+
+/// Deletes the signed-in person's own account after checking their password: their tasks,
+/// sessions and refresh tokens go with it (the foreign keys cascade), so every session ends.
+///
+/// # Errors
+/// [`AppError::Validation`] on `password` when it is wrong; [`AppError::AdminRule`] when they
+/// are the last enabled administrator; database failures.
+pub async fn delete_account(
+    state: &AppState,
+    principal: &Principal,
+    password: String,
+    client: &ClientInfo,
+) -> Result<(), AppError> {
+    let user = &principal.user;
+    let stored = db::users::password_hash(&state.db, user.id).await?;
+    let correct = password.chars().count() <= PASSWORD_MAX
+        && state
+            .hasher
+            .verify(validate::normalize_password(&password), stored)
+            .await?;
+    if !correct {
+        tracing::warn!(target: "security", event = "account_deletion_refused", user_id = user.id, "account deletion refused: wrong password");
+        return Err(AppError::field("password", "Your password is not correct."));
+    }
+    match db::users::delete(&state.db, user.id).await? {
+        db::users::Guarded::Done => {}
+        // Deleted a moment ago by another request (or an administrator).
+        db::users::Guarded::NotFound => return Err(AppError::Unauthorized),
+        db::users::Guarded::LastAdmin => {
+            return Err(crate::error::AdminRule::LastAdmin.into());
+        }
+    }
+    tracing::info!(target: "security", event = "account_deleted", user_id = user.id, "account deleted by its owner");
+    audit::record(state, Record::own(Event::AccountDeleted, user.id, client)).await;
+    Ok(())
+}
+
+/// Everything Tasks keeps about a person, for "Download my data".
+#[derive(Debug)]
+pub struct Export {
+    pub user: User,
+    pub tasks: Vec<crate::model::Task>,
+    pub sessions: Vec<crate::model::SessionInfo>,
+    pub activity: Vec<db::audit::EventRow>,
+}
+
+/// Most activity entries an export holds (the newest; older ones age out by retention).
+const EXPORT_ACTIVITY_MAX: i64 = 10_000;
+
+/// Collects the signed-in person's data, and records that they downloaded it.
+///
+/// # Errors
+/// Database failures.
+pub async fn export(
+    state: &AppState,
+    principal: &Principal,
+    client: &ClientInfo,
+) -> Result<Export, AppError> {
+    let user = principal.user.clone();
+    let tasks = db::tasks::page(&state.db, user.id, None, None, i64::MAX).await?;
+    let sessions = sessions::list(state, user.id, &principal.session_id).await?;
+    let activity = db::audit::page(&state.db, Some(user.id), None, EXPORT_ACTIVITY_MAX).await?;
+    audit::record(state, Record::own(Event::DataExported, user.id, client)).await;
+    Ok(Export {
+        user,
+        tasks,
+        sessions,
+        activity,
+    })
 }

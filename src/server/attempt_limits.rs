@@ -156,21 +156,31 @@ pub async fn check_login(
 }
 
 /// Counts a failed login: against the device alone for a known device; otherwise against the
-/// (account, address) pair, the account and the address.
+/// (account, address) pair, the account and the address. Returns whether this failure is the
+/// one that starts a wait (a counter just reached its limit): the moment the audit trail
+/// records as a lockout, once per counter and window however long an attacker keeps trying.
 ///
 /// # Errors
 /// Database failures.
-pub async fn login_failed(state: &AppState, attempt: &LoginAttempt) -> Result<(), AppError> {
-    let window = duration_millis(state.config.limits.window);
+pub async fn login_failed(state: &AppState, attempt: &LoginAttempt) -> Result<bool, AppError> {
+    let limits = state.config.limits;
+    let window = duration_millis(limits.window);
     let now = now_millis();
+    let per_account = i64::from(limits.login_failures_per_account);
     let keys = match &attempt.device {
-        Some(device) => vec![LoginAttempt::device_key(device)],
-        None => vec![attempt.pair_key(), attempt.account_key(), attempt.ip_key()],
+        Some(device) => vec![(LoginAttempt::device_key(device), per_account)],
+        None => vec![
+            (attempt.pair_key(), per_account),
+            (attempt.account_key(), per_account),
+            (attempt.ip_key(), i64::from(limits.login_failures_per_ip)),
+        ],
     };
-    for key in keys {
-        db::rate_limits::hit(&state.db, &key, now, window).await?;
+    let mut throttled = false;
+    for (key, max) in keys {
+        let counted = db::rate_limits::hit(&state.db, &key, now, window).await?;
+        throttled |= counted.count == max;
     }
-    Ok(())
+    Ok(throttled)
 }
 
 /// After a successful login: forgets this client's own failures and makes it a known device of
@@ -293,6 +303,7 @@ mod tests {
         let client = ClientInfo {
             ip: Some("192.0.2.1".parse().unwrap()),
             user_agent: String::new(),
+            request_id: String::new(),
         };
         let [pair, ip] = registration_keys("ada@example.com", &client);
         assert!(!pair.contains("ada"), "{pair}");

@@ -195,6 +195,13 @@ pub struct Config {
         deserialize_with = "parse::duration"
     )]
     pub refresh_reuse_grace: Duration,
+    /// `AUDIT_RETENTION` (default 90d, 1d to 3650d): how long security events are kept in the
+    /// audit trail; older ones are erased by the server in the background.
+    #[serde(
+        default = "defaults::audit_retention",
+        deserialize_with = "parse::duration"
+    )]
+    pub audit_retention: Duration,
     /// The rate-limit variables: read by a pass of their own (see `Config::load`).
     #[serde(skip)]
     pub limits: RateLimits,
@@ -290,6 +297,9 @@ mod defaults {
     }
     pub fn refresh_reuse_grace() -> Duration {
         Duration::from_secs(30)
+    }
+    pub fn audit_retention() -> Duration {
+        Duration::from_secs(90 * 24 * 3600)
     }
     pub fn max_tasks_per_user() -> u32 {
         10_000
@@ -602,6 +612,7 @@ impl Config {
             self.refresh_reuse_grace,
             Duration::ZERO..=5 * MINUTE,
         )?;
+        within("AUDIT_RETENTION", self.audit_retention, DAY..=3650 * DAY)?;
         if self.refresh_idle_ttl > self.session_max_lifetime
             || self.access_token_ttl > self.refresh_idle_ttl
         {
@@ -991,6 +1002,18 @@ mod tests {
                 "{name}={value}: {err}"
             );
         }
+    }
+
+    #[test]
+    fn audit_retention_defaults_to_90_days_and_keeps_at_least_a_day() {
+        let cfg = Config::from_pairs(&[("JWT_SECRET", GOOD_SECRET)]).unwrap();
+        assert_eq!(cfg.audit_retention, Duration::from_secs(90 * 86_400));
+        let cfg =
+            Config::from_pairs(&[("JWT_SECRET", GOOD_SECRET), ("AUDIT_RETENTION", "30d")]).unwrap();
+        assert_eq!(cfg.audit_retention, Duration::from_secs(30 * 86_400));
+        let err = Config::from_pairs(&[("JWT_SECRET", GOOD_SECRET), ("AUDIT_RETENTION", "1h")])
+            .unwrap_err();
+        assert!(err.to_string().contains("AUDIT_RETENTION"), "{err}");
     }
 
     #[test]

@@ -112,7 +112,7 @@ pub async fn establish(
         return next.run(request).await;
     }
     let client = ClientInfo::of(request.headers(), request.extensions(), &state.config);
-    let caller = identify(&state, &cookies, request.headers()).await;
+    let caller = identify(&state, &cookies, request.headers(), &client).await;
     request
         .extensions_mut()
         .insert(RequestContext { client, caller });
@@ -120,7 +120,12 @@ pub async fn establish(
 }
 
 /// What the request presents: `Authorization: Bearer` first, then the browser's cookies.
-async fn identify(state: &AppState, cookies: &Cookies, headers: &HeaderMap) -> Caller {
+async fn identify(
+    state: &AppState,
+    cookies: &Cookies,
+    headers: &HeaderMap,
+    client: &ClientInfo,
+) -> Caller {
     if let Some(value) = headers.get(header::AUTHORIZATION) {
         // Scripts: no cookies and no silent refresh, just the token.
         return match bearer_token(value.to_str().ok()) {
@@ -142,7 +147,7 @@ async fn identify(state: &AppState, cookies: &Cookies, headers: &HeaderMap) -> C
         None => match cookie::read(headers, cookie::refresh_name(config)) {
             // The access cookie expired (the browser dropped it) or no longer verifies, but a
             // refresh cookie is there: the silent refresh.
-            Some(refresh) => renew(state, cookies, &refresh).await,
+            Some(refresh) => renew(state, cookies, &refresh, client).await,
             None if access.is_some() => Caller::Refused,
             None => Caller::Anonymous,
         },
@@ -180,8 +185,8 @@ fn verify(state: &AppState, token: &str) -> Option<(i64, String)> {
 /// request is served as the renewed session, so a person active all day is never sent to the
 /// login page, with or without JavaScript. A refused refresh token (spent, expired, revoked)
 /// means the session is over.
-async fn renew(state: &AppState, cookies: &Cookies, refresh: &str) -> Caller {
-    match sessions::refresh(state, refresh).await {
+async fn renew(state: &AppState, cookies: &Cookies, refresh: &str, client: &ClientInfo) -> Caller {
+    match sessions::refresh(state, refresh, client).await {
         Ok(issued) => {
             accounts::set_browser_cookies(state, cookies, &issued);
             lookup(state, issued.user_id, issued.session_id).await
@@ -218,6 +223,36 @@ async fn lookup(state: &AppState, user_id: i64, session_id: String) -> Caller {
         user: live.user,
         session_id,
     })
+}
+
+/// A signed-in administrator: the one "admin only" check (the seed's `require_role`), used by
+/// the admin API as an extractor, and by the admin pages and server functions through
+/// `server_fn::admin()`. The role comes from this request's session lookup, never from the
+/// token, so a demotion takes effect on the next request.
+#[derive(Debug, Clone)]
+pub struct Admin(pub Principal);
+
+impl Admin {
+    /// The caller, if signed in as an administrator.
+    ///
+    /// # Errors
+    /// As [`RequestContext::signed_in`], and [`AppError::AdminOnly`] for everyone else.
+    pub fn of(context: &RequestContext) -> Result<Self, AppError> {
+        let principal = context.signed_in()?;
+        if principal.user.is_admin() {
+            Ok(Self(principal.clone()))
+        } else {
+            Err(AppError::AdminOnly)
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Admin {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Self::of(RequestContext::of(&parts.extensions)?)
+    }
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for RequestContext {

@@ -449,6 +449,9 @@ pub enum StartupError {
         addr: std::net::SocketAddr,
         source: std::io::Error,
     },
+    /// A command (`tasks admin …`, `tasks backup`) could not do what it was asked.
+    #[error("{0}")]
+    Command(String),
 }
 
 #[cfg(test)]

@@ -1,10 +1,13 @@
 //! Everything that runs only on the server: configuration, state, auth, database, routing.
 
 pub mod accounts;
+pub mod admin;
 pub mod api;
 pub mod assets;
 pub mod attempt_limits;
+pub mod audit;
 pub mod auth;
+pub mod cli;
 pub mod config;
 pub mod context;
 pub mod csrf;

@@ -9,7 +9,7 @@ use leptos::prelude::use_context;
 use tower_cookies::Cookies;
 
 use super::{
-    context::{Principal, RequestContext},
+    context::{Admin, Principal, RequestContext},
     state::AppState,
 };
 use crate::{error::AppError, model::TaskFilter, paths};
@@ -46,6 +46,16 @@ pub fn context() -> Result<RequestContext, AppError> {
 pub fn signed_in() -> Result<(AppState, Principal), AppError> {
     let principal = context()?.signed_in()?.clone();
     Ok((state()?, principal))
+}
+
+/// The state and the signed-in administrator: every admin server function starts with this.
+///
+/// # Errors
+/// As [`signed_in`], and [`AppError::AdminOnly`] for a caller who is not an administrator.
+pub fn admin() -> Result<(AppState, Principal, RequestContext), AppError> {
+    let context = context()?;
+    let Admin(principal) = Admin::of(&context)?;
+    Ok((state()?, principal, context))
 }
 
 /// The request's cookie jar; cookies added to it are sent by the `CookieManagerLayer`.

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use super::{
+    audit::{self, Event, Record},
     auth::{ClientInfo, jwt::AccessToken, refresh, refresh::RefreshToken},
     db::{self, duration_millis, now_millis, sessions::Exchange},
     state::AppState,
@@ -75,7 +76,11 @@ pub async fn start(state: &AppState, user: &User, client: &ClientInfo) -> Result
 ///
 /// # Errors
 /// [`AppError::InvalidGrant`] for unknown, expired, spent or revoked tokens; database failures.
-pub async fn refresh(state: &AppState, presented: &str) -> Result<Issued, AppError> {
+pub async fn refresh(
+    state: &AppState,
+    presented: &str,
+    client: &ClientInfo,
+) -> Result<Issued, AppError> {
     let Some(hash) = refresh::hash_presented(presented) else {
         return Err(AppError::InvalidGrant);
     };
@@ -136,6 +141,14 @@ pub async fn refresh(state: &AppState, presented: &str) -> Result<Issued, AppErr
                 "a spent refresh token was presented again; the session is revoked (the token \
                  may have been stolen)"
             );
+            let reuse = Record {
+                event: Event::RefreshTokenReuse,
+                actor: None,
+                subject: Some(user_id),
+                client,
+                detail: "",
+            };
+            audit::record(state, reuse).await;
             Err(AppError::InvalidGrant)
         }
         Exchange::Unknown => {
@@ -238,7 +251,7 @@ pub async fn list(
 }
 
 /// "2026-11-25 16:40 UTC".
-fn utc_text(millis: i64) -> String {
+pub(crate) fn utc_text(millis: i64) -> String {
     let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
     time::OffsetDateTime::from_unix_timestamp(millis / 1000)
         .ok()
@@ -247,7 +260,7 @@ fn utc_text(millis: i64) -> String {
 }
 
 /// "2026-11-25T16:40:00Z", for `<time datetime>`.
-fn iso_text(millis: i64) -> String {
+pub(crate) fn iso_text(millis: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(millis / 1000)
         .ok()
         .and_then(|t| {
@@ -283,6 +296,7 @@ pub fn time_ago(now: i64, then: i64) -> String {
 pub fn describe_user_agent(ua: &str) -> String {
     // Programs first: their User-Agents often name a platform too ("Python/3.11 on Linux").
     let program = [
+        ("tasks-cli", "the tasks command line"),
         ("python-requests/", "Python script"),
         ("Python-urllib/", "Python script"),
         ("python-httpx/", "Python script"),

@@ -126,13 +126,7 @@ pub async fn page(
     cursor: Option<i64>,
     limit: Option<i64>,
 ) -> Result<(Vec<Task>, Option<i64>), AppError> {
-    let limit = limit.unwrap_or(PAGE_DEFAULT);
-    if !(1..=PAGE_MAX).contains(&limit) {
-        return Err(AppError::Validation(vec![crate::error::FieldError::new(
-            "query.limit",
-            format!("limit must be between 1 and {PAGE_MAX}"),
-        )]));
-    }
+    let limit = validate::page_limit(limit, PAGE_DEFAULT, PAGE_MAX)?;
     // One extra row tells whether another page follows.
     let mut tasks = db::tasks::page(&state.db, user.id, done, cursor, limit + 1).await?;
     let next = if tasks.len() as i64 > limit {

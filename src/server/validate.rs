@@ -461,3 +461,19 @@ mod tests {
         );
     }
 }
+
+/// A list endpoint's page size: `default` when not given, refused outside `1..=max`.
+///
+/// # Errors
+/// [`AppError::Validation`] on `query.limit`.
+pub fn page_limit(limit: Option<i64>, default: i64, max: i64) -> Result<i64, AppError> {
+    let limit = limit.unwrap_or(default);
+    if (1..=max).contains(&limit) {
+        Ok(limit)
+    } else {
+        Err(AppError::field(
+            "query.limit",
+            format!("limit must be between 1 and {max}"),
+        ))
+    }
+}

@@ -16,9 +16,11 @@ use utoipa::{
 use utoipa_swagger_ui::SwaggerUi;
 
 use super::types::{
-    NewTask, PasswordChangeBody, RefreshBody, RegisterBody, SessionOut, TaskOut, TaskPage,
-    TaskPatch, TokenForm, TokenOut, UserOut,
+    AccountDeletion, AccountOut, AccountPageOut, AccountPatch, AuditEventOut, AuditPageOut,
+    ExportOut, NewTask, PasswordChangeBody, RefreshBody, RegisterBody, SessionOut, TaskOut,
+    TaskPage, TaskPatch, TokenForm, TokenOut, UserOut,
 };
+use crate::model::Role;
 use crate::server::{
     error::{
         ErrorOut, OAuthErrorCode, OAuthErrorOut, TokenBadRequestOut, TokenErrorOut,
@@ -61,6 +63,19 @@ pub enum WriteRateLimited {
     TooMany(ErrorOut),
 }
 
+/// The answers every administrators-only endpoint may give.
+#[derive(IntoResponses)]
+pub enum AdminErrors {
+    #[response(
+        status = 401,
+        description = "No token (`WWW-Authenticate: Bearer`), or an invalid or expired one \
+                       (`Bearer error=\"invalid_token\"`)"
+    )]
+    Unauthorized(ErrorOut),
+    #[response(status = 403, description = "The caller is not an administrator")]
+    Forbidden(ErrorOut),
+}
+
 /// The answers of endpoints that address one task by id.
 #[derive(IntoResponses)]
 pub enum TaskIdErrors {
@@ -92,24 +107,35 @@ pub enum TaskIdErrors {
         super::revoke_other_sessions,
         super::revoke_session,
         super::me,
+        super::delete_me,
+        super::my_activity,
+        super::export_me,
         super::change_password,
         super::list_tasks,
         super::create_task,
         super::get_task,
         super::update_task,
-        super::delete_task
+        super::delete_task,
+        super::admin::list_users,
+        super::admin::get_user,
+        super::admin::update_user,
+        super::admin::sign_out_user,
+        super::admin::delete_user,
+        super::admin::list_audit
     ),
     components(schemas(
         RegisterBody, UserOut, TokenForm, TokenOut, TokenErrorOut, OAuthErrorCode, RefreshBody,
         OAuthErrorOut, TokenBadRequestOut, SessionOut,
         PasswordChangeBody, TaskOut, TaskPage, NewTask, TaskPatch, ErrorOut, ValidationErrorOut,
-        ValidationItem
+        ValidationItem, Role, AccountOut, AccountPageOut, AccountPatch, AuditEventOut,
+        AuditPageOut, AccountDeletion, ExportOut
     )),
     modifiers(&Security),
     tags(
         (name = "auth", description = "Sign up, get and refresh tokens, manage sessions"),
         (name = "users", description = "The signed-in user"),
-        (name = "tasks", description = "The signed-in user's tasks")
+        (name = "tasks", description = "The signed-in user's tasks"),
+        (name = "admin", description = "Administrators only: accounts and the audit trail")
     )
 )]
 pub struct ApiDoc;

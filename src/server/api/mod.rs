@@ -5,6 +5,7 @@
 //! doors onto `server::accounts` and `server::tasks`, like the server functions; authentication
 //! is the same [`Principal`] extractor, which also accepts the browser's cookie.
 
+pub mod admin;
 pub mod doc;
 pub mod extract;
 pub mod types;
@@ -21,12 +22,13 @@ use self::{
     doc::{AuthErrors, JsonBodyErrors, TaskIdErrors, WriteRateLimited},
     extract::{ApiJson, ApiPath, ApiQuery, OAuthForm},
     types::{
-        ListQuery, NewTask, PasswordChangeBody, RefreshBody, RegisterBody, SessionOut, TaskOut,
-        TaskPage, TaskPatch, TokenForm, TokenOut, UserOut,
+        AccountDeletion, ActivityQuery, AuditPageOut, ExportOut, ListQuery, NewTask,
+        PasswordChangeBody, RefreshBody, RegisterBody, SessionOut, TaskOut, TaskPage, TaskPatch,
+        TokenForm, TokenOut, UserOut,
     },
 };
 use super::{
-    accounts,
+    accounts, audit,
     context::{Principal, RequestContext},
     error::{ErrorOut, TokenBadRequestOut, TokenError, TokenErrorOut, ValidationErrorOut},
     sessions::{self, Issued},
@@ -48,7 +50,10 @@ pub fn router() -> Router<AppState> {
             get(list_sessions).delete(revoke_other_sessions),
         )
         .route("/auth/sessions/{id}", delete(revoke_session))
-        .route("/users/me", get(me))
+        .nest("/admin", admin::router())
+        .route("/users/me", get(me).delete(delete_me))
+        .route("/users/me/activity", get(my_activity))
+        .route("/users/me/export", get(export_me))
         .route("/users/me/password", post(change_password))
         .route("/tasks", get(list_tasks).post(create_task))
         .route(
@@ -56,6 +61,26 @@ pub fn router() -> Router<AppState> {
             get(get_task).patch(update_task).delete(delete_task),
         )
         .fallback(|| async { AppError::NotFound(Resource::Endpoint) })
+}
+
+/// The URL of a list's next page: `path` with the query `params` (form-encoded).
+fn next_link(path: &str, params: &[(&str, String)]) -> String {
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    for (name, value) in params {
+        query.append_pair(name, value);
+    }
+    format!("{path}?{}", query.finish())
+}
+
+/// A `Link: <next>; rel="next"` header (RFC 8288) when there is a next page.
+fn link_header(next: Option<&str>) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    if let Some(link) =
+        next.and_then(|n| HeaderValue::from_str(&format!("<{n}>; rel=\"next\"")).ok())
+    {
+        headers.insert(header::LINK, link);
+    }
+    headers
 }
 
 /// Token responses: `no-store` plus `Pragma: no-cache`, as RFC 6749 §5.1 asks of them. (Every
@@ -166,7 +191,7 @@ async fn token(
                     "`refresh_token` is required for grant_type=refresh_token.".into(),
                 ));
             };
-            let issued = sessions::refresh(&state, &presented).await?;
+            let issued = sessions::refresh(&state, &presented, &context.client).await?;
             Ok(token_response(&issued))
         }
         _ => Err(TokenError::UnsupportedGrantType),
@@ -186,9 +211,10 @@ async fn token(
     ))]
 async fn refresh(
     State(state): State<AppState>,
+    context: RequestContext,
     ApiJson(body): ApiJson<RefreshBody>,
 ) -> Result<impl IntoResponse, AppError> {
-    let issued = sessions::refresh(&state, &body.refresh_token).await?;
+    let issued = sessions::refresh(&state, &body.refresh_token, &context.client).await?;
     Ok(token_response(&issued))
 }
 
@@ -201,14 +227,9 @@ async fn refresh(
 async fn logout(
     State(state): State<AppState>,
     principal: Principal,
+    context: RequestContext,
 ) -> Result<StatusCode, AppError> {
-    sessions::end(
-        &state,
-        principal.user.id,
-        &principal.session_id,
-        sessions::reason::LOGOUT,
-    )
-    .await?;
+    accounts::log_out(&state, &principal, &context.client).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -236,14 +257,9 @@ async fn list_sessions(
 async fn revoke_other_sessions(
     State(state): State<AppState>,
     principal: Principal,
+    context: RequestContext,
 ) -> Result<StatusCode, AppError> {
-    sessions::end_all_except(
-        &state,
-        principal.user.id,
-        Some(&principal.session_id),
-        sessions::reason::SIGN_OUT_OTHERS,
-    )
-    .await?;
+    accounts::end_other_sessions(&state, &principal, &context.client).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -259,16 +275,10 @@ async fn revoke_other_sessions(
 async fn revoke_session(
     State(state): State<AppState>,
     principal: Principal,
+    context: RequestContext,
     ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, AppError> {
-    if sessions::end(
-        &state,
-        principal.user.id,
-        &id,
-        sessions::reason::REVOKED_BY_USER,
-    )
-    .await?
-    {
+    if accounts::end_own_session(&state, &principal, &id, &context.client).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(AppError::NotFound(Resource::Session))
@@ -287,6 +297,7 @@ async fn revoke_session(
 async fn change_password(
     State(state): State<AppState>,
     principal: Principal,
+    context: RequestContext,
     ApiJson(body): ApiJson<PasswordChangeBody>,
 ) -> Result<StatusCode, AppError> {
     accounts::change_password(
@@ -295,6 +306,7 @@ async fn change_password(
         body.current_password,
         &body.new_password,
         None,
+        &context.client,
     )
     .await?;
     Ok(StatusCode::NO_CONTENT)
@@ -308,6 +320,83 @@ async fn change_password(
     ))]
 async fn me(Principal { user, .. }: Principal) -> impl IntoResponse {
     Json(UserOut::from(user))
+}
+
+/// Delete the caller's account, with its tasks and sessions. The password is required.
+#[utoipa::path(delete, path = "/api/v1/users/me", tag = "users", request_body = AccountDeletion,
+    security(("bearer" = []), ("oauth2" = [])),
+    responses(
+        (status = 204, description = "The account is deleted; every session has ended"),
+        AuthErrors,
+        (status = 409, description = "The caller is the last enabled administrator", body = ErrorOut),
+        JsonBodyErrors,
+        (status = 422, description = "Wrong password", body = ValidationErrorOut),
+    ))]
+async fn delete_me(
+    State(state): State<AppState>,
+    principal: Principal,
+    context: RequestContext,
+    ApiJson(body): ApiJson<AccountDeletion>,
+) -> Result<StatusCode, AppError> {
+    accounts::delete_account(&state, &principal, body.password, &context.client).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The caller's recent security activity (sign-ins, failed attempts, password changes, ...),
+/// newest first.
+#[utoipa::path(get, path = "/api/v1/users/me/activity", tag = "users", params(ActivityQuery),
+    security(("bearer" = []), ("oauth2" = [])),
+    responses(
+        (status = 200, description = "A page of the caller's audit events", body = AuditPageOut),
+        AuthErrors,
+        (status = 422, description = "Invalid query parameters", body = ValidationErrorOut),
+    ))]
+async fn my_activity(
+    State(state): State<AppState>,
+    Principal { user, .. }: Principal,
+    ApiQuery(query): ApiQuery<ActivityQuery>,
+) -> Result<impl IntoResponse, AppError> {
+    let (rows, next_cursor) =
+        audit::events(&state, Some(user.id), query.cursor, query.limit).await?;
+    let next = next_cursor.map(|cursor| {
+        let mut params = vec![("cursor", cursor.to_string())];
+        if let Some(limit) = query.limit {
+            params.push(("limit", limit.to_string()));
+        }
+        next_link("/api/v1/users/me/activity", &params)
+    });
+    let page = AuditPageOut {
+        items: rows.into_iter().map(Into::into).collect(),
+        next_cursor,
+        next: next.clone(),
+    };
+    Ok((link_header(next.as_deref()), Json(page)))
+}
+
+/// Download everything Tasks keeps about the caller: profile, tasks, sessions and activity,
+/// as one JSON document.
+#[utoipa::path(get, path = "/api/v1/users/me/export", tag = "users",
+    security(("bearer" = []), ("oauth2" = [])),
+    responses(
+        (status = 200, description = "The caller's data (sent as an attachment)", body = ExportOut,
+            headers(("Content-Disposition" = String, description = "attachment; filename=\"tasks-export.json\""))),
+        AuthErrors,
+    ))]
+async fn export_me(
+    State(state): State<AppState>,
+    principal: Principal,
+    context: RequestContext,
+) -> Result<impl IntoResponse, AppError> {
+    let export = accounts::export(&state, &principal, &context.client).await?;
+    let body = ExportOut {
+        profile: UserOut::from(export.user),
+        tasks: export.tasks.into_iter().map(TaskOut::from).collect(),
+        sessions: export.sessions.into_iter().map(SessionOut::from).collect(),
+        activity: export.activity.into_iter().map(Into::into).collect(),
+        exported_at: types::rfc3339(crate::server::db::now_millis()),
+    };
+    let disposition = HeaderValue::from_static("attachment; filename=\"tasks-export.json\"");
+    Ok(([(header::CONTENT_DISPOSITION, disposition)], Json(body)))
 }
 
 /// The caller's tasks, newest first, one page at a time.
@@ -325,28 +414,21 @@ async fn list_tasks(
     let (items, next_cursor) =
         tasks::page(&state, &user, query.done, query.cursor, query.limit).await?;
     let next = next_cursor.map(|cursor| {
-        let mut url = format!("/api/v1/tasks?cursor={cursor}");
+        let mut params = vec![("cursor", cursor.to_string())];
         if let Some(limit) = query.limit {
-            url.push_str(&format!("&limit={limit}"));
+            params.push(("limit", limit.to_string()));
         }
         if let Some(done) = query.done {
-            url.push_str(&format!("&done={done}"));
+            params.push(("done", done.to_string()));
         }
-        url
+        next_link("/api/v1/tasks", &params)
     });
-    let mut headers = HeaderMap::new();
-    if let Some(link) = next
-        .as_ref()
-        .and_then(|n| HeaderValue::from_str(&format!("<{n}>; rel=\"next\"")).ok())
-    {
-        headers.insert(header::LINK, link);
-    }
     let page = TaskPage {
         items: items.into_iter().map(TaskOut::from).collect(),
         next_cursor,
-        next,
+        next: next.clone(),
     };
-    Ok((headers, Json(page)))
+    Ok((link_header(next.as_deref()), Json(page)))
 }
 
 /// Add a task.

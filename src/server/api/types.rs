@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::model::{Task, User};
+use crate::model::{Role, Task, User};
 
 /// Unix milliseconds as RFC 3339 (`2026-11-25T14:00:00.123Z`), what FastAPI clients expect.
 pub fn rfc3339(millis: i64) -> String {
@@ -44,6 +44,8 @@ pub struct UserOut {
     /// RFC 3339 timestamp.
     #[schema(format = DateTime)]
     pub created_at: String,
+    /// `admin` may manage other accounts under `/api/v1/admin`; everyone else is `user`.
+    pub role: Role,
 }
 
 impl From<User> for UserOut {
@@ -53,6 +55,7 @@ impl From<User> for UserOut {
             email: u.email,
             name: u.name,
             created_at: rfc3339(u.created_at),
+            role: u.role,
         }
     }
 }
@@ -293,4 +296,176 @@ mod tests {
             );
         }
     }
+}
+
+/// An account, as administrators see it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AccountOut {
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    /// RFC 3339 timestamp.
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    /// A disabled account can neither sign in nor use a session; its data is kept.
+    pub disabled: bool,
+    /// When any of its sessions was last used (RFC 3339); `null` if it never signed in.
+    #[schema(format = DateTime, required = true)]
+    pub last_seen_at: Option<String>,
+    /// Sessions that are neither ended nor expired.
+    pub live_sessions: i64,
+}
+
+impl From<crate::server::db::users::AccountRow> for AccountOut {
+    fn from(row: crate::server::db::users::AccountRow) -> Self {
+        Self {
+            id: row.user.id,
+            email: row.user.email,
+            name: row.user.name,
+            role: row.user.role,
+            created_at: rfc3339(row.user.created_at),
+            disabled: row.disabled,
+            last_seen_at: row.last_seen_at.map(rfc3339),
+            live_sessions: row.live_sessions,
+        }
+    }
+}
+
+/// One page of accounts, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AccountPageOut {
+    pub items: Vec<AccountOut>,
+    /// Pass as `cursor` to get the next page; `null` on the last page.
+    #[schema(required = true)]
+    pub next_cursor: Option<i64>,
+    /// The URL of the next page; `null` on the last page.
+    #[schema(required = true)]
+    pub next: Option<String>,
+}
+
+/// `GET /api/v1/admin/users` query.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AccountQuery {
+    /// Only accounts whose email or name contains this text (case-insensitive).
+    #[param(max_length = 254)]
+    pub q: Option<String>,
+    /// Page size, 1 to 100 (default 50).
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<i64>,
+    /// Return accounts older than this one: the `next_cursor` of the previous page.
+    pub cursor: Option<i64>,
+}
+
+/// `PATCH /api/v1/admin/users/{id}` body: any of the fields.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct AccountPatch {
+    /// `admin` or `user`. Administrators cannot demote themselves, and the last enabled
+    /// administrator cannot be demoted.
+    pub role: Option<Role>,
+    /// `true` disables the account and ends its sessions at once; `false` enables it again.
+    pub disabled: Option<bool>,
+}
+
+/// A security event from the audit trail. Never holds a password, token or cookie.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditEventOut {
+    pub id: i64,
+    /// RFC 3339 timestamp.
+    #[schema(format = DateTime)]
+    pub at: String,
+    /// `sign_up`, `login_succeeded`, `login_failed`, `login_throttled`, `refresh_token_reuse`,
+    /// `logout`, `session_revoked`, `password_changed`, `role_changed`, `account_disabled`,
+    /// `account_enabled`, `account_deleted` or `data_exported`.
+    pub event: String,
+    /// The event as a sentence, e.g. "Signed in from Firefox on Linux".
+    pub summary: String,
+    /// Who did it: a user id, or `null` for an anonymous client or the command line.
+    #[schema(required = true)]
+    pub actor_id: Option<i64>,
+    /// Whose account it concerns.
+    #[schema(required = true)]
+    pub subject_id: Option<i64>,
+    pub ip: String,
+    pub user_agent: String,
+    /// The `x-request-id` of the request, to find its log lines.
+    pub request_id: String,
+    /// A short detail such as `user → admin`; may be empty.
+    pub detail: String,
+}
+
+impl From<crate::server::db::audit::EventRow> for AuditEventOut {
+    fn from(row: crate::server::db::audit::EventRow) -> Self {
+        Self {
+            summary: crate::server::audit::summary(&row),
+            id: row.id,
+            at: rfc3339(row.at),
+            event: row.event,
+            actor_id: row.actor_id,
+            subject_id: row.subject_id,
+            ip: row.ip,
+            user_agent: row.user_agent,
+            request_id: row.request_id,
+            detail: row.detail,
+        }
+    }
+}
+
+/// One page of audit events, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditPageOut {
+    pub items: Vec<AuditEventOut>,
+    /// Pass as `cursor` to get the next page; `null` on the last page.
+    #[schema(required = true)]
+    pub next_cursor: Option<i64>,
+    /// The URL of the next page; `null` on the last page.
+    #[schema(required = true)]
+    pub next: Option<String>,
+}
+
+/// `GET /api/v1/admin/audit` query.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AuditQuery {
+    /// Only events concerning this account.
+    pub user_id: Option<i64>,
+    /// Page size, 1 to 100 (default 50).
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<i64>,
+    /// Return events older than this one: the `next_cursor` of the previous page.
+    pub cursor: Option<i64>,
+}
+
+/// `GET /api/v1/users/me/activity` query.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ActivityQuery {
+    /// Page size, 1 to 100 (default 50).
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<i64>,
+    /// Return events older than this one: the `next_cursor` of the previous page.
+    pub cursor: Option<i64>,
+}
+
+/// `DELETE /api/v1/users/me` body.
+#[derive(Deserialize, ToSchema)]
+pub struct AccountDeletion {
+    /// The account's current password.
+    pub password: String,
+}
+
+/// Everything Tasks keeps about the caller (`GET /api/v1/users/me/export`).
+#[derive(Serialize, ToSchema)]
+pub struct ExportOut {
+    pub profile: UserOut,
+    /// Every task, newest first.
+    pub tasks: Vec<TaskOut>,
+    /// The live sessions.
+    pub sessions: Vec<SessionOut>,
+    /// The audit trail of the account, newest first (as far back as `AUDIT_RETENTION`).
+    pub activity: Vec<AuditEventOut>,
+    /// When the export was made (RFC 3339).
+    #[schema(format = DateTime)]
+    pub exported_at: String,
 }

@@ -12,6 +12,8 @@ use crate::server::config::Config;
 
 /// Longest user agent kept; the rest of a (client-controlled) header is dropped.
 const USER_AGENT_MAX: usize = 256;
+/// Longest request id kept (a client may send its own).
+const REQUEST_ID_MAX: usize = 64;
 
 /// The client behind a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,9 +21,21 @@ pub struct ClientInfo {
     /// `None` when the server runs without socket information (in-process tests).
     pub ip: Option<IpAddr>,
     pub user_agent: String,
+    /// The request's `x-request-id` (set by the server when the client sent none), so that an
+    /// audit record can be matched with the request's log lines.
+    pub request_id: String,
 }
 
 impl ClientInfo {
+    /// The `tasks` command line, as the audit trail records it: one id per run.
+    pub fn command_line() -> Self {
+        Self {
+            ip: None,
+            user_agent: "tasks-cli".to_owned(),
+            request_id: format!("cli-{}", uuid::Uuid::new_v4()),
+        }
+    }
+
     /// The IP as text, for storing and for rate-limit keys.
     pub fn ip_text(&self) -> String {
         self.ip
@@ -39,6 +53,11 @@ impl ClientInfo {
                 .get(header::USER_AGENT)
                 .and_then(|v| v.to_str().ok())
                 .map(|ua| ua.chars().take(USER_AGENT_MAX).collect())
+                .unwrap_or_default(),
+            request_id: headers
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+                .map(|id| id.chars().take(REQUEST_ID_MAX).collect())
                 .unwrap_or_default(),
         }
     }

@@ -6,6 +6,7 @@
 //! native driver of the engine in use through `db_read!`, `db_write!` or `db_execute!`, so
 //! each engine keeps its own typed connection options.
 
+pub mod audit;
 pub mod rate_limits;
 pub mod sessions;
 pub mod tasks;
@@ -77,7 +78,28 @@ macro_rules! db_execute {
     };
 }
 
-pub(crate) use {db_execute, db_read, db_write};
+/// Runs `$body` in a transaction on the writer (SQLite) or the pool (PostgreSQL), with the
+/// transaction as `$tx`; a `return` or `?` inside rolls it back.
+macro_rules! in_transaction {
+    ($db:expr, |$tx:ident| $body:expr) => {
+        match $db {
+            $crate::server::db::Db::Sqlite { writer, .. } => {
+                let mut $tx = writer.begin().await?;
+                let out = $body;
+                $tx.commit().await?;
+                out
+            }
+            $crate::server::db::Db::Postgres(pool) => {
+                let mut $tx = pool.begin().await?;
+                let out = $body;
+                $tx.commit().await?;
+                out
+            }
+        }
+    };
+}
+
+pub(crate) use {db_execute, db_read, db_write, in_transaction};
 
 /// SQLite migrations, embedded in the binary at compile time and applied at startup.
 pub static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -352,6 +374,32 @@ pub async fn readiness(db: &Db) -> Result<(), String> {
         return Err(format!(
             "{missing} database migration(s) are not applied yet"
         ));
+    }
+    Ok(())
+}
+
+/// The migrations applied to the database, oldest first: (version, description).
+///
+/// # Errors
+/// Database failures.
+pub async fn applied_migrations(db: &Db) -> Result<Vec<(i64, String)>, sqlx::Error> {
+    const SQL: &str =
+        "SELECT version, description FROM _sqlx_migrations WHERE success ORDER BY version";
+    db_read!(db, |c| sqlx::query_as(SQL).fetch_all(c).await)
+}
+
+/// Writes a consistent copy of the SQLite database to `path` (`VACUUM INTO`), while the server
+/// may be running: the copy is one read transaction, so it sees every committed write up to
+/// its start and none after. Does nothing on PostgreSQL.
+///
+/// # Errors
+/// The file cannot be written (it exists, or its folder does not).
+pub async fn backup_sqlite(db: &Db, path: &str) -> Result<(), sqlx::Error> {
+    if let Db::Sqlite { writer, .. } = db {
+        sqlx::query("VACUUM INTO $1")
+            .bind(path)
+            .execute(writer)
+            .await?;
     }
     Ok(())
 }

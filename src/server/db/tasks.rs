@@ -1,7 +1,7 @@
 //! SQL for the `tasks` table. Every statement takes the owner's id and puts it in its `WHERE`
 //! clause: a task that belongs to someone else is indistinguishable from one that does not exist.
 
-use super::{Db, db_read, db_write, now_millis};
+use super::{Db, db_read, db_write, in_transaction, now_millis};
 use crate::{
     error::{AppError, Resource},
     model::{Deleted, Task},
@@ -142,27 +142,6 @@ pub async fn counts(db: &Db, owner: i64) -> Result<(i64, i64), AppError> {
 
 /// How long deleted tasks are kept for Undo before they are erased.
 pub const TRASH_RETENTION_MS: i64 = 10 * 60 * 1000;
-
-/// Runs `$body` in a transaction on the writer (SQLite) or the pool (PostgreSQL), with the
-/// transaction as `$tx`; a `return` or `?` inside rolls it back.
-macro_rules! in_transaction {
-    ($db:expr, |$tx:ident| $body:expr) => {
-        match $db {
-            Db::Sqlite { writer, .. } => {
-                let mut $tx = writer.begin().await?;
-                let out = $body;
-                $tx.commit().await?;
-                out
-            }
-            Db::Postgres(pool) => {
-                let mut $tx = pool.begin().await?;
-                let out = $body;
-                $tx.commit().await?;
-                out
-            }
-        }
-    };
-}
 
 type TrashRow = (i64, String, bool, i64, i64);
 

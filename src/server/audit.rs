@@ -1,0 +1,277 @@
+//! The audit trail: security events, written to `audit_events` where they happen and read back
+//! as a person's "Recent activity" and as the administrators' record.
+//!
+//! An event holds when, what, who did it (actor), whose account it concerns (subject), and the
+//! client: IP, user agent and the request id its log lines carry. Never a password, a token or
+//! a cookie value: nothing here is given one, and `detail` is always one of a few fixed
+//! phrases built here.
+
+use std::time::Duration;
+
+use super::{
+    auth::ClientInfo,
+    db::{self, audit::EventRow, duration_millis, now_millis},
+    sessions::{describe_user_agent, time_ago},
+    state::AppState,
+};
+use crate::{error::AppError, model::ActivityItem};
+
+/// What happened. The stored names are part of the API (`event` in the audit endpoints).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event {
+    SignUp,
+    LoginSucceeded,
+    LoginFailed,
+    /// Sign-in attempts refused for a while after too many failures.
+    LoginThrottled,
+    RefreshTokenReuse,
+    Logout,
+    SessionRevoked,
+    PasswordChanged,
+    RoleChanged,
+    AccountDisabled,
+    AccountEnabled,
+    AccountDeleted,
+    DataExported,
+}
+
+impl Event {
+    /// Every event, for documentation and tests.
+    pub const ALL: [Self; 13] = [
+        Self::SignUp,
+        Self::LoginSucceeded,
+        Self::LoginFailed,
+        Self::LoginThrottled,
+        Self::RefreshTokenReuse,
+        Self::Logout,
+        Self::SessionRevoked,
+        Self::PasswordChanged,
+        Self::RoleChanged,
+        Self::AccountDisabled,
+        Self::AccountEnabled,
+        Self::AccountDeleted,
+        Self::DataExported,
+    ];
+
+    /// The name stored in `audit_events.event`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::SignUp => "sign_up",
+            Self::LoginSucceeded => "login_succeeded",
+            Self::LoginFailed => "login_failed",
+            Self::LoginThrottled => "login_throttled",
+            Self::RefreshTokenReuse => "refresh_token_reuse",
+            Self::Logout => "logout",
+            Self::SessionRevoked => "session_revoked",
+            Self::PasswordChanged => "password_changed",
+            Self::RoleChanged => "role_changed",
+            Self::AccountDisabled => "account_disabled",
+            Self::AccountEnabled => "account_enabled",
+            Self::AccountDeleted => "account_deleted",
+            Self::DataExported => "data_exported",
+        }
+    }
+
+    fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|e| e.name() == name)
+    }
+}
+
+/// Fixed phrases for `detail`.
+pub mod detail {
+    pub const BY_ADMIN: &str = "by an administrator";
+    pub const BY_COMMAND_LINE: &str = "from the command line";
+    pub const ALL_SESSIONS_BY_ADMIN: &str = "all sessions, by an administrator";
+    pub const OTHER_SESSIONS: &str = "all other sessions";
+    pub const UNKNOWN_ACCOUNT: &str = "unknown account";
+    pub const DISABLED_ACCOUNT: &str = "account disabled";
+
+    /// A role change, as "user → admin".
+    pub fn role_change(from: crate::model::Role, to: crate::model::Role) -> String {
+        format!("{} → {}", from.as_str(), to.as_str())
+    }
+}
+
+/// One event about to be recorded.
+#[derive(Debug, Clone)]
+pub struct Record<'a> {
+    pub event: Event,
+    /// The signed-in person who did it; `None` for an anonymous client or the command line.
+    pub actor: Option<i64>,
+    /// The account it concerns.
+    pub subject: Option<i64>,
+    pub client: &'a ClientInfo,
+    pub detail: &'a str,
+}
+
+impl<'a> Record<'a> {
+    /// An event a person caused on their own account.
+    pub fn own(event: Event, user_id: i64, client: &'a ClientInfo) -> Self {
+        Self {
+            event,
+            actor: Some(user_id),
+            subject: Some(user_id),
+            client,
+            detail: "",
+        }
+    }
+
+    pub fn detail(self, detail: &'a str) -> Self {
+        Self { detail, ..self }
+    }
+}
+
+/// Writes an event. Best effort: the action it records has already happened, so a failure to
+/// write it is logged as an error (with the event, never secrets) rather than turned into a
+/// failed request.
+pub async fn record(state: &AppState, record: Record<'_>) {
+    let ip = record.client.ip_text();
+    let written = db::audit::insert(
+        &state.db,
+        &db::audit::NewEvent {
+            at: now_millis(),
+            event: record.event.name(),
+            actor_id: record.actor,
+            subject_id: record.subject,
+            ip: &ip,
+            user_agent: &record.client.user_agent,
+            request_id: &record.client.request_id,
+            detail: record.detail,
+        },
+    )
+    .await;
+    if let Err(err) = written {
+        tracing::error!(
+            target: "security",
+            event = record.event.name(),
+            actor_id = record.actor,
+            subject_id = record.subject,
+            error = %err,
+            "could not write an audit event; it is only in this log line"
+        );
+    }
+}
+
+/// A stored event as a sentence for the person it concerns: "Signed in from Chrome on Linux".
+pub fn summary(row: &EventRow) -> String {
+    let device = describe_user_agent(&row.user_agent);
+    let with_detail = |text: &str| {
+        if row.detail.is_empty() {
+            text.to_owned()
+        } else {
+            format!("{text} ({})", row.detail)
+        }
+    };
+    match Event::from_name(&row.event) {
+        Some(Event::SignUp) => format!("Account created from {device}"),
+        Some(Event::LoginSucceeded) => format!("Signed in from {device}"),
+        Some(Event::LoginFailed) => format!("Failed sign-in attempt from {device}"),
+        Some(Event::LoginThrottled) => {
+            format!("Sign-in attempts from {device} paused after too many failures")
+        }
+        Some(Event::RefreshTokenReuse) => {
+            "A copied session token was used; that session was ended".to_owned()
+        }
+        Some(Event::Logout) => format!("Signed out on {device}"),
+        Some(Event::SessionRevoked) => with_detail("Session ended"),
+        Some(Event::PasswordChanged) => "Password changed".to_owned(),
+        Some(Event::RoleChanged) => with_detail("Role changed"),
+        Some(Event::AccountDisabled) => with_detail("Account disabled"),
+        Some(Event::AccountEnabled) => with_detail("Account enabled"),
+        Some(Event::AccountDeleted) => with_detail("Account deleted"),
+        Some(Event::DataExported) => "Data downloaded".to_owned(),
+        None => row.event.clone(),
+    }
+}
+
+/// How many events an activity page shows at most.
+pub const PAGE_MAX: i64 = 100;
+
+/// The events concerning `user_id`, newest first, as the account page shows them.
+///
+/// # Errors
+/// Database failures.
+pub async fn activity(
+    state: &AppState,
+    user_id: i64,
+    limit: i64,
+) -> Result<Vec<ActivityItem>, AppError> {
+    let rows = db::audit::page(&state.db, Some(user_id), None, limit.clamp(1, PAGE_MAX)).await?;
+    let now = now_millis();
+    Ok(rows
+        .iter()
+        .map(|row| ActivityItem {
+            id: row.id,
+            event: row.event.clone(),
+            summary: summary(row),
+            ip: row.ip.clone(),
+            at_iso: super::sessions::iso_text(row.at),
+            at_text: super::sessions::utc_text(row.at),
+            at_ago: time_ago(now, row.at),
+        })
+        .collect())
+}
+
+/// How often the retention sweep runs, and how many rows one statement erases at most.
+const SWEEP_EVERY: Duration = Duration::from_secs(3600);
+const SWEEP_BATCH: i64 = 5_000;
+
+/// Erases the events older than `retention` (at `now`). Returns how many it erased.
+///
+/// # Errors
+/// Database failures.
+pub async fn purge(state: &AppState, now: i64, retention: Duration) -> Result<u64, AppError> {
+    let cutoff = now.saturating_sub(duration_millis(retention));
+    let mut erased = 0;
+    loop {
+        let batch = db::audit::purge_before(&state.db, cutoff, SWEEP_BATCH).await?;
+        erased += batch;
+        if batch < SWEEP_BATCH.unsigned_abs() {
+            return Ok(erased);
+        }
+    }
+}
+
+/// Runs the retention sweep every hour for as long as the server runs (on every replica: the
+/// statements are idempotent, and a replica that finds nothing to erase writes nothing).
+pub fn spawn_retention(state: AppState) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(SWEEP_EVERY);
+        loop {
+            tick.tick().await;
+            let retention = state.config.audit_retention;
+            match purge(&state, now_millis(), retention).await {
+                Ok(0) => {}
+                Ok(erased) => tracing::info!(erased, "audit events past AUDIT_RETENTION erased"),
+                Err(err) => tracing::warn!(
+                    error = %err,
+                    "could not erase old audit events; the next sweep tries again in an hour"
+                ),
+            }
+        }
+    });
+}
+
+/// Events on one page of the audit endpoints, by default and at most.
+pub const PAGE_DEFAULT: i64 = 50;
+
+/// One page of events, newest first: those concerning `subject` when given, else everyone's.
+///
+/// # Errors
+/// [`AppError::Validation`] on `query.limit` outside 1..=100; database failures.
+pub async fn events(
+    state: &AppState,
+    subject: Option<i64>,
+    cursor: Option<i64>,
+    limit: Option<i64>,
+) -> Result<(Vec<EventRow>, Option<i64>), AppError> {
+    let limit = super::validate::page_limit(limit, PAGE_DEFAULT, PAGE_MAX)?;
+    let mut rows = db::audit::page(&state.db, subject, cursor, limit + 1).await?;
+    let next = if rows.len() > usize::try_from(limit).unwrap_or(usize::MAX) {
+        rows.pop();
+        rows.last().map(|row| row.id)
+    } else {
+        None
+    };
+    Ok((rows, next))
+}
