@@ -240,6 +240,22 @@ fn field_errors(errors: &ValidationErrors, message: impl Fn(&str) -> String) -> 
         .collect()
 }
 
+/// A list endpoint's page size: `default` when not given, refused outside `1..=max`.
+///
+/// # Errors
+/// [`AppError::Validation`] on `query.limit`.
+pub fn page_limit(limit: Option<i64>, default: i64, max: i64) -> Result<i64, AppError> {
+    let limit = limit.unwrap_or(default);
+    if (1..=max).contains(&limit) {
+        Ok(limit)
+    } else {
+        Err(AppError::field(
+            "query.limit",
+            format!("limit must be between 1 and {max}"),
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -459,21 +475,5 @@ mod tests {
                 .unwrap()
                 .contains("500")
         );
-    }
-}
-
-/// A list endpoint's page size: `default` when not given, refused outside `1..=max`.
-///
-/// # Errors
-/// [`AppError::Validation`] on `query.limit`.
-pub fn page_limit(limit: Option<i64>, default: i64, max: i64) -> Result<i64, AppError> {
-    let limit = limit.unwrap_or(default);
-    if (1..=max).contains(&limit) {
-        Ok(limit)
-    } else {
-        Err(AppError::field(
-            "query.limit",
-            format!("limit must be between 1 and {max}"),
-        ))
     }
 }
