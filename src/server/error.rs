@@ -449,6 +449,16 @@ pub enum StartupError {
         addr: std::net::SocketAddr,
         source: std::io::Error,
     },
+    #[error(
+        "could not listen on METRICS_ADDR {addr}: {source}. Is another process (or the app \
+         itself, on LEPTOS_SITE_ADDR) using that port?"
+    )]
+    MetricsBind {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("setting up the metrics failed: {0}")]
+    Metrics(String),
 }
 
 #[cfg(test)]
