@@ -181,8 +181,16 @@ mod server_main {
         }
         let (header_read_timeout, max_connections) =
             (config.header_read_timeout, config.max_connections);
+        let metrics_addr = config.metrics_addr;
+        if config.metrics_token.is_some() {
+            tracing::info!("metrics: GET /metrics on the main port, with METRICS_TOKEN");
+        }
         let state = AppState::new(config, pool.clone(), leptos).await?;
         server::audit::spawn_retention(state.clone());
+        let metrics_listener = match metrics_addr {
+            Some(addr) => Some(serve_metrics(addr, state.clone(), header_read_timeout).await?),
+            None => None,
+        };
         let app = server::app(state);
 
         let listener = tokio::net::TcpListener::bind(addr)
@@ -203,10 +211,58 @@ mod server_main {
         }
         tracing::info!("listening on http://{addr}");
         server::serve::serve(listener, app, limits, shutdown_signal()).await;
+        // Scrapes keep working while the requests in flight finish; then the metrics stop too.
+        if let Some((stop, serving)) = metrics_listener {
+            drop(stop);
+            if let Err(err) = serving.await {
+                tracing::error!(%err, "the metrics listener failed");
+            }
+        }
         // In-flight requests have finished; close the pool so SQLite checkpoints its WAL.
         pool.close().await;
         tracing::info!("shut down cleanly");
         Ok(())
+    }
+
+    /// Starts the `METRICS_ADDR` listener: `GET /metrics` without authentication, and nothing
+    /// else. It serves until the returned sender is dropped.
+    async fn serve_metrics(
+        addr: std::net::SocketAddr,
+        state: AppState,
+        header_read_timeout: std::time::Duration,
+    ) -> Result<
+        (
+            tokio::sync::oneshot::Sender<()>,
+            tokio::task::JoinHandle<()>,
+        ),
+        StartupError,
+    > {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|source| StartupError::MetricsBind { addr, source })?;
+        if !addr.ip().is_loopback() {
+            tracing::warn!(
+                %addr,
+                "METRICS_ADDR is not a loopback address: /metrics there needs no token, so \
+                 keep that port reachable only from Prometheus (a private network or firewall)"
+            );
+        }
+        tracing::info!("metrics on http://{addr}/metrics");
+        let limits = server::serve::ConnectionLimits {
+            header_read_timeout,
+            // A few Prometheus servers scrape it, one connection each.
+            max_connections: 32,
+        };
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let serving = tokio::spawn(server::serve::serve(
+            listener,
+            server::metrics::listener_router(state),
+            limits,
+            async {
+                let _ = stopped.await;
+            },
+        ));
+        Ok((stop, serving))
     }
 
     async fn shutdown_signal() {

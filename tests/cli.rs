@@ -147,7 +147,14 @@ async fn migrate_reports_the_schema_version() {
     assert!(output.status.success(), "{}", stderr(&output));
     let text = stdout(&output);
     assert!(text.contains("up to date"), "{text}");
-    assert!(text.contains("roles and audit"), "{text}");
+    let latest = app.state.db.migrator().iter().last().unwrap();
+    assert!(text.contains(&latest.version.to_string()), "{text}");
+    assert!(text.contains(latest.description.as_ref()), "{text}");
+    let count = app.state.db.migrator().iter().count();
+    assert!(
+        text.contains(&format!("{count} migrations applied")),
+        "{text}"
+    );
 }
 
 #[tokio::test]

@@ -8,6 +8,7 @@ use super::{
     auth::{ClientInfo, cookie},
     context::Principal,
     db,
+    metrics::LoginOutcome,
     sessions::{self, Issued, reason},
     state::AppState,
     validate,
@@ -55,6 +56,19 @@ pub async fn register(
 /// known device because of others' failures), [`AppError::AccountDisabled`] for a disabled
 /// account's right password.
 pub async fn verify_login(
+    state: &AppState,
+    email: &str,
+    password: String,
+    client: &ClientInfo,
+    cookies: &Cookies,
+) -> Result<User, AppError> {
+    let result = check_credentials(state, email, password, client, cookies).await;
+    state.metrics.login(LoginOutcome::of(&result));
+    result
+}
+
+/// [`verify_login`] without the metrics: every way it can end is counted in one place.
+async fn check_credentials(
     state: &AppState,
     email: &str,
     password: String,

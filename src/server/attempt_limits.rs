@@ -23,6 +23,7 @@ use tower_cookies::Cookies;
 use super::{
     auth::{ClientInfo, cookie, refresh::sha256_hex},
     db::{self, duration_millis, now_millis},
+    metrics::Limit,
     state::AppState,
 };
 use crate::error::AppError;
@@ -146,6 +147,8 @@ pub async fn check_login(
     if wait_ms > 0 {
         let wait = u64::try_from(wait_ms).unwrap_or(0).div_ceil(1000).max(1);
         refuse_while_waiting(
+            state,
+            Limit::Login,
             wait,
             "login_rate_limited",
             client,
@@ -244,6 +247,8 @@ pub async fn registration_attempt(
         }
     }
     refuse_while_waiting(
+        state,
+        Limit::Registration,
         wait,
         "registration_rate_limited",
         client,
@@ -265,6 +270,7 @@ pub async fn task_write(state: &AppState, user_id: i64) -> Result<(), AppError> 
     let counted = db::rate_limits::hit(&state.db, &key, now, WRITE_WINDOW_MS).await?;
     if counted.count > i64::from(state.config.writes_per_minute) {
         tracing::info!(user_id, "task change refused: WRITES_PER_MINUTE reached");
+        state.metrics.rate_limited(Limit::TaskWrite);
         return Err(AppError::RateLimited {
             retry_after_secs: retry_after(counted.window_start, WRITE_WINDOW_MS, now),
         });
@@ -272,8 +278,11 @@ pub async fn task_write(state: &AppState, user_id: i64) -> Result<(), AppError> 
     Ok(())
 }
 
-/// `Ok` when `wait` is 0; otherwise logs the refusal as a security event and returns the 429.
+/// `Ok` when `wait` is 0; otherwise counts the refusal, logs it as a security event and returns
+/// the 429.
 fn refuse_while_waiting(
+    state: &AppState,
+    limit: Limit,
     wait: u64,
     event: &str,
     client: &ClientInfo,
@@ -282,6 +291,7 @@ fn refuse_while_waiting(
     if wait == 0 {
         return Ok(());
     }
+    state.metrics.rate_limited(limit);
     tracing::warn!(
         target: "security",
         event,

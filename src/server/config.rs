@@ -11,7 +11,9 @@
 //! `.env` is not read here: `main` loads it once with [`load_dotenv`], before anything reads the
 //! environment.
 
-use std::{collections::HashMap, fmt, path::PathBuf, str::FromStr, time::Duration};
+use std::{
+    collections::HashMap, fmt, net::SocketAddr, path::PathBuf, str::FromStr, time::Duration,
+};
 
 use ipnet::IpNet;
 use serde::{Deserialize, de::DeserializeOwned};
@@ -19,6 +21,10 @@ use serde::{Deserialize, de::DeserializeOwned};
 /// Minimum length of `JWT_SECRET`: HS256 keys shorter than the hash output (32 bytes) weaken it
 /// (RFC 7518 §3.2).
 pub const MIN_SECRET_LEN: usize = 32;
+
+/// Minimum length of `METRICS_TOKEN` in production: 32 characters (32 hex digits are 128 random
+/// bits), so no scraper guesses it however long it keeps trying.
+pub const MIN_METRICS_TOKEN_LEN: usize = 32;
 
 /// Which safety rules apply: production refuses anything that is only fit for a laptop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
@@ -122,6 +128,30 @@ impl From<String> for JwtSecret {
 impl fmt::Debug for JwtSecret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("JwtSecret([redacted])")
+    }
+}
+
+/// The bearer token `GET /metrics` asks for on the main port. Not `Serialize`, and its `Debug`
+/// is redacted, like [`JwtSecret`]: it must never reach a client or a log line.
+#[derive(Clone, Deserialize)]
+#[serde(from = "String")]
+pub struct MetricsToken(String);
+
+impl MetricsToken {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<String> for MetricsToken {
+    fn from(token: String) -> Self {
+        Self(token)
+    }
+}
+
+impl fmt::Debug for MetricsToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("MetricsToken([redacted])")
     }
 }
 
@@ -262,6 +292,17 @@ pub struct Config {
         deserialize_with = "parse::number"
     )]
     pub max_connections: usize,
+    /// `METRICS_ADDR` (default off): an IP address and port such as `127.0.0.1:9100` where a
+    /// second listener serves `GET /metrics` without authentication, for a Prometheus on the
+    /// same host or private network. Never the main port: that one needs `METRICS_TOKEN`.
+    #[serde(default, deserialize_with = "parse::socket_addr")]
+    pub metrics_addr: Option<SocketAddr>,
+    /// `METRICS_TOKEN` (default off): when set, `GET /metrics` on the main port answers a
+    /// request with `Authorization: Bearer <token>`; otherwise that path is an unknown one.
+    /// Printable ASCII without spaces; in production at least [`MIN_METRICS_TOKEN_LEN`]
+    /// characters and not a placeholder.
+    #[serde(default)]
+    pub metrics_token: Option<MetricsToken>,
     /// `LOG_FORMAT`: `json` or `text`. Default: [`LogFormat::default_for`] `APP_ENV` (JSON in
     /// production, text in development), filled in by `Config::load`.
     pub log_format: LogFormat,
@@ -646,6 +687,7 @@ impl Config {
         }
         at_least_one("MAX_CONCURRENT_HASHES", self.max_concurrent_hashes)?;
         at_least_one("HASH_QUEUE_MAX", self.hash_queue_max)?;
+        self.check_metrics_token()?;
 
         // Last, so that only an otherwise valid configuration leaves a development secret file.
         self.check_secret()?;
@@ -683,6 +725,44 @@ impl Config {
             ));
         }
         self.secret_source = SecretSource::Environment;
+        Ok(())
+    }
+
+    /// Whether the metrics are collected at all: only when something can read them
+    /// (`METRICS_ADDR` or `METRICS_TOKEN`).
+    pub fn metrics_enabled(&self) -> bool {
+        self.metrics_addr.is_some() || self.metrics_token.is_some()
+    }
+
+    /// `METRICS_TOKEN`: a value that fits an `Authorization` header, and in production long
+    /// and not a placeholder (the metrics tell an outsider how busy the service is, how many
+    /// logins fail and when limits refuse). Messages never include the token.
+    fn check_metrics_token(&self) -> Result<(), ConfigError> {
+        let Some(token) = &self.metrics_token else {
+            return Ok(());
+        };
+        let token = token.expose();
+        if !token.chars().all(|c| c.is_ascii_graphic()) {
+            return Err(ConfigError(
+                "METRICS_TOKEN must be printable ASCII without spaces (it is sent in an \
+                 Authorization header); generate one with `openssl rand -hex 32`"
+                    .into(),
+            ));
+        }
+        if self.env == AppEnv::Production && token.len() < MIN_METRICS_TOKEN_LEN {
+            return Err(ConfigError(format!(
+                "METRICS_TOKEN is shorter than {MIN_METRICS_TOKEN_LEN} characters, too weak \
+                 for production; generate one with `openssl rand -hex 32`, or unset it and \
+                 serve the metrics on a private METRICS_ADDR"
+            )));
+        }
+        if self.env == AppEnv::Production && is_placeholder(token) {
+            return Err(ConfigError(
+                "METRICS_TOKEN is a placeholder from an example, which anyone can look up; \
+                 generate a random one with `openssl rand -hex 32`"
+                    .into(),
+            ));
+        }
         Ok(())
     }
 }
@@ -793,6 +873,19 @@ mod parse {
             "false" | "0" | "no" | "off" => Ok(false),
             _ => Err(D::Error::custom("must be `true` or `false`")),
         }
+    }
+
+    /// An IP address and port such as `127.0.0.1:9100`.
+    pub fn socket_addr<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<std::net::SocketAddr>, D::Error> {
+        let text = String::deserialize(d)?;
+        text.trim().parse().map(Some).map_err(|_| {
+            D::Error::custom(
+                "must be an IP address and port such as 127.0.0.1:9100 (or [::1]:9100); leave \
+                 it unset to serve no metrics listener",
+            )
+        })
     }
 
     /// Comma-separated IP addresses or CIDR ranges; an address is a range of one.
@@ -1333,6 +1426,72 @@ mod tests {
                 "{name} is missing from .env.example"
             );
         }
+    }
+
+    #[test]
+    fn metrics_are_off_unless_an_address_or_a_token_is_set() {
+        let cfg = valid();
+        assert!(cfg.metrics_addr.is_none() && cfg.metrics_token.is_none());
+        assert!(!cfg.metrics_enabled());
+        let cfg = with("METRICS_ADDR", "127.0.0.1:9100").unwrap();
+        assert_eq!(cfg.metrics_addr, Some("127.0.0.1:9100".parse().unwrap()));
+        assert!(cfg.metrics_enabled());
+        let cfg = with("METRICS_ADDR", " [::1]:9100 ").unwrap();
+        assert_eq!(cfg.metrics_addr, Some("[::1]:9100".parse().unwrap()));
+        assert!(
+            with("METRICS_TOKEN", "short-is-fine-in-development")
+                .unwrap()
+                .metrics_enabled()
+        );
+    }
+
+    #[test]
+    fn a_metrics_addr_without_a_port_or_with_a_host_name_is_refused_by_name() {
+        for value in ["127.0.0.1", "localhost:9100", "9100"] {
+            let err = error_of("METRICS_ADDR", value);
+            assert!(
+                err.contains("METRICS_ADDR") && err.contains("127.0.0.1:9100"),
+                "{value}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn production_refuses_a_short_or_placeholder_metrics_token_without_echoing_it() {
+        let production = |token: &str| {
+            Config::from_pairs(&[
+                ("APP_ENV", "production"),
+                ("JWT_SECRET", GOOD_SECRET),
+                ("METRICS_TOKEN", token),
+            ])
+        };
+        let err = production("scrape-me-please").unwrap_err().to_string();
+        assert!(err.contains("METRICS_TOKEN") && err.contains("32"), "{err}");
+        assert!(!err.contains("scrape-me-please"), "echoed the token: {err}");
+        let placeholder = "change-me-to-a-long-random-metrics-token";
+        let err = production(placeholder).unwrap_err().to_string();
+        assert!(
+            err.contains("METRICS_TOKEN") && err.contains("placeholder"),
+            "{err}"
+        );
+        assert!(!err.contains(placeholder), "echoed the token: {err}");
+        let strong = "0f8e2c9a7b6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f";
+        let cfg = production(strong).unwrap();
+        assert_eq!(cfg.metrics_token.as_ref().unwrap().expose(), strong);
+        assert!(
+            !format!("{cfg:?}").contains(strong),
+            "Debug must redact the token"
+        );
+    }
+
+    #[test]
+    fn a_metrics_token_that_cannot_travel_in_a_header_is_refused() {
+        let err = error_of("METRICS_TOKEN", "two words-0123456789abcdef0123456789");
+        assert!(
+            err.contains("METRICS_TOKEN must be printable ASCII"),
+            "{err}"
+        );
+        assert!(!err.contains("two words"), "echoed the token: {err}");
     }
 
     #[test]

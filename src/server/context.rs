@@ -96,9 +96,15 @@ impl RequestContext {
     }
 }
 
-/// Requests that never need to know the caller: static files and health probes.
+/// Requests that never need to know the caller: static files, health probes and metrics
+/// scrapes (whose bearer token is `METRICS_TOKEN`, not an access token: `server::metrics`
+/// checks it).
 fn needs_no_caller(path: &str) -> bool {
-    path.starts_with("/pkg/") || path == "/favicon.svg" || path == "/healthz" || path == "/readyz"
+    path.starts_with("/pkg/")
+        || path == "/favicon.svg"
+        || path == "/healthz"
+        || path == "/readyz"
+        || path == super::metrics::PATH
 }
 
 /// The layer: builds the [`RequestContext`] and stores it in the request's extensions.
@@ -163,7 +169,7 @@ async fn identify(
 }
 
 /// The token of an `Authorization: Bearer <token>` header value, if well-formed.
-fn bearer_token(value: Option<&str>) -> Option<&str> {
+pub(super) fn bearer_token(value: Option<&str>) -> Option<&str> {
     let (scheme, token) = value?.split_once(' ')?;
     let token = token.trim();
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
@@ -297,6 +303,7 @@ mod tests {
     fn static_files_and_probes_skip_authentication() {
         assert!(needs_no_caller("/pkg/tasks.wasm"));
         assert!(needs_no_caller("/healthz"));
+        assert!(needs_no_caller("/metrics"));
         assert!(!needs_no_caller("/tasks"));
         assert!(!needs_no_caller("/api/v1/tasks"));
     }

@@ -452,6 +452,16 @@ pub enum StartupError {
     /// A command (`tasks admin …`, `tasks backup`) could not do what it was asked.
     #[error("{0}")]
     Command(String),
+    #[error(
+        "could not listen on METRICS_ADDR {addr}: {source}. Is another process (or the app \
+         itself, on LEPTOS_SITE_ADDR) using that port?"
+    )]
+    MetricsBind {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("setting up the metrics failed: {0}")]
+    Metrics(String),
 }
 
 #[cfg(test)]

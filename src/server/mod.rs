@@ -16,6 +16,7 @@ pub mod error;
 pub mod form_posts;
 pub mod headers;
 pub mod health;
+pub mod metrics;
 pub mod routes;
 pub mod serve;
 pub mod server_fn;

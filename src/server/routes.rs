@@ -23,6 +23,7 @@ pub fn app(state: AppState) -> Router {
     let routes = page_routes();
     let context_state = state.clone();
     let state_for_headers = state.clone();
+    let metrics = state.metrics.clone();
     Router::new()
         .leptos_routes_with_context(
             &state,
@@ -32,6 +33,7 @@ pub fn app(state: AppState) -> Router {
         )
         .nest("/api/v1", super::api::router())
         .merge(super::health::router())
+        .merge(super::metrics::router(&state.config))
         .merge(super::api::doc::swagger_ui())
         .merge(super::assets::router(&state.leptos_options))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
@@ -70,11 +72,18 @@ pub fn app(state: AppState) -> Router {
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         // Oversized headers are refused before anything parses them.
         .layer(middleware::from_fn(super::headers::limit_header_size))
-        // Outermost, so that every refusal (431 for headers, CSRF, body limit, a panic's 500)
-        // leaves with the security headers too.
+        // Outside every layer that refuses (431 for headers, CSRF, body limit, a panic's 500),
+        // so that each refusal leaves with the security headers too.
         .layer(middleware::from_fn_with_state(
             state_for_headers,
             super::headers::security_headers,
+        ))
+        // Around everything, so every answer is counted (431, CSRF refusals, panics included).
+        // `Router::layer` wraps each route, after the router has matched it, so the layer sees
+        // the route's template (`MatchedPath`).
+        .layer(middleware::from_fn_with_state(
+            metrics,
+            super::metrics::record_request,
         ))
 }
 

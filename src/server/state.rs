@@ -11,6 +11,7 @@ use super::{
     auth::{jwt::JwtKeys, password::Hasher},
     config::Config,
     db::Db,
+    metrics::Metrics,
 };
 
 /// Shared, cheaply cloneable state. Nothing in the app is global: tests build their own.
@@ -20,6 +21,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub jwt: Arc<JwtKeys>,
     pub hasher: Hasher,
+    /// Off unless `METRICS_ADDR` or `METRICS_TOKEN` is set (see `server::metrics`).
+    pub metrics: Metrics,
     pub leptos_options: LeptosOptions,
     /// The paths of the app's own pages, read from its route tree: the only places a login's
     /// `next` parameter may send a person back to.
@@ -30,7 +33,7 @@ impl AppState {
     /// Builds the state from a validated configuration and an open, migrated pool.
     ///
     /// # Errors
-    /// The JWT self-test or the password hasher set-up failed.
+    /// The JWT self-test, the password hasher or the metrics set-up failed.
     pub async fn new(
         config: Config,
         db: Db,
@@ -40,12 +43,19 @@ impl AppState {
         // Fail at startup, not at the first login, if signing is broken (jsonwebtoken panics or
         // errors when its crypto backend is misconfigured).
         jwt.self_test()?;
-        let hasher = Hasher::new(config.max_concurrent_hashes, config.hash_queue_max).await?;
+        let metrics = Metrics::new(config.metrics_enabled())?;
+        let hasher = Hasher::new(
+            config.max_concurrent_hashes,
+            config.hash_queue_max,
+            metrics.hash_queue_wait(),
+        )
+        .await?;
         Ok(Self {
             db,
             config: Arc::new(config),
             jwt: Arc::new(jwt),
             hasher,
+            metrics,
             leptos_options,
             pages: page_paths(),
         })

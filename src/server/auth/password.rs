@@ -8,9 +8,14 @@
 //! after [`RELEASE_AFTER_IDLE`] without work, so an idle server holds none. The threads run
 //! under Linux's `SCHED_IDLE` policy, so a login storm takes the CPU that page and API requests
 //! leave over instead of starving them; and when more hashes wait than `HASH_QUEUE_MAX`, the
-//! next one is refused at once with 503 + `Retry-After`, not left to time out.
+//! next one is refused at once with 503 + `Retry-After`, not left to time out. How many wait,
+//! and how long each waited, are in the metrics (`server::metrics`).
 
-use std::{fmt, sync::Arc, time::Duration};
+use std::{
+    fmt,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use argon2::{
     ARGON2ID_IDENT, Algorithm, Argon2, Block, Params, Version,
@@ -65,6 +70,8 @@ enum Done {
 struct Job {
     work: Work,
     reply: oneshot::Sender<Result<Done, String>>,
+    /// When it joined the queue: the hashing thread records how long it waited.
+    queued: Instant,
 }
 
 /// Hashes and verifies passwords: argon2id with the OWASP minimum parameters (m = 19 MiB,
@@ -85,17 +92,23 @@ impl fmt::Debug for Hasher {
 
 impl Hasher {
     /// Starts `threads` hashing threads with room for `queue_max` waiting jobs, and proves they
-    /// work by hashing the dummy password. The threads end when the last `Hasher` is dropped.
+    /// work by hashing the dummy password. Each job's time in the queue is recorded in
+    /// `queue_wait` (seconds). The threads end when the last `Hasher` is dropped.
     ///
     /// # Errors
     /// A thread could not be started, or argon2 failed (misconfiguration or no OS randomness).
-    pub async fn new(threads: usize, queue_max: usize) -> Result<Self, StartupError> {
+    pub async fn new(
+        threads: usize,
+        queue_max: usize,
+        queue_wait: metrics::Histogram,
+    ) -> Result<Self, StartupError> {
         let (queue, jobs) = flume::bounded::<Job>(queue_max);
         for n in 0..threads {
             let jobs = jobs.clone();
+            let queue_wait = queue_wait.clone();
             std::thread::Builder::new()
                 .name(format!("argon2-{n}"))
-                .spawn(move || hashing_thread(&jobs))
+                .spawn(move || hashing_thread(&jobs, &queue_wait))
                 .map_err(|e| StartupError::Hasher(format!("starting a hashing thread: {e}")))?;
         }
         let mut random = [0u8; 32];
@@ -144,9 +157,19 @@ impl Hasher {
         }
     }
 
+    /// How many hashes are waiting for a hashing thread right now.
+    pub fn queue_depth(&self) -> usize {
+        self.queue.len()
+    }
+
     async fn run(&self, work: Work) -> Result<Done, AppError> {
         let (reply, answer) = oneshot::channel();
-        match self.queue.try_send(Job { work, reply }) {
+        let job = Job {
+            work,
+            reply,
+            queued: Instant::now(),
+        };
+        match self.queue.try_send(job) {
             Ok(()) => {}
             Err(flume::TrySendError::Full(_)) => {
                 tracing::warn!(
@@ -170,7 +193,7 @@ impl Hasher {
 }
 
 /// One hashing thread: lowers its own priority, then takes jobs until every sender is gone.
-fn hashing_thread(jobs: &flume::Receiver<Job>) {
+fn hashing_thread(jobs: &flume::Receiver<Job>, queue_wait: &metrics::Histogram) {
     lower_priority();
     let mut memory = Memory::default();
     loop {
@@ -189,7 +212,12 @@ fn hashing_thread(jobs: &flume::Receiver<Job>) {
                 Err(flume::RecvError::Disconnected) => return,
             }
         };
-        let Job { work, reply } = job;
+        let Job {
+            work,
+            reply,
+            queued,
+        } = job;
+        queue_wait.record(queued.elapsed());
         let done = match work {
             Work::Hash(password) => memory.hash(&password).map(Done::Hashed),
             Work::Verify(password, hash) => memory.verify(&password, &hash).map(Done::Verified),
@@ -362,7 +390,7 @@ mod tests {
     use super::*;
 
     async fn hasher() -> Hasher {
-        Hasher::new(2, 8).await.unwrap()
+        Hasher::new(2, 8, metrics::Histogram::noop()).await.unwrap()
     }
 
     #[tokio::test]
@@ -460,7 +488,7 @@ mod tests {
     async fn a_full_queue_is_refused_at_once_as_unavailable() {
         // One thread and room for one waiting job: of many hashes sent at once, some must be
         // refused with 503 instead of waiting, and every accepted one completes.
-        let h = Hasher::new(1, 1).await.unwrap();
+        let h = Hasher::new(1, 1, metrics::Histogram::noop()).await.unwrap();
         let results =
             futures::future::join_all((0..8).map(|i| h.hash(format!("password number {i}")))).await;
         let refused = results

@@ -339,6 +339,37 @@ impl Db {
         }
     }
 
+    /// How many connections each pool has checked out and idle right now, for the metrics:
+    /// SQLite's reader and writer pools, or PostgreSQL's one pool.
+    pub fn pool_usage(&self) -> Vec<PoolUsage> {
+        fn of<DB: sqlx::Database>(name: &'static str, pool: &sqlx::Pool<DB>) -> PoolUsage {
+            let idle = pool.num_idle();
+            PoolUsage {
+                pool: name,
+                in_use: usize::try_from(pool.size())
+                    .unwrap_or(usize::MAX)
+                    .saturating_sub(idle),
+                idle,
+                max: usize::try_from(pool.options().get_max_connections()).unwrap_or(usize::MAX),
+            }
+        }
+        match self {
+            Self::Sqlite { reader, writer } => {
+                let status = reader.pool.status();
+                vec![
+                    PoolUsage {
+                        pool: "sqlite_reader",
+                        in_use: status.size.saturating_sub(status.available),
+                        idle: status.available,
+                        max: status.max_size,
+                    },
+                    of("sqlite_writer", writer),
+                ]
+            }
+            Self::Postgres(pool) => vec![of("postgres", pool)],
+        }
+    }
+
     /// Waits for checked-out connections to be returned, then closes every connection (SQLite
     /// checkpoints its WAL when the last one closes).
     pub async fn close(&self) {
@@ -350,6 +381,19 @@ impl Db {
             Self::Postgres(pool) => pool.close().await,
         }
     }
+}
+
+/// One connection pool's connections at one moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolUsage {
+    /// `sqlite_reader`, `sqlite_writer` or `postgres`.
+    pub pool: &'static str,
+    /// Checked out by a request (or a background task) right now.
+    pub in_use: usize,
+    /// Open and waiting in the pool.
+    pub idle: usize,
+    /// The most the pool opens.
+    pub max: usize,
 }
 
 /// Whether the database answers and has every migration this binary embeds applied.

@@ -163,6 +163,20 @@ pub async fn list_live(db: &Db, user_id: i64, now: i64) -> Result<Vec<SessionRow
     .await)?)
 }
 
+/// How many sessions are live (neither revoked nor past their absolute expiry) at `now`, over
+/// every replica. Read from the partial index `sessions_live`, which holds only unrevoked
+/// sessions, so a scrape does not read the whole history of sign-ins.
+///
+/// # Errors
+/// Database failures.
+pub async fn count_live(db: &Db, now: i64) -> Result<i64, AppError> {
+    const SQL: &str = "SELECT COUNT(*) FROM sessions WHERE revoked_at IS NULL AND expires_at > $1";
+    Ok(db_read!(db, |c| sqlx::query_scalar(SQL)
+        .bind(now)
+        .fetch_one(c)
+        .await)?)
+}
+
 /// Revokes session `id` if it belongs to `user_id` and is not revoked yet. Returns whether it did.
 ///
 /// # Errors
