@@ -32,8 +32,8 @@ pub async fn delete_my_account(password: String) -> Result<(), AppError> {
     accounts::delete_account(&state, &principal, password, client).await?;
     // Every session ended with the account; the cookies would only be refused from now on.
     accounts::clear_browser_cookies(&state, &cookies);
-    // The page itself loads the start page afresh (a router navigation would still hold the
-    // signed-in person for a moment).
+    // The account page's form is a plain one: a fresh start page, with nothing of the account
+    // left in the app's memory.
     server_fn::return_to_after_form_post(paths::HOME);
     Ok(())
 }

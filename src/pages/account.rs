@@ -3,7 +3,7 @@
 //! security activity, downloading their data, and deleting the account.
 
 use crate::components::page_title;
-use leptos::{html, prelude::*};
+use leptos::{html, prelude::*, server_fn::ServerFn};
 use leptos_meta::Title;
 use leptos_router::hooks::use_navigate;
 
@@ -13,6 +13,7 @@ use crate::{
         activity::ActivityEntry,
         form::{
             Field, FormError, action_error, field_message, focus_first_invalid, general_message,
+            no_js_error,
         },
     },
     error::AppError,
@@ -36,7 +37,6 @@ pub fn AccountPage() -> impl IntoView {
     let revoke = ServerAction::<RevokeSession>::new();
     let revoke_others = ServerAction::<RevokeOtherSessions>::new();
     let change_password = ServerAction::<ChangePassword>::new();
-    let delete = ServerAction::<DeleteMyAccount>::new();
     let changes = move || {
         (
             revoke.version().get(),
@@ -51,7 +51,7 @@ pub fn AccountPage() -> impl IntoView {
     let revoke_error = action_error(revoke);
     let others_error = action_error(revoke_others);
     let password_error = action_error(change_password);
-    let delete_error = action_error(delete);
+    let delete_error = no_js_error::<DeleteMyAccount>();
 
     // A session revoked from elsewhere while this page was open: log in again.
     let navigate = use_navigate();
@@ -60,19 +60,10 @@ pub fn AccountPage() -> impl IntoView {
             || matches!(activity.get(), Some(Err(ref e)) if is_signed_out(e))
             || revoke_error.get().as_ref().is_some_and(is_signed_out)
             || others_error.get().as_ref().is_some_and(is_signed_out)
-            || password_error.get().as_ref().is_some_and(is_signed_out)
-            || delete_error.get().as_ref().is_some_and(is_signed_out);
+            || password_error.get().as_ref().is_some_and(is_signed_out);
         if expired {
             auth.session_ended();
             navigate(&paths::login_then(paths::ACCOUNT), Default::default());
-        }
-    });
-
-    // The account is gone: a fresh start page, with nothing of it left in the app's memory
-    // (without JavaScript the server sends the browser there).
-    Effect::new(move |_| {
-        if let Some(Ok(())) = delete.value().get() {
-            let _ = window().location().set_href(paths::HOME);
         }
     });
 
@@ -245,20 +236,20 @@ pub fn AccountPage() -> impl IntoView {
                 "Download my data"
             </a>
         </section>
-        <DeleteAccount delete error=delete_error />
+        <DeleteAccount error=delete_error />
     }
 }
 
 /// The danger zone: deleting the account, with the password as confirmation.
+///
+/// A plain form, with JavaScript too: once the account is gone the server sends the browser to
+/// a freshly loaded start page (nothing of the account stays in the app's memory), and a wrong
+/// password comes back with the page, in the one-time cookie of `server::form_posts`, with the
+/// focus on the field.
 #[component]
-fn DeleteAccount(
-    delete: ServerAction<DeleteMyAccount>,
-    error: Signal<Option<AppError>>,
-) -> impl IntoView {
-    let form = NodeRef::<html::Form>::new();
-    focus_first_invalid(form, error);
-    let came_back_refused = error.get_untracked().is_some();
-    let deleting = delete.pending();
+fn DeleteAccount(error: Option<AppError>) -> impl IntoView {
+    let came_back_refused = error.is_some();
+    let error = Signal::stored(error);
     view! {
         <section class="card danger-zone" aria-labelledby="delete-heading">
             <h2 id="delete-heading">"Delete account"</h2>
@@ -267,7 +258,7 @@ fn DeleteAccount(
                  device at once. It cannot be undone: download your data first if you want to \
                  keep a copy."
             </p>
-            <ActionForm action=delete node_ref=form>
+            <form method="post" action=DeleteMyAccount::PATH>
                 <Field
                     label="Your password"
                     name="password"
@@ -278,15 +269,10 @@ fn DeleteAccount(
                     autofocus=came_back_refused
                 />
                 <FormError error=general_message(error, &["password"]) />
-                <button
-                    type="submit"
-                    class="danger"
-                    aria-disabled=move || deleting.get().to_string()
-                    aria-busy=move || deleting.get().to_string()
-                >
-                    {move || if deleting.get() { "Deleting…" } else { "Delete my account" }}
+                <button type="submit" class="danger">
+                    "Delete my account"
                 </button>
-            </ActionForm>
+            </form>
         </section>
     }
 }

@@ -10,18 +10,13 @@
 //! disables or deletes themselves, the last administrator stays), and a refusal is shown next
 //! to the action that was refused.
 
-use leptos::prelude::*;
+use leptos::{prelude::*, server_fn::ServerFn};
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 
 use crate::{
     app::Auth,
-    components::{
-        activity::AuditEntry,
-        form::{action_error, field_message, general_message},
-        guard::Forbidden,
-        page_title,
-    },
+    components::{activity::AuditEntry, form::no_js_error, guard::Forbidden, page_title},
     error::{AppError, Resource as Missing},
     fns::admin::{
         ChangeDisabled, ChangeRole, RemoveAccount, SignOutAccount, get_account, list_accounts,
@@ -218,7 +213,7 @@ fn AccountRow(account: Account) -> impl IntoView {
             <th scope="row" data-label="Name">
                 {user.name}
             </th>
-            <td data-label="Email">
+            <td class="email" data-label="Email">
                 <a href=paths::admin_account(user.id)>{user.email}</a>
             </td>
             <td data-label="Role">{role_name(user.role)}</td>
@@ -265,85 +260,58 @@ fn Events(page: AuditPage, newest: bool) -> impl IntoView {
     }
 }
 
-/// The actions of an account's page, and their errors.
-#[derive(Clone, Copy)]
-struct Actions {
-    role: ServerAction<ChangeRole>,
-    disabled: ServerAction<ChangeDisabled>,
-    sign_out: ServerAction<SignOutAccount>,
-    remove: ServerAction<RemoveAccount>,
-    role_error: Signal<Option<AppError>>,
-    disabled_error: Signal<Option<AppError>>,
-    sign_out_error: Signal<Option<AppError>>,
-    remove_error: Signal<Option<AppError>>,
+/// The refusals the account page's forms came back with. The forms are plain HTML forms, with
+/// JavaScript too: an action reloads the page (an admin page is rarely used, and plain forms
+/// keep it out of the wasm bundle's weight), and a refusal travels in the one-time cookie of
+/// `server::form_posts`, read here while the page renders.
+#[derive(Clone)]
+struct Refusals {
+    role: Option<String>,
+    disabled: Option<String>,
+    sign_out: Option<String>,
+    remove: Option<AppError>,
 }
 
-impl Actions {
-    fn new() -> Self {
-        let role = ServerAction::<ChangeRole>::new();
-        let disabled = ServerAction::<ChangeDisabled>::new();
-        let sign_out = ServerAction::<SignOutAccount>::new();
-        let remove = ServerAction::<RemoveAccount>::new();
+impl Refusals {
+    /// Read in the same order on the server and in the browser, as their shared values need.
+    fn read() -> Self {
+        let text = |error: Option<AppError>| error.map(|e| e.to_string());
+        let role = text(no_js_error::<ChangeRole>());
+        let disabled = text(no_js_error::<ChangeDisabled>());
+        let sign_out = text(no_js_error::<SignOutAccount>());
+        let remove = no_js_error::<RemoveAccount>();
         Self {
             role,
             disabled,
             sign_out,
             remove,
-            role_error: action_error(role),
-            disabled_error: action_error(disabled),
-            sign_out_error: action_error(sign_out),
-            remove_error: action_error(remove),
         }
     }
 
-    /// Any of their errors, newest action first (for the own-account page, which offers none
-    /// of them but still says why a hand-made request was refused).
-    fn any_error(self) -> Signal<Option<String>> {
-        Signal::derive(move || {
-            self.role_error
-                .get()
-                .or_else(|| self.disabled_error.get())
-                .or_else(|| self.sign_out_error.get())
-                .or_else(|| self.remove_error.get())
-                .map(|e| {
+    /// Any of them (for the own-account page, which offers none of the actions but still says
+    /// why a hand-made request was refused).
+    fn any(&self) -> Option<String> {
+        self.role
+            .clone()
+            .or_else(|| self.disabled.clone())
+            .or_else(|| self.sign_out.clone())
+            .or_else(|| {
+                self.remove.as_ref().map(|e| {
                     e.message_for("confirm_email")
                         .unwrap_or_else(|| e.to_string())
                 })
-        })
+            })
     }
-
-    fn signed_out(self) -> bool {
-        [
-            self.role_error,
-            self.disabled_error,
-            self.sign_out_error,
-            self.remove_error,
-        ]
-        .iter()
-        .any(|error| error.with(|e| e.as_ref().is_some_and(is_signed_out)))
-    }
-}
-
-/// The error of one action as a sentence, for the line under its button.
-fn message(error: Signal<Option<AppError>>) -> Signal<Option<String>> {
-    Signal::derive(move || error.get().map(|e| e.to_string()))
 }
 
 #[component]
 pub fn AdminAccountPage() -> impl IntoView {
     let params = use_params_map();
     let id = Memo::new(move |_| params.read().get("id").and_then(|v| v.parse::<i64>().ok()));
-    let actions = Actions::new();
+    let refusals = Refusals::read();
     let detail = Resource::new(
-        move || {
-            (
-                id.get(),
-                actions.role.version().get(),
-                actions.disabled.version().get(),
-                actions.sign_out.version().get(),
-            )
-        },
-        |(id, ..)| async move {
+        move || id.get(),
+        |id| async move {
             match id {
                 Some(id) => get_account(id).await,
                 None => Err(AppError::NotFound(Missing::User)),
@@ -351,11 +319,6 @@ pub fn AdminAccountPage() -> impl IntoView {
         },
     );
     let signed_out = RwSignal::new(false);
-    Effect::new(move |_| {
-        if actions.signed_out() {
-            signed_out.set(true);
-        }
-    });
     log_in_again_when(signed_out, move || {
         id.get_untracked()
             .map_or_else(|| paths::ADMIN.to_owned(), paths::admin_account)
@@ -363,36 +326,39 @@ pub fn AdminAccountPage() -> impl IntoView {
 
     view! {
         <Transition fallback=|| view! { <p class="muted">"Loading the account…"</p> }>
-            {move || Suspend::new(async move {
-                match detail.await {
-                    Ok(detail) => view! { <AccountView detail actions /> }.into_any(),
-                    Err(AppError::NotFound(Missing::User)) => {
-                        #[cfg(feature = "ssr")]
-                        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-                            response.set_status(axum::http::StatusCode::NOT_FOUND);
+            {move || {
+                let refusals = refusals.clone();
+                Suspend::new(async move {
+                    match detail.await {
+                        Ok(detail) => view! { <AccountView detail refusals /> }.into_any(),
+                        Err(AppError::NotFound(Missing::User)) => {
+                            #[cfg(feature = "ssr")]
+                            if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+                                response.set_status(axum::http::StatusCode::NOT_FOUND);
+                            }
+                            view! {
+                                <Title text=page_title("No such account") />
+                                <section class="card">
+                                    <h1>"No such account"</h1>
+                                    <p>{AppError::NotFound(Missing::User).to_string()}</p>
+                                    <p>
+                                        <a href=paths::ADMIN>"All accounts"</a>
+                                    </p>
+                                </section>
+                            }
+                                .into_any()
                         }
-                        view! {
-                            <Title text=page_title("No such account") />
-                            <section class="card">
-                                <h1>"No such account"</h1>
-                                <p>{AppError::NotFound(Missing::User).to_string()}</p>
-                                <p>
-                                    <a href=paths::ADMIN>"All accounts"</a>
-                                </p>
-                            </section>
-                        }
-                            .into_any()
+                        Err(err) => load_error("the account", &err, signed_out),
                     }
-                    Err(err) => load_error("the account", &err, signed_out),
-                }
-            })}
+                })
+            }}
         </Transition>
     }
 }
 
 /// An account's page: what it is, what may be done to it, and what happened to it.
 #[component]
-fn AccountView(detail: AccountDetail, actions: Actions) -> impl IntoView {
+fn AccountView(detail: AccountDetail, refusals: Refusals) -> impl IntoView {
     let AccountDetail {
         account,
         activity,
@@ -422,12 +388,11 @@ fn AccountView(detail: AccountDetail, actions: Actions) -> impl IntoView {
         .into_any()
     };
     let controls = if is_you {
-        let refused = actions.any_error();
         view! {
             <section class="card" aria-labelledby="actions-heading">
                 <h2 id="actions-heading">"Actions"</h2>
                 <p class="form-error" role="alert">
-                    {move || refused.get()}
+                    {refusals.any()}
                 </p>
                 <p>
                     "This is your own account. Another administrator can change its role or \
@@ -438,9 +403,10 @@ fn AccountView(detail: AccountDetail, actions: Actions) -> impl IntoView {
         }
         .into_any()
     } else {
+        let remove = refusals.remove.clone();
         view! {
-            <Controls account=account.clone() actions />
-            <DeleteForm account actions />
+            <Controls account=account.clone() refusals />
+            <DeleteForm account refused=remove />
         }
         .into_any()
     };
@@ -474,10 +440,37 @@ fn AccountView(detail: AccountDetail, actions: Actions) -> impl IntoView {
     }
 }
 
+/// One action: a plain form posting `fields` to `action`, what it does, and the server's
+/// refusal of it (when the page came back with one) right under the button.
+fn action_form(
+    action: &'static str,
+    fields: Vec<(&'static str, String)>,
+    label: &'static str,
+    danger: bool,
+    hint: &'static str,
+    refused: Option<String>,
+) -> impl IntoView {
+    view! {
+        <form method="post" action=action>
+            {fields
+                .into_iter()
+                .map(|(name, value)| view! { <input type="hidden" name=name value=value /> })
+                .collect_view()}
+            <button type="submit" class=if danger { "danger" } else { "secondary" }>
+                {label}
+            </button>
+            <p class="muted">{hint}</p>
+            <p class="form-error" role="alert">
+                {refused}
+            </p>
+        </form>
+    }
+}
+
 /// Role, disabled and sign out: one small form each, its refusal right under it.
 #[component]
-fn Controls(account: Account, actions: Actions) -> impl IntoView {
-    let id = account.user.id;
+fn Controls(account: Account, refusals: Refusals) -> impl IntoView {
+    let id = account.user.id.to_string();
     let (next_role, role_label, role_hint) = match account.user.role {
         Role::Admin => (
             Role::User,
@@ -500,100 +493,33 @@ fn Controls(account: Account, actions: Actions) -> impl IntoView {
             "Signs them out everywhere at once; they cannot sign in until enabled again.",
         )
     };
-    let role_done = move || {
-        actions.role.value().get().and_then(Result::ok).map(|a| {
-            format!(
-                "{} is now {}.",
-                a.user.email,
-                match a.user.role {
-                    Role::Admin => "an administrator",
-                    Role::User => "an ordinary user",
-                }
-            )
-        })
-    };
-    let disabled_done = move || {
-        actions
-            .disabled
-            .value()
-            .get()
-            .and_then(Result::ok)
-            .map(|a| {
-                if a.disabled {
-                    format!("{} is disabled; all its sessions have ended.", a.user.email)
-                } else {
-                    format!("{} is enabled again.", a.user.email)
-                }
-            })
-    };
-    let sign_out_done = move || {
-        actions
-            .sign_out
-            .value()
-            .get()
-            .and_then(Result::ok)
-            .map(|ended| match ended {
-                1 => "1 session was signed out.".to_owned(),
-                n => format!("{n} sessions were signed out."),
-            })
-    };
-    let pending = |pending: Memo<bool>| move || pending.get().to_string();
     view! {
         <section class="card admin-actions" aria-labelledby="actions-heading">
             <h2 id="actions-heading">"Actions"</h2>
-            <ActionForm action=actions.role>
-                <input type="hidden" name="id" value=id />
-                <input type="hidden" name="role" value=next_role.as_str() />
-                <button
-                    type="submit"
-                    class="secondary"
-                    aria-disabled=pending(actions.role.pending())
-                >
-                    {role_label}
-                </button>
-                <p class="muted">{role_hint}</p>
-                <p class="form-error" role="alert">
-                    {message(actions.role_error)}
-                </p>
-                <p class="notice" role="status">
-                    {role_done}
-                </p>
-            </ActionForm>
-            <ActionForm action=actions.disabled>
-                <input type="hidden" name="id" value=id />
-                <input type="hidden" name="disabled" value=disable.to_string() />
-                <button
-                    type="submit"
-                    class=if disable { "danger" } else { "secondary" }
-                    aria-disabled=pending(actions.disabled.pending())
-                >
-                    {disable_label}
-                </button>
-                <p class="muted">{disable_hint}</p>
-                <p class="form-error" role="alert">
-                    {message(actions.disabled_error)}
-                </p>
-                <p class="notice" role="status">
-                    {disabled_done}
-                </p>
-            </ActionForm>
-            <ActionForm action=actions.sign_out>
-                <input type="hidden" name="id" value=id />
-                <button
-                    type="submit"
-                    class="secondary"
-                    aria-disabled=pending(actions.sign_out.pending())
-                >
-                    "Sign out all their sessions"
-                </button>
-                <p class="muted">"Every device they are signed in on has to sign in again."</p>
-                <p class="form-error" role="alert">
-                    {message(actions.sign_out_error)}
-                </p>
-                <p class="notice" role="status">
-                    {sign_out_done}
-                </p>
-            </ActionForm>
+            {action_form(
+                ChangeRole::PATH,
+                vec![("id", id.clone()), ("role", next_role.as_str().to_owned())],
+                role_label,
+                false,
+                role_hint,
+                refusals.role,
+            )}
+            {action_form(
+                ChangeDisabled::PATH,
+                vec![("id", id.clone()), ("disabled", disable.to_string())],
+                disable_label,
+                disable,
+                disable_hint,
+                refusals.disabled,
+            )}
+            {action_form(
+                SignOutAccount::PATH,
+                vec![("id", id)],
+                "Sign out all their sessions",
+                false,
+                "Every device they are signed in on has to sign in again.",
+                refusals.sign_out,
+            )}
         </section>
     }
 }
@@ -601,7 +527,7 @@ fn Controls(account: Account, actions: Actions) -> impl IntoView {
 /// Deleting the account: enabled once the administrator has typed its email (the server
 /// checks it again).
 #[component]
-fn DeleteForm(account: Account, actions: Actions) -> impl IntoView {
+fn DeleteForm(account: Account, refused: Option<AppError>) -> impl IntoView {
     let id = account.user.id;
     let email = account.user.email;
     let typed = RwSignal::new(String::new());
@@ -609,14 +535,21 @@ fn DeleteForm(account: Account, actions: Actions) -> impl IntoView {
     // JavaScript nothing could enable it, and the server's check stands alone.
     let live = RwSignal::new(false);
     Effect::new(move |_| live.set(true));
-    let expected = email.to_lowercase();
-    let matches = move || typed.with(|t| t.trim().to_lowercase() == expected);
-    let error = actions.remove_error;
-    let field_error = field_message(error, "confirm_email");
-    let general = general_message(error, &["confirm_email"]);
-    let deleting = actions.remove.pending();
-    // Without JavaScript a refused confirmation comes back with the page: focus on the field.
-    let came_back_refused = error.get_untracked().is_some();
+    let expected = email.clone();
+    let matches = move || typed.with(|t| t.trim().eq_ignore_ascii_case(&expected));
+    // A refused confirmation comes back with the page: the focus goes to the field.
+    let field_error = refused
+        .as_ref()
+        .and_then(|e| e.message_for("confirm_email"));
+    let general = refused
+        .as_ref()
+        .filter(|e| e.message_for("confirm_email").is_none())
+        .map(ToString::to_string);
+    let invalid = if field_error.is_some() {
+        "true"
+    } else {
+        "false"
+    };
     let label = format!("Type {email} to confirm");
     view! {
         <section class="card danger-zone" aria-labelledby="delete-heading">
@@ -625,7 +558,7 @@ fn DeleteForm(account: Account, actions: Actions) -> impl IntoView {
                 "Deletes " <strong>{email.clone()}</strong>
                 " with all its tasks, and ends every session of it at once. It cannot be undone."
             </p>
-            <ActionForm action=actions.remove>
+            <form method="post" action=RemoveAccount::PATH>
                 <input type="hidden" name="id" value=id />
                 <div class="field">
                     <label for="field-confirm_email">{label}</label>
@@ -638,30 +571,25 @@ fn DeleteForm(account: Account, actions: Actions) -> impl IntoView {
                         autocapitalize="none"
                         spellcheck="false"
                         maxlength=EMAIL_MAX
-                        autofocus=came_back_refused
-                        aria-invalid=move || if field_error.with(Option::is_some) { "true" } else { "false" }
+                        autofocus=refused.is_some()
+                        aria-invalid=invalid
                         aria-describedby="field-confirm_email-error delete-hint"
                         on:input=move |ev| typed.set(event_target_value(&ev))
                     />
                     <p class="field-error" id="field-confirm_email-error" role="alert">
-                        {move || field_error.get()}
+                        {field_error}
                     </p>
                     <p class="muted" id="delete-hint">
                         "The button deletes the account once the email matches."
                     </p>
                 </div>
                 <p class="form-error" role="alert">
-                    {move || general.get()}
+                    {general}
                 </p>
-                <button
-                    type="submit"
-                    class="danger"
-                    disabled=move || live.get() && !matches()
-                    aria-busy=move || deleting.get().to_string()
-                >
-                    {move || if deleting.get() { "Deleting…" } else { "Delete this account" }}
+                <button type="submit" class="danger" disabled=move || live.get() && !matches()>
+                    "Delete this account"
                 </button>
-            </ActionForm>
+            </form>
         </section>
     }
 }
