@@ -120,7 +120,7 @@ pub async fn remove_account(id: i64, confirm_email: String) -> Result<(), AppErr
     let (state, principal, context) = server_fn::admin()?;
     let actor = Actor::Admin(&principal);
     admin::delete_confirmed(&state, actor, &context.client, id, &confirm_email).await?;
-    // With JavaScript too: the account's page is gone.
-    leptos_axum::redirect(paths::ADMIN);
+    // The account's page is gone: back to the list.
+    server_fn::return_to_after_form_post(paths::ADMIN);
     Ok(())
 }
