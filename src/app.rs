@@ -10,15 +10,20 @@ use leptos_router::{
 
 use crate::{
     components::{
-        guard::{SignedInOnly, SignedOutOnly},
+        guard::{AdminOnly, SignedInOnly, SignedOutOnly},
         header::Header,
     },
     error::AppError,
     fns::auth::{Login, Logout, Register, current_user},
     model::User,
     pages::{
-        landing::Landing, login::LoginPage, not_found::NotFound, register::RegisterPage,
-        sessions::SessionsPage, tasks::TasksPage,
+        account::AccountPage,
+        admin::{AdminAccountPage, AdminPage},
+        landing::Landing,
+        login::LoginPage,
+        not_found::NotFound,
+        register::RegisterPage,
+        tasks::TasksPage,
     },
 };
 
@@ -62,13 +67,22 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 /// Who is signed in, shared by the header and the pages.
 ///
 /// The cookie is HttpOnly, so the browser cannot read it: the user comes from the
-/// `current_user` server function, refetched whenever login, sign-up or logout completes.
+/// `current_user` server function, refetched whenever login, sign-up or logout completes, and
+/// when a page finds its session has ended.
 #[derive(Clone, Copy)]
 pub struct Auth {
     pub login: ServerAction<Login>,
     pub register: ServerAction<Register>,
     pub logout: ServerAction<Logout>,
     pub user: Resource<Result<Option<User>, AppError>>,
+}
+
+impl Auth {
+    /// A page's server call found the session over (revoked, expired, the account disabled):
+    /// asks the server again who is signed in, so the header stops naming the person.
+    pub fn session_ended(&self) {
+        self.user.refetch();
+    }
 }
 
 #[component]
@@ -134,7 +148,15 @@ fn Layout() -> impl IntoView {
                 </ParentRoute>
                 <ParentRoute path=path!("") view=SignedInOnly ssr=SsrMode::Async>
                     <Route path=path!("/tasks") view=TasksPage ssr=SsrMode::Async />
-                    <Route path=path!("/sessions") view=SessionsPage ssr=SsrMode::Async />
+                    <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async />
+                </ParentRoute>
+                <ParentRoute path=path!("") view=AdminOnly ssr=SsrMode::Async>
+                    <Route path=path!("/admin") view=AdminPage ssr=SsrMode::Async />
+                    <Route
+                        path=path!("/admin/users/:id")
+                        view=AdminAccountPage
+                        ssr=SsrMode::Async
+                    />
                 </ParentRoute>
             </Routes>
         </main>

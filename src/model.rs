@@ -136,7 +136,7 @@ pub struct TaskListPage {
     pub done: i64,
 }
 
-/// One of a person's signed-in sessions, for the Sessions page.
+/// One of a person's signed-in sessions, for the account page.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionInfo {
     /// Opaque id, used to revoke it.
@@ -178,6 +178,41 @@ pub struct ActivityItem {
     pub at_ago: String,
 }
 
+/// An account an audit event names (whom it concerns, or who did it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Party {
+    pub id: i64,
+    /// `None` once the account has been deleted (the record outlives it).
+    pub email: Option<String>,
+}
+
+/// An event of the audit trail as administrators see it: what happened, and to and by whom.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditItem {
+    pub activity: ActivityItem,
+    /// The account it concerns; `None` for a failed sign-in aimed at no account.
+    pub subject: Option<Party>,
+    /// Who did it; `None` for an anonymous client or the command line.
+    pub actor: Option<Party>,
+}
+
+/// One page of `/admin`'s security events, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditPage {
+    pub items: Vec<AuditItem>,
+    /// The `before` cursor of the next (older) page, if there is one.
+    pub next: Option<i64>,
+}
+
+/// What `/admin/users/:id` shows: the account, its latest events, and whether it is the
+/// viewer's own (whose role, status and existence the page does not offer to change).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountDetail {
+    pub account: Account,
+    pub activity: Vec<AuditItem>,
+    pub is_you: bool,
+}
+
 /// An account as administrators see it on `/admin`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Account {
@@ -188,6 +223,8 @@ pub struct Account {
     /// When any of its sessions was last used, as RFC 3339 and relative ("2 hours ago").
     pub last_seen_iso: Option<String>,
     pub last_seen_ago: Option<String>,
+    /// The same as "2026-11-25 16:40 UTC".
+    pub last_seen_text: Option<String>,
     /// "2026-11-25 16:40 UTC".
     pub created_text: String,
 }

@@ -8,11 +8,64 @@ pub const HOME: &str = "/";
 pub const LOGIN: &str = "/login";
 pub const REGISTER: &str = "/register";
 pub const TASKS: &str = "/tasks";
-pub const SESSIONS: &str = "/sessions";
+/// The person's own account: sessions, password, activity, their data, deleting it.
+pub const ACCOUNT: &str = "/account";
+/// Where the account page used to be; answered with a permanent redirect to [`ACCOUNT`].
+pub const OLD_SESSIONS: &str = "/sessions";
+/// Administrators only: accounts and security events.
+pub const ADMIN: &str = "/admin";
+/// "Download my data": the REST export, which accepts the browser's cookie.
+pub const MY_DATA_EXPORT: &str = "/api/v1/users/me/export";
 
 /// The login page that returns to `page` once the person has signed in.
 pub fn login_then(page: &str) -> String {
     format!("{LOGIN}?next={page}")
+}
+
+/// One account's page under `/admin`.
+pub fn admin_account(id: i64) -> String {
+    format!("{ADMIN}/users/{id}")
+}
+
+/// `/admin`'s account list: accounts matching `q` (all when empty), starting below `before`.
+pub fn admin_list(q: &str, before: Option<i64>) -> String {
+    let mut query = form_urlencoded_pairs(&[("q", q)]);
+    if let Some(before) = before {
+        query.push(format!("before={before}"));
+    }
+    if query.is_empty() {
+        ADMIN.to_owned()
+    } else {
+        format!("{ADMIN}?{}", query.join("&"))
+    }
+}
+
+/// `/admin` showing security events older than event `before`.
+pub fn admin_events(before: i64) -> String {
+    format!("{ADMIN}?events_before={before}#events")
+}
+
+/// `name=value` for each pair with a non-empty value, the value percent-encoded.
+fn form_urlencoded_pairs(pairs: &[(&str, &str)]) -> Vec<String> {
+    pairs
+        .iter()
+        .filter(|(_, value)| !value.is_empty())
+        .map(|(name, value)| format!("{name}={}", percent_encode(value)))
+        .collect()
+}
+
+/// Percent-encodes everything but unreserved characters (RFC 3986), so a search text cannot
+/// break out of its query parameter.
+fn percent_encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
 }
 
 /// The task list with a filter (`/tasks?show=open`), optionally with task `edit`'s rename form
@@ -29,5 +82,21 @@ pub fn task_list(filter: TaskFilter, edit: Option<i64>) -> String {
         TASKS.to_owned()
     } else {
         format!("{TASKS}?{}", query.join("&"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_admin_list_keeps_its_search_in_one_encoded_parameter() {
+        assert_eq!(admin_list("", None), "/admin");
+        assert_eq!(admin_list("", Some(7)), "/admin?before=7");
+        assert_eq!(
+            admin_list("ada & co=1#x", Some(7)),
+            "/admin?q=ada%20%26%20co%3D1%23x&before=7"
+        );
+        assert_eq!(admin_list("bücher", None), "/admin?q=b%C3%BCcher");
     }
 }

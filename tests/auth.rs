@@ -214,12 +214,12 @@ async fn login_never_redirects_off_site() {
             &[
                 ("email", "next@example.com"),
                 ("password", PASSWORD),
-                ("next", "/sessions"),
+                ("next", "/account"),
             ],
             None,
         )
         .await;
-    assert_eq!(reply.location(), Some("/sessions"));
+    assert_eq!(reply.location(), Some("/account"));
 }
 
 #[tokio::test]
@@ -400,7 +400,7 @@ async fn a_crafted_error_in_the_url_puts_no_text_on_any_page() {
         ("/login", "/api/login"),
         ("/register", "/api/register"),
         ("/tasks", "/api/tasks/add"),
-        ("/sessions", "/api/password"),
+        ("/account", "/api/password"),
     ] {
         let url = format!("{page}?__path={server_fn}&__err={encoded}");
         let reply = app.get(&url, Some(&cookie)).await;
@@ -564,7 +564,7 @@ async fn unknown_pages_are_404() {
 #[tokio::test]
 async fn the_route_tree_guards_each_group_of_pages_on_the_server() {
     let app = spawn().await;
-    for page in ["/tasks", "/sessions"] {
+    for page in ["/tasks", "/account"] {
         let reply = app.get(page, None).await;
         assert_eq!(reply.status, StatusCode::SEE_OTHER, "{page}");
         assert_eq!(
@@ -580,7 +580,7 @@ async fn the_route_tree_guards_each_group_of_pages_on_the_server() {
         assert_eq!(reply.status, StatusCode::SEE_OTHER, "{page}");
         assert_eq!(reply.location(), Some("/tasks"), "{page}");
     }
-    for page in ["/tasks", "/sessions"] {
+    for page in ["/tasks", "/account"] {
         assert_eq!(
             app.get(page, Some(&cookie)).await.status,
             StatusCode::OK,
@@ -604,7 +604,7 @@ async fn every_request_looks_its_session_up_once() {
             .filter(|message| *message == "session looked up")
             .count()
     };
-    for page in ["/tasks", "/sessions"] {
+    for page in ["/tasks", "/account"] {
         let reply = app.get(page, Some(&cookie)).await;
         assert_eq!(reply.status, StatusCode::OK, "{page}");
         assert_eq!(lookups(&reply), 1, "{page}");

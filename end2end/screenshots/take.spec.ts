@@ -42,7 +42,7 @@ for (const [device, viewport] of [
       await demoAccount(page);
       await shoot(page, '/tasks', `${device}-tasks-${scheme}`);
       if (scheme === 'light') {
-        await shoot(page, '/sessions', `${device}-sessions`);
+        await shoot(page, '/account', `${device}-account`);
         if (device === 'phone') {
           await page.goto('/tasks');
           await page.locator('body[data-hydrated="true"]').waitFor();

@@ -1,6 +1,6 @@
 import AxeBuilder from '@axe-core/playwright';
 import { expect, test, type Page } from '@playwright/test';
-import { createUser, hydrated, logIn, onTaskListAs, uniqueEmail } from './helpers';
+import { createAdmin, createUser, hydrated, logIn, logInFromScratch, onTaskListAs, uniqueEmail } from './helpers';
 
 // axe-core on every page and state, in the light and the dark theme: WCAG 2.0-2.2 A and AA
 // rules plus axe's best practices, and any violation fails the test with what and where.
@@ -48,7 +48,7 @@ test('pages for visitors: start, log in (with an error), sign up (with errors), 
   await expectNoViolations(page, 'the not-found page');
 });
 
-test('the task list: empty, with tasks, renaming, an error, Undo, a long list; the sessions page', async ({ page, baseURL }) => {
+test('the task list: empty, with tasks, renaming, an error, Undo, a long list', async ({ page, baseURL }) => {
   test.setTimeout(120_000);
   await onTaskListAs(page, baseURL!, 'Axe list');
   await expectNoViolations(page, 'the empty task list');
@@ -82,16 +82,57 @@ test('the task list: empty, with tasks, renaming, an error, Undo, a long list; t
   await page.goto('/tasks?show=done');
   await hydrated(page);
   await expectNoViolations(page, 'the done filter');
+});
 
-  await page.goto('/sessions');
+test('the account page (and a refused deletion), the admin pages (after an action, on a phone), the 403 page', async ({ page, baseURL }) => {
+  test.setTimeout(90_000);
+  const admin = await createAdmin(baseURL!, 'Axe admin');
+  const email = uniqueEmail('axe-target');
+  await createUser(baseURL!, 'Axe Target', email);
+  await logInFromScratch(page, admin);
+
+  await page.getByRole('link', { name: 'Account', exact: true }).click();
+  await expect(page.getByRole('heading', { name: 'Recent activity' })).toBeVisible();
+  await expectNoViolations(page, 'the account page');
+  await page.getByLabel('Your password').fill('not the password');
+  await page.getByRole('button', { name: 'Delete my account' }).click();
+  await expect(page.locator('#field-password-error')).not.toBeEmpty();
+  await expectNoViolations(page, 'the account page with a refused deletion');
+
+  await page.getByRole('link', { name: 'Admin', exact: true }).click();
+  await expect(page.getByRole('heading', { name: 'Security events' })).toBeVisible();
+  await expectNoViolations(page, 'the admin page');
+  await page.goto(`/admin?q=${encodeURIComponent(email)}`);
   await hydrated(page);
-  await expectNoViolations(page, 'the sessions page');
+  await expectNoViolations(page, 'the admin page with a search');
+  await page.getByRole('table', { name: 'Accounts' }).getByRole('link', { name: email, exact: true }).click();
+  await expect(page.getByRole('button', { name: 'Make admin' })).toBeVisible();
+  await expectNoViolations(page, "an account's admin page");
+  await page.getByRole('button', { name: 'Disable account' }).click();
+  await expect(page.getByRole('button', { name: 'Enable account' })).toBeVisible();
+  await hydrated(page);
+  await page.getByLabel(`Type ${email} to confirm`).fill('not it');
+  await expectNoViolations(page, "an account's admin page after an action, its deletion not confirmed");
+
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.goto('/admin');
+  await hydrated(page);
+  await expectNoViolations(page, 'the admin page on a phone');
+
+  await page.setViewportSize({ width: 1280, height: 720 });
+  await page.getByRole('button', { name: 'Log out' }).click();
+  await expect(page).toHaveURL(/\/login$/);
+  await onTaskListAs(page, baseURL!, 'Axe no admin');
+  await page.goto('/admin');
+  await hydrated(page);
+  await expect(page.getByRole('heading', { name: 'Administrators only' })).toBeVisible();
+  await expectNoViolations(page, 'the 403 page of /admin');
 });
 
 test('the phone layout, menu open', async ({ page, baseURL }) => {
   await page.setViewportSize({ width: 390, height: 844 });
   await onTaskListAs(page, baseURL!, 'Axe phone');
   await page.getByRole('button', { name: 'Menu' }).click();
-  await expect(page.getByRole('link', { name: 'Sessions' })).toBeVisible();
+  await expect(page.getByRole('link', { name: 'Account', exact: true })).toBeVisible();
   await expectNoViolations(page, 'the task list on a phone with the menu open');
 });

@@ -1,4 +1,6 @@
 import { expect, request, type Page } from '@playwright/test';
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 
 export const PASSWORD = 'correct horse battery staple';
 
@@ -68,4 +70,45 @@ export async function onTaskListAs(page: Page, baseURL: string, name: string): P
   await expect(page).toHaveURL(/\/tasks$/);
   await hydrated(page);
   return email;
+}
+
+/**
+ * Makes `email` an administrator the way an operator does: `tasks admin grant EMAIL`, run
+ * against the database of the server under test. `.ci/test` passes the binary, that database
+ * and its data folder (TASKS_BIN, TASKS_DATABASE_URL, TASKS_DATA_DIR).
+ */
+export function grantAdmin(email: string): void {
+  const { TASKS_BIN: bin, TASKS_DATABASE_URL: databaseUrl, TASKS_DATA_DIR: dataDir } = process.env;
+  if (!bin || !databaseUrl || !dataDir) {
+    throw new Error('TASKS_BIN, TASKS_DATABASE_URL and TASKS_DATA_DIR must be set (see .ci/test).');
+  }
+  execFileSync(bin, ['admin', 'grant', email], {
+    env: {
+      PATH: process.env.PATH,
+      APP_ENV: 'development',
+      DATABASE_URL: databaseUrl,
+      DATA_DIR: dataDir,
+      // The command signs nothing; it only needs a valid configuration.
+      JWT_SECRET: randomBytes(32).toString('hex'),
+      COOKIE_SECURE: 'false',
+    },
+    stdio: 'pipe',
+  });
+}
+
+/** A new administrator (created through the API, then granted the role); returns the email. */
+export async function createAdmin(baseURL: string, name: string): Promise<string> {
+  const email = uniqueEmail(name.toLowerCase().replace(/\W+/g, '-'));
+  await createUser(baseURL, name, email);
+  grantAdmin(email);
+  return email;
+}
+
+/** Logs `email` in through the login page and waits for the hydrated task list. */
+export async function logInFromScratch(page: Page, email: string): Promise<void> {
+  await page.goto('/login');
+  await hydrated(page);
+  await logIn(page, email);
+  await expect(page).toHaveURL(/\/tasks$/);
+  await hydrated(page);
 }

@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { PASSWORD, createUser, signUpThroughForm, uniqueEmail } from './helpers';
+import { PASSWORD, createAdmin, createUser, signUpThroughForm, uniqueEmail } from './helpers';
 
 // This file runs in the `no-js` project: JavaScript is disabled, so every form is a plain
 // HTML form post answered by a redirect.
@@ -105,4 +105,64 @@ test('a refused task title without JavaScript comes back on the form with the fo
   await expect(page).toHaveURL(/\/tasks$/);
   await expect(page.locator('#new-task-error')).toHaveText('Enter a title for the task.');
   await expect(page.getByLabel('New task')).toBeFocused();
+});
+
+test('the account page without JavaScript: activity, and deleting the account', async ({ page }) => {
+  const email = uniqueEmail('nojs-leaving');
+  await page.goto('/register');
+  await signUpThroughForm(page, 'Plain Leaver', email);
+  await page.getByRole('link', { name: 'Account', exact: true }).click();
+  await expect(page).toHaveURL(/\/account$/);
+  await expect(page.getByRole('list', { name: 'Recent activity' }).getByText(/^Account created from/)).toBeVisible();
+  await expect(page.getByRole('link', { name: 'Download my data' })).toHaveAttribute('href', '/api/v1/users/me/export');
+
+  await page.getByLabel('Your password').fill('not the password');
+  await page.getByRole('button', { name: 'Delete my account' }).click();
+  await expect(page).toHaveURL(/\/account$/);
+  await expect(page.locator('#field-password-error')).toHaveText('Your password is not correct.');
+  await expect(page.getByLabel('Your password')).toBeFocused();
+
+  await page.getByLabel('Your password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Delete my account' }).click();
+  await expect(page).toHaveURL(/\/$/);
+  await expect(page.getByText('Signed in as')).toHaveCount(0);
+  await page.goto('/tasks');
+  await expect(page).toHaveURL(/\/login\?next=\/tasks$/);
+});
+
+test('an admin changes, disables and deletes an account without JavaScript', async ({ page, baseURL }) => {
+  const email = uniqueEmail('nojs-managed');
+  await createUser(baseURL!, 'Managed', email);
+  const admin = await createAdmin(baseURL!, 'Plain Admin');
+  await page.goto('/login');
+  await page.getByLabel('Email', { exact: true }).fill(admin);
+  await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await expect(page).toHaveURL(/\/tasks$/);
+
+  await page.getByRole('link', { name: 'Admin', exact: true }).click();
+  await page.getByLabel('Search by email or name').fill(email);
+  await page.getByRole('button', { name: 'Search' }).click();
+  await expect(page).toHaveURL(/\/admin\?q=/);
+  await page.getByRole('table', { name: 'Accounts' }).getByRole('link', { name: email, exact: true }).click();
+  await expect(page).toHaveURL(/\/admin\/users\/\d+$/);
+  const accountPage = page.url();
+
+  await page.getByRole('button', { name: 'Make admin' }).click();
+  await expect(page).toHaveURL(accountPage);
+  await expect(page.getByRole('button', { name: 'Remove admin' })).toBeVisible();
+  await page.getByRole('button', { name: 'Disable account' }).click();
+  await expect(page).toHaveURL(accountPage);
+  await expect(page.getByText('Disabled: cannot sign in')).toBeVisible();
+
+  // Without JavaScript the button cannot wait for the email: the server checks it.
+  await page.getByLabel(`Type ${email} to confirm`).fill('not the address');
+  await page.getByRole('button', { name: 'Delete this account' }).click();
+  await expect(page).toHaveURL(accountPage);
+  await expect(page.locator('#field-confirm_email-error')).toContainText('Type it exactly to confirm the deletion.');
+  await page.getByLabel(`Type ${email} to confirm`).fill(email);
+  await page.getByRole('button', { name: 'Delete this account' }).click();
+  await expect(page).toHaveURL(/\/admin$/);
+  await page.goto(accountPage);
+  await expect(page.getByRole('heading', { name: 'No such account' })).toBeVisible();
 });

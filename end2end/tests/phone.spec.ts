@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { hydrated, onTaskListAs } from './helpers';
+import { createAdmin, createUser, hydrated, logInFromScratch, onTaskListAs, uniqueEmail } from './helpers';
 
 // Runs in the `phone` project (a 390 px wide touch screen, playwright.config.ts).
 
@@ -45,14 +45,49 @@ test('the header folds into a menu, and the list never gets wider than the scree
 
   await menu.click();
   await expect(menu).toHaveAttribute('aria-expanded', 'true');
-  await page.getByRole('link', { name: 'Sessions' }).click();
-  await expect(page).toHaveURL(/\/sessions$/);
+  await page.getByRole('link', { name: 'Account', exact: true }).click();
+  await expect(page).toHaveURL(/\/account$/);
   await expect(menu).toHaveAttribute('aria-expanded', 'false');
-  expect(await fits(), 'the sessions page fits too').toBe(true);
+  expect(await fits(), 'the account page fits too').toBe(true);
   await menu.click();
   await page.getByRole('button', { name: 'Log out' }).click();
   await expect(page).toHaveURL(/\/login$/);
   await hydrated(page);
+});
+
+test('the admin pages fit the screen: the account table stacks, the menu has Admin', async ({ page, baseURL }) => {
+  const fits = () => page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
+  const email = uniqueEmail('a-rather-long-address-for-a-small-screen');
+  await createUser(baseURL!, 'Someone With A Long Name To Wrap', email);
+  const admin = await createAdmin(baseURL!, 'Phone Admin');
+  await logInFromScratch(page, admin);
+  const menu = page.getByRole('button', { name: 'Menu' });
+  await menu.click();
+  await page.getByRole('link', { name: 'Admin', exact: true }).click();
+  await expect(page).toHaveURL(/\/admin$/);
+  await expect(page.getByRole('heading', { name: 'Security events' })).toBeVisible();
+  expect(await fits(), 'no sideways scrolling on /admin').toBe(true);
+  await menu.click();
+  await expect(page.getByRole('link', { name: 'Admin', exact: true })).toHaveAttribute('aria-current', 'page');
+  await menu.click();
+
+  await page.getByLabel('Search by email or name').fill(email);
+  await page.getByRole('button', { name: 'Search' }).click();
+  await hydrated(page);
+  // Each account is a card of labelled lines.
+  const row = page.getByRole('row').filter({ hasText: email });
+  await expect(row).toBeVisible();
+  const rowBox = (await row.boundingBox())!;
+  expect(rowBox.width).toBeLessThanOrEqual(390);
+  expect(await fits(), 'no sideways scrolling with a long address').toBe(true);
+
+  await page.getByRole('table', { name: 'Accounts' }).getByRole('link', { name: email, exact: true }).click();
+  await expect(page.getByRole('button', { name: 'Disable account' })).toBeVisible();
+  expect(await fits(), "no sideways scrolling on an account's page").toBe(true);
+  for (const name of ['Make admin', 'Disable account', 'Sign out all their sessions']) {
+    const box = (await page.getByRole('button', { name }).boundingBox())!;
+    expect(box.height).toBeGreaterThanOrEqual(24);
+  }
 });
 
 test.describe('without JavaScript', () => {

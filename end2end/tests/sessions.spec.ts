@@ -61,9 +61,9 @@ test.describe('sessions', () => {
     await expect(page.getByText('After the token expired')).toBeVisible();
 
     await page.waitForTimeout(ACCESS_TTL_MS + 1_500);
-    await page.getByRole('link', { name: 'Sessions' }).click();
+    await page.getByRole('link', { name: 'Account', exact: true }).click();
     await expect(page.getByRole('heading', { name: 'Sessions' })).toBeVisible();
-    await expect(page).toHaveURL(/\/sessions$/);
+    await expect(page).toHaveURL(/\/account$/);
   });
 
   test('two tabs opened together after the access token expired both stay signed in', async ({
@@ -100,7 +100,7 @@ test.describe('sessions', () => {
     expect(secondProblems, 'console errors in the second tab').toEqual([]);
   });
 
-  test('the sessions page lists devices and signs out every other one', async ({
+  test('the account page lists devices and signs out every other one', async ({
     page,
     baseURL,
     browser,
@@ -111,9 +111,9 @@ test.describe('sessions', () => {
     await secondDevice(phone, email);
 
     // Three sessions: the sign-up (createUser signs its own client in), this page, the phone.
-    await page.getByRole('link', { name: 'Sessions' }).click();
+    await page.getByRole('link', { name: 'Account', exact: true }).click();
     await hydrated(page);
-    const sessions = page.getByRole('list').getByRole('listitem');
+    const sessions = page.getByRole('list', { name: 'Your sessions' }).getByRole('listitem');
     await expect(sessions).toHaveCount(3);
     await expect(page.getByText('This device', { exact: true })).toHaveCount(1);
     await page.getByRole('button', { name: 'Sign out everywhere else' }).click();
@@ -125,7 +125,7 @@ test.describe('sessions', () => {
     await expect(phone).toHaveURL(/\/login\?next=\/tasks$/);
     // And this one is not.
     await page.reload();
-    await expect(page).toHaveURL(/\/sessions$/);
+    await expect(page).toHaveURL(/\/account$/);
     await phoneContext.close();
   });
 
@@ -139,7 +139,7 @@ test.describe('sessions', () => {
     const other = await otherContext.newPage();
     await secondDevice(other, email);
 
-    await page.getByRole('link', { name: 'Sessions' }).click();
+    await page.getByRole('link', { name: 'Account', exact: true }).click();
     await hydrated(page);
     const newPassword = 'a much longer passphrase now';
     await page.getByLabel('Current password').fill('not the password');

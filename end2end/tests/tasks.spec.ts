@@ -131,8 +131,8 @@ test.describe('with JavaScript', () => {
     await expect(page).toHaveTitle('Your tasks (2) · Tasks');
     await page.getByRole('checkbox', { name: 'Pay the rent' }).check();
     await expect(page).toHaveTitle('Your tasks (1) · Tasks');
-    await page.goto('/sessions');
-    await expect(page).toHaveTitle('Sessions · Tasks');
+    await page.goto('/account');
+    await expect(page).toHaveTitle('Account · Tasks');
   });
 
   test('add three tasks, complete one, rename one, delete one, and reload', async ({ page, baseURL }) => {

@@ -37,6 +37,13 @@ pub fn Header() -> impl IntoView {
     });
     let current =
         move |path: &'static str| move || (location.pathname.get() == path).then_some("page");
+    // Every page under /admin is "Admin".
+    let admin_current = move || {
+        location.pathname.with(|page| {
+            (page == paths::ADMIN || page.starts_with(&format!("{}/", paths::ADMIN)))
+                .then_some("page")
+        })
+    };
     view! {
         <header class="site-header">
             <A href=paths::HOME attr:class="brand">
@@ -72,6 +79,7 @@ pub fn Header() -> impl IntoView {
                     {move || Suspend::new(async move {
                         match auth.user.await {
                             Ok(Some(user)) => {
+                                let admin = user.is_admin();
                                 view! {
                                     <span class="whoami">
                                         "Signed in as " <strong>{user.name}</strong>
@@ -79,9 +87,17 @@ pub fn Header() -> impl IntoView {
                                     <a href=paths::TASKS aria-current=current(paths::TASKS)>
                                         "Tasks"
                                     </a>
-                                    <a href=paths::SESSIONS aria-current=current(paths::SESSIONS)>
-                                        "Sessions"
+                                    <a href=paths::ACCOUNT aria-current=current(paths::ACCOUNT)>
+                                        "Account"
                                     </a>
+                                    {admin
+                                        .then(|| {
+                                            view! {
+                                                <a href=paths::ADMIN aria-current=admin_current>
+                                                    "Admin"
+                                                </a>
+                                            }
+                                        })}
                                     <ActionForm action=logout>
                                         <button
                                             type="submit"

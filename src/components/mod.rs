@@ -1,5 +1,6 @@
 //! Reusable pieces of the pages.
 
+pub mod activity;
 pub mod form;
 pub mod guard;
 pub mod header;

@@ -107,7 +107,7 @@ pub async fn revoke_session(id: String) -> Result<(), AppError> {
     if !accounts::end_own_session(&state, &principal, &id, client).await? {
         return Err(AppError::NotFound(Resource::Session));
     }
-    server_fn::return_to_after_form_post(paths::SESSIONS);
+    server_fn::return_to_after_form_post(paths::ACCOUNT);
     Ok(())
 }
 
@@ -121,7 +121,7 @@ pub async fn revoke_other_sessions() -> Result<u64, AppError> {
     let (state, principal) = server_fn::signed_in()?;
     let client = &server_fn::context()?.client;
     let ended = accounts::end_other_sessions(&state, &principal, client).await?;
-    server_fn::return_to_after_form_post(paths::SESSIONS);
+    server_fn::return_to_after_form_post(paths::ACCOUNT);
     Ok(ended)
 }
 
@@ -146,6 +146,6 @@ pub async fn change_password(
         &server_fn::context()?.client,
     )
     .await?;
-    server_fn::return_to_after_form_post(paths::SESSIONS);
+    server_fn::return_to_after_form_post(paths::ACCOUNT);
     Ok(ended)
 }

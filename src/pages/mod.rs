@@ -1,8 +1,9 @@
 //! One module per page.
 
+pub mod account;
+pub mod admin;
 pub mod landing;
 pub mod login;
 pub mod not_found;
 pub mod register;
-pub mod sessions;
 pub mod tasks;

@@ -107,8 +107,10 @@ pub fn TasksPage() -> impl IntoView {
     // A session that expired while the page was open: go and log in again.
     let signed_out = RwSignal::new(false);
     let navigate = use_navigate();
+    let auth = expect_context::<crate::app::Auth>();
     Effect::new(move |_| {
         if signed_out.get() {
+            auth.session_ended();
             navigate(&paths::login_then(paths::TASKS), Default::default());
         }
     });

@@ -238,13 +238,19 @@ pub async fn sign_out_browser(
     principal: Option<&Principal>,
     client: &ClientInfo,
 ) -> Result<(), AppError> {
-    for removal in cookie::removals(&state.config) {
-        cookies.add(removal);
-    }
+    clear_browser_cookies(state, cookies);
     if let Some(p) = principal {
         log_out(state, p, client).await?;
     }
     Ok(())
+}
+
+/// Expires both auth cookies, with the attributes they were set with (or the browser keeps
+/// them).
+pub fn clear_browser_cookies(state: &AppState, cookies: &Cookies) {
+    for removal in cookie::removals(&state.config) {
+        cookies.add(removal);
+    }
 }
 
 /// Ends the caller's own session (logout), whichever front door they came through.

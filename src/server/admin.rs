@@ -18,7 +18,7 @@ use super::{
 };
 use crate::{
     error::{AdminRule, AppError, Resource},
-    model::{Account, AccountPage, Role, limits::EMAIL_MAX},
+    model::{Account, AccountDetail, AccountPage, Role, limits::EMAIL_MAX},
 };
 
 /// Accounts on one page of the list, by default and at most.
@@ -36,6 +36,7 @@ pub(crate) fn account(row: AccountRow, now: i64) -> Account {
         created_text: sessions::utc_text(row.user.created_at),
         last_seen_iso: row.last_seen_at.map(sessions::iso_text),
         last_seen_ago: row.last_seen_at.map(|at| time_ago(now, at)),
+        last_seen_text: row.last_seen_at.map(sessions::utc_text),
         user: row.user,
         disabled: row.disabled,
         live_sessions: row.live_sessions,
@@ -96,6 +97,26 @@ pub async fn find(state: &AppState, id: i64) -> Result<AccountRow, AppError> {
     db::users::account(&state.db, id, now_millis())
         .await?
         .ok_or(AppError::NotFound(Resource::User))
+}
+
+/// Account `id` as `/admin/users/:id` shows it, with its latest `events` audit events, seen
+/// by `viewer`.
+///
+/// # Errors
+/// [`AppError::NotFound`] when there is no such account; database failures.
+pub async fn detail(
+    state: &AppState,
+    viewer: &Principal,
+    id: i64,
+    events: i64,
+) -> Result<AccountDetail, AppError> {
+    let row = find(state, id).await?;
+    let (activity, _) = audit::admin_page(state, Some(id), None, events).await?;
+    Ok(AccountDetail {
+        account: account(row, now_millis()),
+        activity,
+        is_you: viewer.user.id == id,
+    })
 }
 
 /// What an administrator may change about an account at once.
@@ -250,4 +271,31 @@ pub async fn delete(
     };
     audit::record(state, record).await;
     Ok(())
+}
+
+/// [`delete`] from the admin page, which asks the administrator to type the account's email
+/// first: checked here as well, so a stale page or a hand-made form post cannot delete the
+/// wrong account.
+///
+/// # Errors
+/// As [`delete`], and [`AppError::Validation`] on `confirm_email` when the typed email is not
+/// the account's.
+pub async fn delete_confirmed(
+    state: &AppState,
+    actor: Actor<'_>,
+    client: &ClientInfo,
+    id: i64,
+    confirm_email: &str,
+) -> Result<(), AppError> {
+    if actor.is(id) {
+        return Err(AdminRule::SelfDelete.into());
+    }
+    let row = find(state, id).await?;
+    if validate::normalize_email(confirm_email) != row.user.email {
+        return Err(AppError::field(
+            "confirm_email",
+            "That is not this account's email. Type it exactly to confirm the deletion.",
+        ));
+    }
+    delete(state, actor, client, id).await
 }

@@ -14,7 +14,10 @@ use super::{
     sessions::{describe_user_agent, time_ago},
     state::AppState,
 };
-use crate::{error::AppError, model::ActivityItem};
+use crate::{
+    error::AppError,
+    model::{ActivityItem, AuditItem, Party},
+};
 
 /// What happened. The stored names are part of the API (`event` in the audit endpoints).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -198,18 +201,60 @@ pub async fn activity(
 ) -> Result<Vec<ActivityItem>, AppError> {
     let rows = db::audit::page(&state.db, Some(user_id), None, limit.clamp(1, PAGE_MAX)).await?;
     let now = now_millis();
-    Ok(rows
-        .iter()
-        .map(|row| ActivityItem {
-            id: row.id,
-            event: row.event.clone(),
-            summary: summary(row),
-            ip: row.ip.clone(),
-            at_iso: super::sessions::iso_text(row.at),
-            at_text: super::sessions::utc_text(row.at),
-            at_ago: time_ago(now, row.at),
+    Ok(rows.iter().map(|row| activity_item(row, now)).collect())
+}
+
+/// A stored event as a list entry, its time relative to `now`.
+fn activity_item(row: &EventRow, now: i64) -> ActivityItem {
+    ActivityItem {
+        id: row.id,
+        event: row.event.clone(),
+        summary: summary(row),
+        ip: row.ip.clone(),
+        at_iso: super::sessions::iso_text(row.at),
+        at_text: super::sessions::utc_text(row.at),
+        at_ago: time_ago(now, row.at),
+    }
+}
+
+/// Up to `limit` events (at most [`PAGE_MAX`]), newest first, older than event `before` when
+/// given, as administrators see them on `/admin`: those concerning `subject` when given, else
+/// everyone's, each with the email of the account it concerns and of who did it. Returns the
+/// page and the `before` cursor of the next one.
+///
+/// # Errors
+/// Database failures.
+pub async fn admin_page(
+    state: &AppState,
+    subject: Option<i64>,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<(Vec<AuditItem>, Option<i64>), AppError> {
+    let limit = limit.clamp(1, PAGE_MAX);
+    // One more than asked for tells whether there is a next page.
+    let mut rows = db::audit::page_named(&state.db, subject, before, limit + 1).await?;
+    let next = if rows.len() > usize::try_from(limit).unwrap_or(usize::MAX) {
+        rows.pop();
+        rows.last().map(|row| row.event.id)
+    } else {
+        None
+    };
+    let now = now_millis();
+    let items = rows
+        .into_iter()
+        .map(|row| AuditItem {
+            activity: activity_item(&row.event, now),
+            subject: row.event.subject_id.map(|id| Party {
+                id,
+                email: row.subject_email,
+            }),
+            actor: row.event.actor_id.map(|id| Party {
+                id,
+                email: row.actor_email,
+            }),
         })
-        .collect())
+        .collect();
+    Ok((items, next))
 }
 
 /// How often the retention sweep runs, and how many rows one statement erases at most.

@@ -58,8 +58,9 @@ pub fn form_page(server_fn_path: &str) -> &'static str {
     match endpoint {
         "login" | "logout" => paths::LOGIN,
         "register" => paths::REGISTER,
-        "password" => paths::SESSIONS,
-        e if e.starts_with("sessions/") => paths::SESSIONS,
+        "password" => paths::ACCOUNT,
+        e if e.starts_with("sessions/") || e.starts_with("account/") => paths::ACCOUNT,
+        e if e.starts_with("admin/") => paths::ADMIN,
         e if e.starts_with("tasks/") => paths::TASKS,
         _ => paths::HOME,
     }
@@ -322,11 +323,11 @@ mod tests {
         );
         assert_eq!(
             rewrite(
-                "http://a.example/sessions?x=1",
+                "http://a.example/account?x=1",
                 Some("a.example"),
                 "/api/password"
             ),
-            "/sessions?x=1"
+            "/account?x=1"
         );
     }
 
@@ -349,7 +350,9 @@ mod tests {
         assert_eq!(form_page("/api/login"), "/login");
         assert_eq!(form_page("/api/register"), "/register");
         assert_eq!(form_page("/api/tasks/rename"), "/tasks");
-        assert_eq!(form_page("/api/sessions/revoke"), "/sessions");
-        assert_eq!(form_page("/api/password"), "/sessions");
+        assert_eq!(form_page("/api/sessions/revoke"), "/account");
+        assert_eq!(form_page("/api/password"), "/account");
+        assert_eq!(form_page("/api/account/delete"), "/account");
+        assert_eq!(form_page("/api/admin/set_role"), "/admin");
     }
 }

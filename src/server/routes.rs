@@ -1,6 +1,12 @@
 //! The router: pages, server functions, static files, and the layers around them.
 
-use axum::{Router, extract::Request, middleware, response::Response};
+use axum::{
+    Router,
+    extract::Request,
+    middleware,
+    response::{Redirect, Response},
+    routing::get,
+};
 use leptos::prelude::provide_context;
 use leptos_axum::{AxumRouteListing, LeptosRoutes, generate_route_list};
 use tower_cookies::CookieManagerLayer;
@@ -12,7 +18,10 @@ use tower_http::{
 };
 
 use super::{context, error::server_fn_status, state::AppState};
-use crate::app::{App, shell};
+use crate::{
+    app::{App, shell},
+    paths,
+};
 
 /// Largest request body accepted; forms and JSON here are a few KB at most.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -30,6 +39,12 @@ pub fn app(state: AppState) -> Router {
             routes,
             move || provide_context(context_state.clone()),
             move || shell(leptos_options.clone()),
+        )
+        // The account page used to be `/sessions`: bookmarks and old links get a real `308`,
+        // with or without JavaScript.
+        .route(
+            paths::OLD_SESSIONS,
+            get(|| async { Redirect::permanent(paths::ACCOUNT) }),
         )
         .nest("/api/v1", super::api::router())
         .merge(super::health::router())

@@ -64,9 +64,37 @@ impl AppState {
     /// Where to send a person after login: `next` if it is one of our own pages, else their
     /// tasks. Anything else (other sites, `//evil.example`, `javascript:`) is ignored: no open
     /// redirect.
-    pub fn safe_next<'a>(&'a self, next: Option<&str>) -> &'a str {
-        next.and_then(|next| self.pages.iter().find(|page| *page == next))
-            .map_or(paths::TASKS, String::as_str)
+    /// A route's parameter (`/admin/users/{id}`) stands for one segment of letters, digits,
+    /// `-` and `_`, never a `/`, `.`, `:` or `%` that could make it another path.
+    pub fn safe_next<'a>(&self, next: Option<&'a str>) -> &'a str {
+        next.filter(|next| self.pages.iter().any(|page| page_matches(page, next)))
+            .unwrap_or(paths::TASKS)
+    }
+}
+
+/// Whether `path` is an address of route `page` (as the route list writes it: `{id}` for a
+/// parameter).
+fn page_matches(page: &str, path: &str) -> bool {
+    let mut wanted = page.split('/');
+    let mut given = path.split('/');
+    loop {
+        match (wanted.next(), given.next()) {
+            (None, None) => return true,
+            (Some(w), Some(g)) => {
+                let param = w.starts_with('{') && w.ends_with('}') && !w.starts_with("{*");
+                let ok = if param {
+                    !g.is_empty()
+                        && g.bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                } else {
+                    w == g
+                };
+                if !ok {
+                    return false;
+                }
+            }
+            _ => return false,
+        }
     }
 }
 
@@ -85,7 +113,7 @@ mod tests {
     #[tokio::test]
     async fn the_route_tree_names_our_pages() {
         let pages = page_paths();
-        for page in [paths::TASKS, paths::SESSIONS, paths::LOGIN] {
+        for page in [paths::TASKS, paths::ACCOUNT, paths::ADMIN, paths::LOGIN] {
             assert!(pages.iter().any(|p| p == page), "{page} not in {pages:?}");
         }
         assert!(
@@ -93,5 +121,26 @@ mod tests {
                 .iter()
                 .all(|p| p.starts_with('/') && !p.starts_with("//"))
         );
+    }
+
+    #[test]
+    fn a_route_parameter_matches_one_plain_segment() {
+        let page = "/admin/users/{id}";
+        assert!(page_matches(page, "/admin/users/12"));
+        assert!(page_matches("/tasks", "/tasks"));
+        for other in [
+            "/admin/users/",
+            "/admin/users",
+            "/admin/users/12/x",
+            "/admin/users/..",
+            "/admin/users/%2F",
+            "/admin/users/a:b",
+            "/admin/users//evil.example",
+            "/admin/x/12",
+        ] {
+            assert!(!page_matches(page, other), "{other}");
+        }
+        assert!(!page_matches("/tasks", "/tasks/"));
+        assert!(!page_matches("/", ""));
     }
 }

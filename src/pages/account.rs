@@ -1,54 +1,69 @@
-//! `/sessions`: where the person is signed in, signing any of those out, and changing the
-//! password (which signs out every other session).
+//! `/account`: the signed-in person's own account. Where they are signed in (signing any of
+//! those out), changing the password (which signs out every other session), their recent
+//! security activity, downloading their data, and deleting the account.
 
 use crate::components::page_title;
-use leptos::{html, prelude::*};
+use leptos::{html, prelude::*, server_fn::ServerFn};
 use leptos_meta::Title;
 use leptos_router::hooks::use_navigate;
 
 use crate::{
-    components::form::{
-        Field, FormError, action_error, field_message, focus_first_invalid, general_message,
+    app::Auth,
+    components::{
+        activity::ActivityEntry,
+        form::{
+            Field, FormError, action_error, field_message, focus_first_invalid, general_message,
+            no_js_error,
+        },
     },
     error::AppError,
-    fns::auth::{ChangePassword, RevokeOtherSessions, RevokeSession, list_sessions},
+    fns::{
+        account::{DeleteMyAccount, my_activity},
+        auth::{ChangePassword, RevokeOtherSessions, RevokeSession, list_sessions},
+    },
     model::SessionInfo,
     paths,
 };
 
 const PASSWORD_FIELDS: &[&str] = &["current_password", "new_password", "new_password_confirm"];
 
+fn is_signed_out(error: &AppError) -> bool {
+    matches!(error, AppError::Unauthorized | AppError::InvalidToken)
+}
+
 #[component]
-pub fn SessionsPage() -> impl IntoView {
+pub fn AccountPage() -> impl IntoView {
+    let auth = expect_context::<Auth>();
     let revoke = ServerAction::<RevokeSession>::new();
     let revoke_others = ServerAction::<RevokeOtherSessions>::new();
     let change_password = ServerAction::<ChangePassword>::new();
-    let sessions = Resource::new(
-        move || {
-            (
-                revoke.version().get(),
-                revoke_others.version().get(),
-                change_password.version().get(),
-            )
-        },
-        |_| list_sessions(),
-    );
+    let changes = move || {
+        (
+            revoke.version().get(),
+            revoke_others.version().get(),
+            change_password.version().get(),
+        )
+    };
+    let sessions = Resource::new(changes, |_| list_sessions());
+    // What those changes did shows up in the activity too.
+    let activity = Resource::new(changes, |_| my_activity());
 
     let revoke_error = action_error(revoke);
     let others_error = action_error(revoke_others);
     let password_error = action_error(change_password);
+    let delete_error = no_js_error::<DeleteMyAccount>();
 
     // A session revoked from elsewhere while this page was open: log in again.
     let navigate = use_navigate();
     Effect::new(move |_| {
-        let signed_out =
-            |e: &AppError| matches!(e, AppError::Unauthorized | AppError::InvalidToken);
-        let expired = matches!(sessions.get(), Some(Err(ref e)) if signed_out(e))
-            || revoke_error.get().as_ref().is_some_and(signed_out)
-            || others_error.get().as_ref().is_some_and(signed_out)
-            || password_error.get().as_ref().is_some_and(signed_out);
+        let expired = matches!(sessions.get(), Some(Err(ref e)) if is_signed_out(e))
+            || matches!(activity.get(), Some(Err(ref e)) if is_signed_out(e))
+            || revoke_error.get().as_ref().is_some_and(is_signed_out)
+            || others_error.get().as_ref().is_some_and(is_signed_out)
+            || password_error.get().as_ref().is_some_and(is_signed_out);
         if expired {
-            navigate(&paths::login_then(paths::SESSIONS), Default::default());
+            auth.session_ended();
+            navigate(&paths::login_then(paths::ACCOUNT), Default::default());
         }
     });
 
@@ -91,9 +106,10 @@ pub fn SessionsPage() -> impl IntoView {
     let changing = change_password.pending();
 
     view! {
-        <Title text=page_title("Sessions") />
-        <section class="card sessions">
-            <h1>"Sessions"</h1>
+        <Title text=page_title("Account") />
+        <h1 class="page-heading">"Your account"</h1>
+        <section class="card sessions" aria-labelledby="sessions-heading">
+            <h2 id="sessions-heading">"Sessions"</h2>
             <p class="muted">"Where you are signed in. Sign out any device you do not recognise."</p>
             <FormError error=list_error />
             <p class="notice" role="status">{others_done}</p>
@@ -103,7 +119,7 @@ pub fn SessionsPage() -> impl IntoView {
                         Ok(list) => {
                             let others = list.iter().filter(|s| !s.current).count();
                             view! {
-                                <ul class="session-list">
+                                <ul class="session-list" aria-label="Your sessions">
                                     {list
                                         .into_iter()
                                         .map(|session| view! { <SessionItem session revoke /> })
@@ -133,8 +149,8 @@ pub fn SessionsPage() -> impl IntoView {
                 })}
             </Transition>
         </section>
-        <section class="card">
-            <h2>"Change password"</h2>
+        <section class="card" aria-labelledby="password-heading">
+            <h2 id="password-heading">"Change password"</h2>
             <p class="muted">"Changing your password signs out all your other sessions."</p>
             <ActionForm action=change_password node_ref=password_form>
                 <Field
@@ -167,6 +183,96 @@ pub fn SessionsPage() -> impl IntoView {
                     {move || if changing.get() { "Changing…" } else { "Change password" }}
                 </button>
             </ActionForm>
+        </section>
+        <section class="card" aria-labelledby="activity-heading">
+            <h2 id="activity-heading">"Recent activity"</h2>
+            <p class="muted">
+                "Sign-ins, failed attempts and changes to your account, newest first. \
+                 Something you do not recognise? Change your password."
+            </p>
+            <Transition fallback=|| view! { <p class="muted">"Loading your activity…"</p> }>
+                {move || Suspend::new(async move {
+                    match activity.await {
+                        Ok(items) if items.is_empty() => {
+                            view! { <p class="muted">"Nothing yet."</p> }.into_any()
+                        }
+                        Ok(items) => {
+                            view! {
+                                <ul class="activity-list" aria-labelledby="activity-heading">
+                                    {items
+                                        .into_iter()
+                                        .map(|item| view! { <ActivityEntry item /> })
+                                        .collect_view()}
+                                </ul>
+                            }
+                                .into_any()
+                        }
+                        Err(err) => {
+                            view! {
+                                <p class="form-error" role="alert">
+                                    {format!("Could not load your activity. {err}")}
+                                </p>
+                            }
+                                .into_any()
+                        }
+                    }
+                })}
+            </Transition>
+        </section>
+        <section class="card" aria-labelledby="export-heading">
+            <h2 id="export-heading">"Download my data"</h2>
+            <p class="muted">
+                "Everything Tasks keeps about you (your profile, every task, your sessions and \
+                 your activity) as one JSON file."
+            </p>
+            // A plain download from the REST API, which takes the browser's cookie: it works
+            // without JavaScript, and rel="external" keeps the router out of it.
+            <a
+                class="button secondary"
+                href=paths::MY_DATA_EXPORT
+                download="tasks-export.json"
+                rel="external"
+            >
+                "Download my data"
+            </a>
+        </section>
+        <DeleteAccount error=delete_error />
+    }
+}
+
+/// The danger zone: deleting the account, with the password as confirmation.
+///
+/// A plain form, with JavaScript too: once the account is gone the server sends the browser to
+/// a freshly loaded start page (nothing of the account stays in the app's memory), and a wrong
+/// password comes back with the page, in the one-time cookie of `server::form_posts`, with the
+/// focus on the field.
+#[component]
+fn DeleteAccount(error: Option<AppError>) -> impl IntoView {
+    let came_back_refused = error.is_some();
+    let error = Signal::stored(error);
+    view! {
+        <section class="card danger-zone" aria-labelledby="delete-heading">
+            <h2 id="delete-heading">"Delete account"</h2>
+            <p>
+                "Deleting your account erases it and all your tasks, and signs you out on every \
+                 device at once. It cannot be undone: download your data first if you want to \
+                 keep a copy."
+            </p>
+            <form method="post" action=DeleteMyAccount::PATH>
+                <Field
+                    label="Your password"
+                    name="password"
+                    kind="password"
+                    autocomplete="current-password"
+                    required=true
+                    error=field_message(error, "password")
+                    autofocus=came_back_refused
+                />
+                <FormError error=general_message(error, &["password"]) />
+                <button type="submit" class="danger">
+                    "Delete my account"
+                </button>
+            </form>
         </section>
     }
 }
