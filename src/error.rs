@@ -77,6 +77,25 @@ pub enum AppError {
     RateLimited { retry_after_secs: u64 },
     #[error("The service is temporarily unavailable. Please try again in a moment.")]
     Unavailable,
+    /// A link from a mail (password reset, verification, email change) that is unknown,
+    /// expired, already used, or replaced by a newer one.
+    #[error(
+        "This link is invalid, has expired or was already used. Ask for a new one; only the \
+         newest link works."
+    )]
+    InvalidLink,
+    /// `REQUIRE_VERIFIED_EMAIL` is on and the account's address is not verified yet.
+    #[error(
+        "Verify your email address first: open the link we sent you, or ask for a new one on \
+         your account page. Until then your tasks are read-only."
+    )]
+    EmailNotVerified,
+    /// Production without `SMTP_URL`: nothing can be sent.
+    #[error(
+        "This server does not send email, so this cannot be done by mail. Ask an \
+         administrator for help."
+    )]
+    MailUnavailable,
     /// A bug or an unexpected failure on the server; the cause is in the server log only.
     #[error("Something went wrong on our side. Please try again.")]
     Internal,
@@ -97,6 +116,8 @@ pub enum Resource {
     Endpoint,
     #[error("That account does not exist. It may have been deleted.")]
     User,
+    #[error("That message is not in the development mailbox.")]
+    Mail,
 }
 
 /// Why an administrator's change to an account was refused.
@@ -155,7 +176,9 @@ impl AppError {
             Self::PayloadTooLarge => 413,
             Self::UnsupportedMediaType(_) => 415,
             Self::RateLimited { .. } => 429,
-            Self::Unavailable => 503,
+            Self::Unavailable | Self::MailUnavailable => 503,
+            Self::InvalidLink => 400,
+            Self::EmailNotVerified => 403,
             Self::Internal | Self::Network(_) => 500,
         }
     }

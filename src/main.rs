@@ -187,6 +187,18 @@ mod server_main {
         }
         let state = AppState::new(config, pool.clone(), leptos).await?;
         server::audit::spawn_retention(state.clone());
+        if state.mail.is_mailbox() {
+            tracing::info!(
+                "mail: no SMTP_URL, so mail is kept in the database and shown at /dev/mailbox \
+                 (development only)"
+            );
+        } else if !state.mail.enabled() {
+            tracing::warn!(
+                "mail: no SMTP_URL, so no mail is sent: no address verification, and nobody can \
+                 reset a forgotten password by mail. Set SMTP_URL, MAIL_FROM and PUBLIC_URL"
+            );
+        }
+        server::mail::spawn_sender(state.mail.clone(), state.db.clone());
         let metrics_listener = match metrics_addr {
             Some(addr) => Some(serve_metrics(addr, state.clone(), header_read_timeout).await?),
             None => None,

@@ -17,6 +17,9 @@ pub struct User {
     /// What the person may do; read from the database with every request's session.
     #[cfg_attr(feature = "ssr", sqlx(try_from = "String"))]
     pub role: Role,
+    /// Whether the person proved `email` receives their mail (a verification or email-change
+    /// link opened, or a password reset through a mailed link).
+    pub email_verified: bool,
 }
 
 impl User {

@@ -14,6 +14,14 @@ pub const ACCOUNT: &str = "/account";
 pub const OLD_SESSIONS: &str = "/sessions";
 /// Administrators only: accounts and security events.
 pub const ADMIN: &str = "/admin";
+/// "Forgot your password?": asks for the address a reset link goes to.
+pub const FORGOT_PASSWORD: &str = "/forgot-password";
+/// Where a mailed password-reset link leads (`?token=…`): the form for the new password.
+pub const RESET_PASSWORD: &str = "/reset-password";
+/// Where a mailed verification link leads (`?token=…`): opening it verifies the address.
+pub const VERIFY_EMAIL: &str = "/verify-email";
+/// Where a mailed email-change link leads (`?token=…`): opening it makes the change.
+pub const CONFIRM_EMAIL: &str = "/confirm-email";
 /// "Download my data": the REST export, which accepts the browser's cookie.
 pub const MY_DATA_EXPORT: &str = "/api/v1/users/me/export";
 

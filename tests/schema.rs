@@ -256,6 +256,8 @@ async fn sqlite_and_postgres_migrations_build_the_same_schema() {
         [
             "audit_events",
             "deleted_tasks",
+            "email_tokens",
+            "mail_queue",
             "rate_limits",
             "refresh_tokens",
             "sessions",

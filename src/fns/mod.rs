@@ -7,4 +7,5 @@
 pub mod account;
 pub mod admin;
 pub mod auth;
+pub mod email;
 pub mod tasks;

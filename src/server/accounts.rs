@@ -42,6 +42,7 @@ pub async fn register(
     let user = db::users::insert(&state.db, &valid.email, &valid.name, &hash).await?;
     tracing::info!(target: "security", event = "account_created", user_id = user.id, ip = %client.ip_text(), "account created");
     audit::record(state, Record::own(Event::SignUp, user.id, client)).await;
+    super::email::after_sign_up(state, &user).await;
     Ok(user)
 }
 
@@ -306,6 +307,26 @@ pub async fn end_other_sessions(
     Ok(ended)
 }
 
+/// Whether `password` is account `user_id`'s (argon2, off the async runtime). A password longer
+/// than any account can have is wrong without hashing it.
+///
+/// # Errors
+/// Database failures; the hasher's overload (503).
+pub async fn password_matches(
+    state: &AppState,
+    user_id: i64,
+    password: String,
+) -> Result<bool, AppError> {
+    if password.chars().count() > PASSWORD_MAX {
+        return Ok(false);
+    }
+    let stored = db::users::password_hash(&state.db, user_id).await?;
+    state
+        .hasher
+        .verify(validate::normalize_password(&password), stored)
+        .await
+}
+
 /// Deletes the signed-in person's own account after checking their password: their tasks,
 /// sessions and refresh tokens go with it (the foreign keys cascade), so every session ends.
 ///
@@ -319,13 +340,7 @@ pub async fn delete_account(
     client: &ClientInfo,
 ) -> Result<(), AppError> {
     let user = &principal.user;
-    let stored = db::users::password_hash(&state.db, user.id).await?;
-    let correct = password.chars().count() <= PASSWORD_MAX
-        && state
-            .hasher
-            .verify(validate::normalize_password(&password), stored)
-            .await?;
-    if !correct {
+    if !password_matches(state, user.id, password).await? {
         tracing::warn!(target: "security", event = "account_deletion_refused", user_id = user.id, "account deletion refused: wrong password");
         return Err(AppError::field("password", "Your password is not correct."));
     }

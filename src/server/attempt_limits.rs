@@ -256,6 +256,48 @@ pub async fn registration_attempt(
     )
 }
 
+/// Counts a request that sends a mail to `email` (normalized): a forgotten password, a
+/// verification sent again, an email change. Refused past `MAIL_REQUESTS_PER_ADDRESS` for the
+/// address (from anywhere: nobody can flood one inbox) or `MAIL_REQUESTS_PER_IP` from the
+/// client's address. Counted whether or not an account has the address, so a refusal tells
+/// nothing about accounts.
+///
+/// # Errors
+/// [`AppError::RateLimited`]; database failures.
+pub async fn mail_request(
+    state: &AppState,
+    email: &str,
+    client: &ClientInfo,
+) -> Result<(), AppError> {
+    let limits = state.config.limits;
+    let window = duration_millis(limits.window);
+    let now = now_millis();
+    let mut wait = 0;
+    for (key, max) in [
+        (
+            format!("mail:address:{}", sha256_hex(email)),
+            limits.mail_requests_per_address,
+        ),
+        (
+            format!("mail:ip:{}", client.ip_text()),
+            limits.mail_requests_per_ip,
+        ),
+    ] {
+        let counted = db::rate_limits::hit(&state.db, &key, now, window).await?;
+        if counted.count > i64::from(max) {
+            wait = wait.max(retry_after(counted.window_start, window, now));
+        }
+    }
+    refuse_while_waiting(
+        state,
+        Limit::Mail,
+        wait,
+        "mail_request_rate_limited",
+        client,
+        "mail request refused: too many for this address or from this client",
+    )
+}
+
 /// The window [`task_write`] counts in.
 const WRITE_WINDOW_MS: i64 = 60_000;
 

@@ -36,11 +36,20 @@ pub enum Event {
     AccountEnabled,
     AccountDeleted,
     DataExported,
+    /// A password-reset link was mailed (only for an existing, enabled account).
+    PasswordResetRequested,
+    /// The password was set through a mailed reset link; every session ended.
+    PasswordReset,
+    EmailVerified,
+    /// An email change was asked for; the link went to the new address.
+    EmailChangeRequested,
+    /// The account moved to a new address (its link was opened).
+    EmailChanged,
 }
 
 impl Event {
     /// Every event, for documentation and tests.
-    pub const ALL: [Self; 13] = [
+    pub const ALL: [Self; 18] = [
         Self::SignUp,
         Self::LoginSucceeded,
         Self::LoginFailed,
@@ -54,6 +63,11 @@ impl Event {
         Self::AccountEnabled,
         Self::AccountDeleted,
         Self::DataExported,
+        Self::PasswordResetRequested,
+        Self::PasswordReset,
+        Self::EmailVerified,
+        Self::EmailChangeRequested,
+        Self::EmailChanged,
     ];
 
     /// The name stored in `audit_events.event`.
@@ -72,6 +86,11 @@ impl Event {
             Self::AccountEnabled => "account_enabled",
             Self::AccountDeleted => "account_deleted",
             Self::DataExported => "data_exported",
+            Self::PasswordResetRequested => "password_reset_requested",
+            Self::PasswordReset => "password_reset",
+            Self::EmailVerified => "email_verified",
+            Self::EmailChangeRequested => "email_change_requested",
+            Self::EmailChanged => "email_changed",
         }
     }
 
@@ -183,6 +202,15 @@ pub fn summary(row: &EventRow) -> String {
         Some(Event::AccountEnabled) => with_detail("Account enabled"),
         Some(Event::AccountDeleted) => with_detail("Account deleted"),
         Some(Event::DataExported) => "Data downloaded".to_owned(),
+        Some(Event::PasswordResetRequested) => "Password reset link sent by email".to_owned(),
+        Some(Event::PasswordReset) => {
+            "Password changed with a link sent by email; every device signed out".to_owned()
+        }
+        Some(Event::EmailVerified) => "Email address verified".to_owned(),
+        Some(Event::EmailChangeRequested) => {
+            "Email change asked for; confirmation link sent to the new address".to_owned()
+        }
+        Some(Event::EmailChanged) => "Email address changed".to_owned(),
         None => row.event.clone(),
     }
 }

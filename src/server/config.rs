@@ -155,6 +155,30 @@ impl fmt::Debug for MetricsToken {
     }
 }
 
+/// `SMTP_URL`: where mail is sent, possibly with the mail account's password in it. Not
+/// `Serialize`, and its `Debug` is redacted, like [`JwtSecret`].
+#[derive(Clone, Deserialize)]
+#[serde(from = "String")]
+pub struct SmtpUrl(String);
+
+impl SmtpUrl {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<String> for SmtpUrl {
+    fn from(url: String) -> Self {
+        Self(url.trim().to_owned())
+    }
+}
+
+impl fmt::Debug for SmtpUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SmtpUrl([redacted])")
+    }
+}
+
 /// Where the JWT secret came from, so startup can log it (without the value).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SecretSource {
@@ -303,6 +327,34 @@ pub struct Config {
     /// characters and not a placeholder.
     #[serde(default)]
     pub metrics_token: Option<MetricsToken>,
+    /// `SMTP_URL` (default off): the SMTP server outgoing mail goes through:
+    /// `smtp://host:port` (STARTTLS when the server offers it; `?tls=required` insists on it)
+    /// or `smtps://user:password@host:465` (TLS from the start). Unset in development: mail is
+    /// kept in the database and shown at `/dev/mailbox`; unset in production: no mail, and the
+    /// flows that need it say so.
+    #[serde(default)]
+    pub smtp_url: Option<SmtpUrl>,
+    /// `MAIL_FROM` (default `Tasks <no-reply@` the host of `PUBLIC_URL` `>`): the sender of
+    /// every mail, as `Name <address>` or a bare address.
+    #[serde(default)]
+    pub mail_from: Option<String>,
+    /// `PUBLIC_URL` (default in development: `http://` + the listening address): the address
+    /// people reach the service at, the base of every link in a mail. Never taken from a
+    /// request's Host header. Production with `SMTP_URL` refuses to start without it.
+    #[serde(default)]
+    pub public_url: Option<String>,
+    /// `REQUIRE_VERIFIED_EMAIL` (default false): accounts whose address is not verified can read
+    /// their tasks but not change them until they open the verification link.
+    #[serde(default, deserialize_with = "parse::flag")]
+    pub require_verified_email: bool,
+    /// `MAIL_RETRY_AFTER` (default 30s, 1s to 1h): how long after a failed send the message is
+    /// tried again; each further failure doubles the wait (at most an hour), and after
+    /// 10 tries the message is given up on and logged as an error.
+    #[serde(
+        default = "defaults::mail_retry_after",
+        deserialize_with = "parse::duration"
+    )]
+    pub mail_retry_after: Duration,
     /// `LOG_FORMAT`: `json` or `text`. Default: [`LogFormat::default_for`] `APP_ENV` (JSON in
     /// production, text in development), filled in by `Config::load`.
     pub log_format: LogFormat,
@@ -370,6 +422,9 @@ mod defaults {
     pub fn hash_queue_max() -> usize {
         64
     }
+    pub fn mail_retry_after() -> Duration {
+        Duration::from_secs(30)
+    }
 }
 
 /// Connection-pool settings. On PostgreSQL they size the one pool; on SQLite `max_connections`
@@ -428,6 +483,14 @@ pub struct RateLimits {
     /// from one client IP (stops probing which emails exist; nobody elsewhere can use it up).
     #[serde(deserialize_with = "parse::number")]
     pub registrations_per_account: u32,
+    /// `MAIL_REQUESTS_PER_IP` (default 20): requests that send a mail (forgotten password,
+    /// verification sent again, email change) from one client IP.
+    #[serde(deserialize_with = "parse::number")]
+    pub mail_requests_per_ip: u32,
+    /// `MAIL_REQUESTS_PER_ADDRESS` (default 5): such requests for one email address, from
+    /// anywhere, so nobody can flood a person's inbox.
+    #[serde(deserialize_with = "parse::number")]
+    pub mail_requests_per_address: u32,
 }
 
 impl Default for RateLimits {
@@ -438,6 +501,8 @@ impl Default for RateLimits {
             login_failures_per_ip: 50,
             registrations_per_ip: 20,
             registrations_per_account: 5,
+            mail_requests_per_ip: 20,
+            mail_requests_per_address: 5,
         }
     }
 }
@@ -461,6 +526,33 @@ const PLACEHOLDER_SECRETS: &[&str] = &[
     "0123456789abcdef0123456789abcdef",
     "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
 ];
+
+/// `PUBLIC_URL` as the base every mail link is built on: `http` or `https`, a host, no query or
+/// fragment, and no trailing `/`.
+fn check_public_url(text: &str) -> Result<String, ConfigError> {
+    let bad = |why: &str| {
+        ConfigError(format!(
+            "PUBLIC_URL {why}; set it to the address people open the service at, such as \
+             https://tasks.example.com"
+        ))
+    };
+    let text = text.trim().trim_end_matches('/');
+    let (scheme, rest) = text
+        .split_once("://")
+        .ok_or_else(|| bad("must start with https:// or http://"))?;
+    if !matches!(scheme, "http" | "https") {
+        return Err(bad("must start with https:// or http://"));
+    }
+    if rest.is_empty() || rest.starts_with('/') {
+        return Err(bad("has no host"));
+    }
+    if rest.contains(['?', '#', ' ', '@']) {
+        return Err(bad(
+            "must be a plain address without a query, a fragment or a user name",
+        ));
+    }
+    Ok(text.to_owned())
+}
 
 fn is_placeholder(secret: &str) -> bool {
     let lower = secret.trim().to_lowercase();
@@ -688,6 +780,17 @@ impl Config {
         at_least_one("MAX_CONCURRENT_HASHES", self.max_concurrent_hashes)?;
         at_least_one("HASH_QUEUE_MAX", self.hash_queue_max)?;
         self.check_metrics_token()?;
+        at_least_one("MAIL_REQUESTS_PER_IP", limits.mail_requests_per_ip)?;
+        at_least_one(
+            "MAIL_REQUESTS_PER_ADDRESS",
+            limits.mail_requests_per_address,
+        )?;
+        within(
+            "MAIL_RETRY_AFTER",
+            self.mail_retry_after,
+            SECOND..=60 * MINUTE,
+        )?;
+        self.check_mail()?;
 
         // Last, so that only an otherwise valid configuration leaves a development secret file.
         self.check_secret()?;
@@ -725,6 +828,36 @@ impl Config {
             ));
         }
         self.secret_source = SecretSource::Environment;
+        Ok(())
+    }
+
+    /// The mail settings: a readable `SMTP_URL`, `PUBLIC_URL` as a plain `http(s)` base
+    /// (required in production when mail is sent), a valid `MAIL_FROM`, and
+    /// `REQUIRE_VERIFIED_EMAIL` only where verification mail can arrive. Messages never include
+    /// the SMTP password.
+    fn check_mail(&mut self) -> Result<(), ConfigError> {
+        if let Some(url) = &self.smtp_url {
+            super::mail::transport::check_url(url.expose()).map_err(ConfigError)?;
+        }
+        if let Some(public) = self.public_url.take() {
+            self.public_url = Some(check_public_url(&public)?);
+        }
+        let production = self.env == AppEnv::Production;
+        if production && self.smtp_url.is_some() && self.public_url.is_none() {
+            return Err(ConfigError(
+                "PUBLIC_URL is not set; with SMTP_URL set, production needs the address people                  reach the service at (for example https://tasks.example.com), the base of the                  links in every mail. It is never taken from a request's Host header."
+                    .into(),
+            ));
+        }
+        if production && self.require_verified_email && self.smtp_url.is_none() {
+            return Err(ConfigError(
+                "REQUIRE_VERIFIED_EMAIL=true needs SMTP_URL in production: without mail nobody                  could verify an address, and every account would stay read-only"
+                    .into(),
+            ));
+        }
+        if let Some(from) = &self.mail_from {
+            super::mail::transport::check_mailbox(from).map_err(ConfigError)?;
+        }
         Ok(())
     }
 
@@ -1303,6 +1436,8 @@ mod tests {
             ("LOGIN_FAILURES_PER_IP", "30"),
             ("REGISTRATIONS_PER_IP", "7"),
             ("REGISTRATIONS_PER_ACCOUNT", "2"),
+            ("MAIL_REQUESTS_PER_IP", "9"),
+            ("MAIL_REQUESTS_PER_ADDRESS", "4"),
         ])
         .unwrap();
         assert_eq!(
@@ -1313,8 +1448,65 @@ mod tests {
                 login_failures_per_ip: 30,
                 registrations_per_ip: 7,
                 registrations_per_account: 2,
+                mail_requests_per_ip: 9,
+                mail_requests_per_address: 4,
             }
         );
+    }
+
+    #[test]
+    fn production_mail_needs_a_public_url_and_verification_needs_mail() {
+        let prod = [("APP_ENV", "production"), ("JWT_SECRET", GOOD_SECRET)];
+        let with = |extra: &[(&'static str, &'static str)]| {
+            let mut pairs = prod.to_vec();
+            pairs.extend_from_slice(extra);
+            Config::from_pairs(&pairs)
+        };
+        let err = with(&[("SMTP_URL", "smtps://u:hunter2hunter2@mail.example.com")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("PUBLIC_URL") && !err.contains("hunter2"),
+            "{err}"
+        );
+        let ok = with(&[
+            ("SMTP_URL", "smtps://u:hunter2hunter2@mail.example.com"),
+            ("PUBLIC_URL", "https://tasks.example.com/"),
+        ])
+        .unwrap();
+        assert_eq!(ok.public_url.as_deref(), Some("https://tasks.example.com"));
+        assert!(
+            !format!("{ok:?}").contains("hunter2"),
+            "Debug leaks the SMTP password"
+        );
+        // No mail at all is allowed in production (the flows say so); requiring verified
+        // addresses without it is not.
+        assert!(with(&[]).is_ok());
+        let err = with(&[("REQUIRE_VERIFIED_EMAIL", "true")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("REQUIRE_VERIFIED_EMAIL") && err.contains("SMTP_URL"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn mail_settings_are_checked_with_their_names() {
+        for (name, value, expected) in [
+            ("PUBLIC_URL", "tasks.example.com", "PUBLIC_URL"),
+            ("PUBLIC_URL", "ftp://tasks.example.com", "PUBLIC_URL"),
+            ("PUBLIC_URL", "https://tasks.example.com/?x=1", "PUBLIC_URL"),
+            ("SMTP_URL", "mail.example.com:25", "SMTP_URL"),
+            ("MAIL_FROM", "not an address", "MAIL_FROM"),
+            ("MAIL_RETRY_AFTER", "0s", "MAIL_RETRY_AFTER"),
+            ("MAIL_REQUESTS_PER_IP", "0", "MAIL_REQUESTS_PER_IP"),
+        ] {
+            let err = Config::from_pairs(&[("JWT_SECRET", GOOD_SECRET), (name, value)])
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(expected), "{name}={value}: {err}");
+        }
     }
 
     #[test]

@@ -58,7 +58,9 @@ pub fn form_page(server_fn_path: &str) -> &'static str {
     match endpoint {
         "login" | "logout" => paths::LOGIN,
         "register" => paths::REGISTER,
-        "password" => paths::ACCOUNT,
+        "password" | "email/resend" | "email/change" => paths::ACCOUNT,
+        "email/forgot" => paths::FORGOT_PASSWORD,
+        "email/reset" => paths::RESET_PASSWORD,
         e if e.starts_with("sessions/") || e.starts_with("account/") => paths::ACCOUNT,
         e if e.starts_with("admin/") => paths::ADMIN,
         e if e.starts_with("tasks/") => paths::TASKS,

@@ -71,6 +71,12 @@ pub fn docs_content_security_policy() -> String {
     policy(None, &[SWAGGER_UI_LOGO_STYLE])
 }
 
+/// The policy of the development mailbox's pages (`/dev/mailbox`): the site's own, plus their
+/// one inline stylesheet by its hash.
+pub fn mailbox_content_security_policy(style: &str) -> String {
+    policy(None, &[style])
+}
+
 /// The policy, allowing the inline stylesheets `styles` (by hash) besides our own files.
 fn policy(nonce: Option<&str>, styles: &[&str]) -> String {
     let scripts = match nonce {

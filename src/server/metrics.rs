@@ -152,6 +152,8 @@ pub enum Limit {
     Registration,
     /// Task changes (`WRITES_PER_MINUTE`).
     TaskWrite,
+    /// Requests that send a mail (`MAIL_REQUESTS_PER_*`).
+    Mail,
 }
 
 impl Limit {
@@ -160,6 +162,7 @@ impl Limit {
             Self::Login => "login",
             Self::Registration => "registration",
             Self::TaskWrite => "task_write",
+            Self::Mail => "mail",
         }
     }
 }

@@ -33,6 +33,12 @@ pub fn app(state: AppState) -> Router {
     let context_state = state.clone();
     let state_for_headers = state.clone();
     let metrics = state.metrics.clone();
+    // Development without SMTP_URL: the mail the server would have sent, at /dev/mailbox.
+    let mailbox = if state.mail.is_mailbox() {
+        super::mail::mailbox::router()
+    } else {
+        Router::new()
+    };
     Router::new()
         .leptos_routes_with_context(
             &state,
@@ -47,6 +53,7 @@ pub fn app(state: AppState) -> Router {
             get(|| async { Redirect::permanent(paths::ACCOUNT) }),
         )
         .nest("/api/v1", super::api::router())
+        .merge(mailbox)
         .merge(super::health::router())
         .merge(super::metrics::router(&state.config))
         .merge(super::api::doc::swagger_ui())

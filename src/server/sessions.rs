@@ -20,6 +20,7 @@ pub mod reason {
     pub const REVOKED_BY_USER: &str = "revoked_by_user";
     pub const SIGN_OUT_OTHERS: &str = "signed_out_everywhere_else";
     pub const PASSWORD_CHANGED: &str = "password_changed";
+    pub const PASSWORD_RESET: &str = "password_reset";
     pub const REFRESH_TOKEN_REUSE: &str = "refresh_token_reuse";
 }
 

@@ -11,6 +11,7 @@ use super::{
     auth::{jwt::JwtKeys, password::Hasher},
     config::Config,
     db::Db,
+    mail::Mail,
     metrics::Metrics,
 };
 
@@ -23,6 +24,8 @@ pub struct AppState {
     pub hasher: Hasher,
     /// Off unless `METRICS_ADDR` or `METRICS_TOKEN` is set (see `server::metrics`).
     pub metrics: Metrics,
+    /// Outgoing mail: queued here, sent by `mail::spawn_sender` (see `server::mail`).
+    pub mail: Mail,
     pub leptos_options: LeptosOptions,
     /// The paths of the app's own pages, read from its route tree: the only places a login's
     /// `next` parameter may send a person back to.
@@ -44,6 +47,7 @@ impl AppState {
         // errors when its crypto backend is misconfigured).
         jwt.self_test()?;
         let metrics = Metrics::new(config.metrics_enabled())?;
+        let mail = Mail::new(&config, leptos_options.site_addr)?;
         let hasher = Hasher::new(
             config.max_concurrent_hashes,
             config.hash_queue_max,
@@ -56,6 +60,7 @@ impl AppState {
             jwt: Arc::new(jwt),
             hasher,
             metrics,
+            mail,
             leptos_options,
             pages: page_paths(),
         })

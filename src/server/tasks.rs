@@ -35,7 +35,7 @@ pub async fn list_page(
 /// # Errors
 /// [`AppError::RateLimited`] past `WRITES_PER_MINUTE`; database failures.
 pub async fn clear_done(state: &AppState, user: &User) -> Result<Deleted, AppError> {
-    attempt_limits::task_write(state, user.id).await?;
+    may_change(state, user).await?;
     db::tasks::delete_done(&state.db, user.id).await
 }
 
@@ -46,7 +46,7 @@ pub async fn clear_done(state: &AppState, user: &User) -> Result<Deleted, AppErr
 /// [`AppError::Validation`] when they would take the user past `MAX_TASKS_PER_USER`,
 /// [`AppError::RateLimited`] past `WRITES_PER_MINUTE`; database failures.
 pub async fn restore(state: &AppState, user: &User, batch: i64) -> Result<Vec<Task>, AppError> {
-    attempt_limits::task_write(state, user.id).await?;
+    may_change(state, user).await?;
     let cap = state.config.max_tasks_per_user;
     db::tasks::restore(&state.db, user.id, batch, i64::from(cap))
         .await?
@@ -68,7 +68,7 @@ pub async fn restore(state: &AppState, user: &User, batch: i64) -> Result<Vec<Ta
 /// `MAX_TASKS_PER_USER` tasks; [`AppError::RateLimited`] past `WRITES_PER_MINUTE`.
 pub async fn create(state: &AppState, user: &User, title: &str) -> Result<Task, AppError> {
     let title = validate::title(title)?;
-    attempt_limits::task_write(state, user.id).await?;
+    may_change(state, user).await?;
     let cap = state.config.max_tasks_per_user;
     db::tasks::create(&state.db, user.id, &title, i64::from(cap))
         .await?
@@ -97,7 +97,7 @@ pub async fn update(
     done: Option<bool>,
 ) -> Result<Task, AppError> {
     let title = title.map(validate::title).transpose()?;
-    attempt_limits::task_write(state, user.id).await?;
+    may_change(state, user).await?;
     db::tasks::update(&state.db, user.id, id, title.as_deref(), done).await
 }
 
@@ -107,7 +107,7 @@ pub async fn update(
 /// [`AppError::NotFound`] when the user has no such task, [`AppError::RateLimited`] past
 /// `WRITES_PER_MINUTE`.
 pub async fn delete(state: &AppState, user: &User, id: i64) -> Result<Deleted, AppError> {
-    attempt_limits::task_write(state, user.id).await?;
+    may_change(state, user).await?;
     db::tasks::delete(&state.db, user.id, id).await
 }
 
@@ -144,4 +144,11 @@ pub async fn page(
 /// [`AppError::NotFound`] when the user has no such task.
 pub async fn get(state: &AppState, user: &User, id: i64) -> Result<Task, AppError> {
     db::tasks::get(&state.db, user.id, id).await
+}
+
+/// Every task change passes here: an account that must verify its address first
+/// (`REQUIRE_VERIFIED_EMAIL`) is refused, then the change counts against `WRITES_PER_MINUTE`.
+async fn may_change(state: &AppState, user: &User) -> Result<(), AppError> {
+    super::email::may_write(state, user)?;
+    attempt_limits::task_write(state, user.id).await
 }

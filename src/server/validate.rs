@@ -55,6 +55,27 @@ struct RegistrationRules<'a> {
 }
 
 #[derive(Validate)]
+struct EmailRules<'a> {
+    #[validate(email, length(max = EMAIL_MAX_LEN))]
+    email: &'a str,
+}
+
+/// Checks and normalizes an email address typed into `field` (an email change's new address).
+///
+/// # Errors
+/// A [`FieldError`] on `field` that says what a valid address looks like.
+pub fn email(email: &str, field: &str) -> Result<String, FieldError> {
+    let email = normalize_email(email);
+    match (EmailRules { email: &email }).validate() {
+        Ok(()) => Ok(email),
+        Err(_) => Err(FieldError::new(
+            field,
+            "Enter a valid email address, like name@example.com.",
+        )),
+    }
+}
+
+#[derive(Validate)]
 struct TitleRules<'a> {
     #[validate(length(min = 1, max = TITLE_MAX_LEN))]
     title: &'a str,

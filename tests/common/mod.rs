@@ -7,6 +7,7 @@
 mod database;
 pub mod http;
 mod server;
+pub mod smtp;
 #[allow(unused_imports)]
 pub use database::{Engine, TestDatabase, postgres_admin_url, postgres_available};
 #[allow(unused_imports)]

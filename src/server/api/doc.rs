@@ -16,9 +16,10 @@ use utoipa::{
 use utoipa_swagger_ui::SwaggerUi;
 
 use super::types::{
-    AccountDeletion, AccountOut, AccountPageOut, AccountPatch, AuditEventOut, AuditPageOut,
-    ExportOut, NewTask, PasswordChangeBody, RefreshBody, RegisterBody, SessionOut, TaskOut,
-    TaskPage, TaskPatch, TokenForm, TokenOut, UserOut,
+    AcceptedOut, AccountDeletion, AccountOut, AccountPageOut, AccountPatch, AuditEventOut,
+    AuditPageOut, ChangeEmailBody, ExportOut, NewTask, PasswordChangeBody, PasswordResetBody,
+    PasswordResetConfirmBody, RefreshBody, RegisterBody, SessionOut, TaskOut, TaskPage, TaskPatch,
+    TokenForm, TokenOut, UserOut, VerifyEmailBody,
 };
 use crate::model::Role;
 use crate::server::{
@@ -52,9 +53,17 @@ pub enum AuthErrors {
     Unauthorized(ErrorOut),
 }
 
-/// The answer of endpoints that change tasks, past the account's `WRITES_PER_MINUTE`.
+/// The refusals of endpoints that change tasks: past the account's `WRITES_PER_MINUTE`, and
+/// with `REQUIRE_VERIFIED_EMAIL` on, before the account's address is verified.
 #[derive(IntoResponses)]
-pub enum WriteRateLimited {
+pub enum WriteRefusals {
+    #[response(
+        status = 403,
+        description = "The server requires a verified email address (`REQUIRE_VERIFIED_EMAIL`) \
+                       and this account's is not verified yet: open the mailed link, or ask for \
+                       another with `POST /api/v1/users/me/verification`"
+    )]
+    Unverified(ErrorOut),
     #[response(
         status = 429,
         description = "Too many task changes by this account in the current minute",
@@ -111,6 +120,11 @@ pub enum TaskIdErrors {
         super::my_activity,
         super::export_me,
         super::change_password,
+        super::email::request_password_reset,
+        super::email::confirm_password_reset,
+        super::email::verify_email,
+        super::email::resend_verification,
+        super::email::change_email,
         super::list_tasks,
         super::create_task,
         super::get_task,
@@ -128,7 +142,8 @@ pub enum TaskIdErrors {
         OAuthErrorOut, TokenBadRequestOut, SessionOut,
         PasswordChangeBody, TaskOut, TaskPage, NewTask, TaskPatch, ErrorOut, ValidationErrorOut,
         ValidationItem, Role, AccountOut, AccountPageOut, AccountPatch, AuditEventOut,
-        AuditPageOut, AccountDeletion, ExportOut
+        AuditPageOut, AccountDeletion, ExportOut, PasswordResetBody, PasswordResetConfirmBody,
+        VerifyEmailBody, ChangeEmailBody, AcceptedOut
     )),
     modifiers(&Security),
     tags(

@@ -7,6 +7,7 @@
 
 pub mod admin;
 pub mod doc;
+pub mod email;
 pub mod extract;
 pub mod types;
 
@@ -19,7 +20,7 @@ use axum::{
 };
 
 use self::{
-    doc::{AuthErrors, JsonBodyErrors, TaskIdErrors, WriteRateLimited},
+    doc::{AuthErrors, JsonBodyErrors, TaskIdErrors, WriteRefusals},
     extract::{ApiJson, ApiPath, ApiQuery, OAuthForm},
     types::{
         AccountDeletion, ActivityQuery, AuditPageOut, ExportOut, ListQuery, NewTask,
@@ -55,6 +56,14 @@ pub fn router() -> Router<AppState> {
         .route("/users/me/activity", get(my_activity))
         .route("/users/me/export", get(export_me))
         .route("/users/me/password", post(change_password))
+        .route("/auth/password-reset", post(email::request_password_reset))
+        .route(
+            "/auth/password-reset/confirm",
+            post(email::confirm_password_reset),
+        )
+        .route("/auth/verify-email", post(email::verify_email))
+        .route("/users/me/verification", post(email::resend_verification))
+        .route("/users/me/email", post(email::change_email))
         .route("/tasks", get(list_tasks).post(create_task))
         .route(
             "/tasks/{id}",
@@ -439,7 +448,7 @@ async fn list_tasks(
         AuthErrors,
         JsonBodyErrors,
         (status = 422, description = "Invalid title, or the account already has `MAX_TASKS_PER_USER` tasks", body = ValidationErrorOut),
-        WriteRateLimited,
+        WriteRefusals,
     ))]
 async fn create_task(
     State(state): State<AppState>,
@@ -482,7 +491,7 @@ async fn get_task(
         TaskIdErrors,
         JsonBodyErrors,
         (status = 422, description = "Invalid title or id", body = ValidationErrorOut),
-        WriteRateLimited,
+        WriteRefusals,
     ))]
 async fn update_task(
     State(state): State<AppState>,
@@ -502,7 +511,7 @@ async fn update_task(
         AuthErrors,
         TaskIdErrors,
         (status = 422, description = "The id is not a number", body = ValidationErrorOut),
-        WriteRateLimited,
+        WriteRefusals,
     ))]
 async fn delete_task(
     State(state): State<AppState>,

@@ -35,6 +35,50 @@ pub struct RegisterBody {
     pub password: String,
 }
 
+/// `POST /api/v1/auth/password-reset`: where to send a password-reset link.
+#[derive(Deserialize, ToSchema)]
+pub struct PasswordResetBody {
+    /// The account's email. The answer is the same whether or not an account has it.
+    #[schema(max_length = 254)]
+    pub email: String,
+}
+
+/// `POST /api/v1/auth/password-reset/confirm`: the token from the mailed link and the new
+/// password.
+#[derive(Deserialize, ToSchema)]
+pub struct PasswordResetConfirmBody {
+    /// The `token` parameter of the link in the mail.
+    #[schema(max_length = 256)]
+    pub token: String,
+    /// Under the same rules as at sign-up.
+    #[schema(min_length = 8, max_length = 128)]
+    pub new_password: String,
+}
+
+/// `POST /api/v1/auth/verify-email`: the token from a verification link.
+#[derive(Deserialize, ToSchema)]
+pub struct VerifyEmailBody {
+    /// The `token` parameter of the link in the mail.
+    #[schema(max_length = 256)]
+    pub token: String,
+}
+
+/// `POST /api/v1/users/me/email`: the address to move the account to, and the current
+/// password.
+#[derive(Deserialize, ToSchema)]
+pub struct ChangeEmailBody {
+    /// Normalized like at sign-up; must not belong to another account.
+    #[schema(format = Email, max_length = 254)]
+    pub new_email: String,
+    pub password: String,
+}
+
+/// A `202 Accepted`: what was done, in a sentence.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AcceptedOut {
+    pub detail: String,
+}
+
 /// A user, without any credential material.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct UserOut {
@@ -46,6 +90,9 @@ pub struct UserOut {
     pub created_at: String,
     /// `admin` may manage other accounts under `/api/v1/admin`; everyone else is `user`.
     pub role: Role,
+    /// Whether the person proved `email` is theirs by opening a link mailed to it. New
+    /// accounts get a verification mail; `POST /api/v1/users/me/verification` sends another.
+    pub email_verified: bool,
 }
 
 impl From<User> for UserOut {
@@ -56,6 +103,7 @@ impl From<User> for UserOut {
             name: u.name,
             created_at: rfc3339(u.created_at),
             role: u.role,
+            email_verified: u.email_verified,
         }
     }
 }

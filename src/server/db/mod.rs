@@ -7,6 +7,7 @@
 //! each engine keeps its own typed connection options.
 
 pub mod audit;
+pub mod mail;
 pub mod rate_limits;
 pub mod sessions;
 pub mod tasks;

@@ -123,7 +123,8 @@ pub async fn find_live(
     user_id: i64,
     now: i64,
 ) -> Result<Option<LiveSession>, AppError> {
-    const SQL: &str = "SELECT u.id, u.email, u.name, u.created_at, u.role, s.last_used_at \
+    const SQL: &str = "SELECT u.id, u.email, u.name, u.created_at, u.role, \
+         u.email_verified_at IS NOT NULL AS email_verified, s.last_used_at \
          FROM sessions s JOIN users u ON u.id = s.user_id \
          WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL AND s.expires_at > $3 \
            AND u.disabled = FALSE";

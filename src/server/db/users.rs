@@ -31,7 +31,8 @@ pub async fn insert(
     hash: &PasswordHash,
 ) -> Result<User, AppError> {
     const SQL: &str = "INSERT INTO users (email, name, password_hash, created_at) \
-                       VALUES ($1, $2, $3, $4) RETURNING id, email, name, created_at, role";
+                       VALUES ($1, $2, $3, $4) RETURNING id, email, name, created_at, role, \
+                       FALSE AS email_verified";
     let user: Result<User, sqlx::Error> = db_write!(db, |c| sqlx::query_as(SQL)
         .bind(email)
         .bind(name)
@@ -51,7 +52,8 @@ pub async fn insert(
 /// # Errors
 /// Database failures.
 pub async fn find_credentials(db: &Db, email: &str) -> Result<Option<Credentials>, AppError> {
-    const SQL: &str = "SELECT id, email, name, created_at, role, password_hash, disabled \
+    const SQL: &str = "SELECT id, email, name, created_at, role, password_hash, disabled, \
+                       email_verified_at IS NOT NULL AS email_verified \
                        FROM users WHERE email = $1";
     Ok(db_read!(db, |c| sqlx::query_as(SQL)
         .bind(email)
@@ -151,6 +153,7 @@ pub struct AccountRow {
 fn account_select(now_param: &str) -> String {
     format!(
         "SELECT u.id, u.email, u.name, u.created_at, u.role, u.disabled, \
+         u.email_verified_at IS NOT NULL AS email_verified, \
          (SELECT MAX(s.last_used_at) FROM sessions s WHERE s.user_id = u.id) AS last_seen_at, \
          (SELECT COUNT(*) FROM sessions s WHERE s.user_id = u.id AND s.revoked_at IS NULL \
             AND s.expires_at > {now_param}) AS live_sessions \
@@ -228,12 +231,26 @@ pub async fn admins(db: &Db, now: i64) -> Result<Vec<AccountRow>, AppError> {
         .await)?)
 }
 
+/// The account with id `id`.
+///
+/// # Errors
+/// Database failures.
+pub async fn find_by_id(db: &Db, id: i64) -> Result<Option<User>, AppError> {
+    const SQL: &str = "SELECT id, email, name, created_at, role, \
+                       email_verified_at IS NOT NULL AS email_verified FROM users WHERE id = $1";
+    Ok(db_read!(db, |c| sqlx::query_as(SQL)
+        .bind(id)
+        .fetch_optional(c)
+        .await)?)
+}
+
 /// The id and role of the account with normalized email `email`.
 ///
 /// # Errors
 /// Database failures.
 pub async fn find_by_email(db: &Db, email: &str) -> Result<Option<User>, AppError> {
-    const SQL: &str = "SELECT id, email, name, created_at, role FROM users WHERE email = $1";
+    const SQL: &str = "SELECT id, email, name, created_at, role, \
+                       email_verified_at IS NOT NULL AS email_verified FROM users WHERE email = $1";
     Ok(db_read!(db, |c| sqlx::query_as(SQL)
         .bind(email)
         .fetch_optional(c)

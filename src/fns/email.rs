@@ -1,0 +1,103 @@
+//! The mail flows for the browser: forgotten password, address verification, email change.
+//! Thin front doors onto `server::email`, which the REST API shares.
+
+use leptos::prelude::*;
+
+use crate::error::AppError;
+
+/// Where a plain form post of the "Forgot your password?" form returns: the same page, saying
+/// a link was sent if an account has the address.
+pub const FORGOT_PASSWORD_SENT: &str = "/forgot-password?sent=1";
+/// Where a plain form post of "Send again" returns.
+pub const VERIFICATION_SENT: &str = "/account?verification=sent";
+/// Where a plain form post of the email-change form returns.
+pub const EMAIL_CHANGE_SENT: &str = "/account?email_change=sent";
+
+/// "Forgot your password?": mails a reset link if an enabled account has `email`. Answers the
+/// same for every address.
+#[server(endpoint = "email/forgot")]
+pub async fn request_password_reset(email: String) -> Result<(), AppError> {
+    use crate::server::{email, server_fn};
+    let state = server_fn::state()?;
+    let context = server_fn::context()?;
+    email::request_password_reset(&state, &email, &context.client).await?;
+    server_fn::return_to_after_form_post(FORGOT_PASSWORD_SENT);
+    Ok(())
+}
+
+/// The address a password-reset link is for, while the link can be used (the reset page asks
+/// before it shows its form).
+#[server(endpoint = "email/reset-link")]
+pub async fn check_reset_link(token: String) -> Result<String, AppError> {
+    use crate::server::{email, server_fn};
+    let state = server_fn::state()?;
+    email::check_reset_link(&state, &token).await
+}
+
+/// Sets a new password through a reset link, ends every session of the account, signs this
+/// browser in afresh and goes to the task list.
+#[server(endpoint = "email/reset")]
+pub async fn reset_password(
+    token: String,
+    new_password: String,
+    new_password_confirm: String,
+) -> Result<(), AppError> {
+    use crate::{
+        paths,
+        server::{accounts, email, server_fn},
+    };
+    let state = server_fn::state()?;
+    let context = server_fn::context()?;
+    let cookies = server_fn::cookies().await?;
+    let user = email::reset_password(
+        &state,
+        &token,
+        &new_password,
+        Some(&new_password_confirm),
+        &context.client,
+    )
+    .await?;
+    accounts::sign_in_browser(&state, &cookies, &user, &context.client).await?;
+    leptos_axum::redirect(paths::TASKS);
+    Ok(())
+}
+
+/// Opens a verification link; returns the verified address.
+#[server(endpoint = "email/verify")]
+pub async fn verify_email(token: String) -> Result<String, AppError> {
+    use crate::server::{email, server_fn};
+    let state = server_fn::state()?;
+    let context = server_fn::context()?;
+    email::verify_email(&state, &token, &context.client).await
+}
+
+/// "Send again": another verification mail for the signed-in person.
+#[server(endpoint = "email/resend")]
+pub async fn resend_verification() -> Result<(), AppError> {
+    use crate::server::{email, server_fn};
+    let (state, principal) = server_fn::signed_in()?;
+    let context = server_fn::context()?;
+    email::resend_verification(&state, &principal, &context.client).await?;
+    server_fn::return_to_after_form_post(VERIFICATION_SENT);
+    Ok(())
+}
+
+/// Asks to move the signed-in person's account to `new_email` (their password is required).
+#[server(endpoint = "email/change")]
+pub async fn request_email_change(new_email: String, password: String) -> Result<(), AppError> {
+    use crate::server::{email, server_fn};
+    let (state, principal) = server_fn::signed_in()?;
+    let context = server_fn::context()?;
+    email::request_email_change(&state, &principal, &new_email, password, &context.client).await?;
+    server_fn::return_to_after_form_post(EMAIL_CHANGE_SENT);
+    Ok(())
+}
+
+/// Opens an email-change link; returns the account's new address.
+#[server(endpoint = "email/confirm")]
+pub async fn confirm_email_change(token: String) -> Result<String, AppError> {
+    use crate::server::{email, server_fn};
+    let state = server_fn::state()?;
+    let context = server_fn::context()?;
+    email::confirm_email_change(&state, &token, &context.client).await
+}

@@ -1,0 +1,275 @@
+//! The mails Tasks sends, each as a subject, a plain-text part and an HTML part saying the same
+//! thing. Names and addresses are escaped in the HTML part; links are built by the caller from
+//! `PUBLIC_URL`.
+
+/// One mail's content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Content {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+/// What to write.
+#[derive(Debug, Clone, Copy)]
+pub enum Template<'a> {
+    /// After sign-up, or "Send again": a link that proves `email` is the person's.
+    VerifyEmail {
+        name: &'a str,
+        email: &'a str,
+        link: &'a str,
+        valid_for: &'a str,
+    },
+    /// "Forgot your password?": a link to set a new one.
+    PasswordReset {
+        name: &'a str,
+        link: &'a str,
+        valid_for: &'a str,
+    },
+    /// After a password reset through a link.
+    PasswordChanged { name: &'a str, forgot_link: &'a str },
+    /// To the new address of an email change: the link that makes the change.
+    ConfirmNewEmail {
+        name: &'a str,
+        new_email: &'a str,
+        link: &'a str,
+        valid_for: &'a str,
+    },
+    /// To the old address of an email change, when it is asked for.
+    EmailChangeRequested {
+        name: &'a str,
+        new_email: &'a str,
+        account_link: &'a str,
+    },
+}
+
+/// Escapes text for HTML element content and double-quoted attribute values.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A paragraph of text and one of HTML. `{name}`-style values are inserted by the callers
+/// below, escaped for the HTML part.
+struct Builder {
+    text: String,
+    html: String,
+}
+
+impl Builder {
+    fn new(name: &str) -> Self {
+        let mut b = Self {
+            text: String::new(),
+            html: String::new(),
+        };
+        b.para(
+            &format!("Hello {name},"),
+            &format!("Hello {},", escape(name)),
+        );
+        b
+    }
+
+    fn para(&mut self, text: &str, html: &str) -> &mut Self {
+        self.text.push_str(text);
+        self.text.push_str("\n\n");
+        self.html.push_str("<p style=\"margin:0 0 16px\">");
+        self.html.push_str(html);
+        self.html.push_str("</p>\n");
+        self
+    }
+
+    fn same(&mut self, text: &str) -> &mut Self {
+        self.para(text, &escape(text))
+    }
+
+    fn button(&mut self, label: &str, link: &str) -> &mut Self {
+        self.text.push_str(link);
+        self.text.push_str("\n\n");
+        self.html.push_str(&format!(
+            "<p style=\"margin:0 0 16px\"><a href=\"{href}\" style=\"display:inline-block;\
+             padding:10px 18px;background:#2457c5;color:#ffffff;border-radius:6px;\
+             text-decoration:none;font-weight:600\">{label}</a></p>\n\
+             <p style=\"margin:0 0 16px;font-size:13px;color:#555\">If the button does not \
+             work, copy this address into your browser:<br><a href=\"{href}\">{href}</a></p>\n",
+            href = escape(link),
+            label = escape(label),
+        ));
+        self
+    }
+
+    fn finish(&mut self, subject: &str) -> Content {
+        self.same("— Tasks");
+        Content {
+            subject: subject.to_owned(),
+            text: std::mem::take(&mut self.text).trim_end().to_owned() + "\n",
+            html: format!(
+                "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+                 <title>{title}</title></head>\n<body style=\"font-family:system-ui,sans-serif;\
+                 font-size:16px;line-height:1.5;color:#1a1a1a;max-width:560px;margin:24px auto;\
+                 padding:0 16px\">\n{body}</body></html>\n",
+                title = escape(subject),
+                body = self.html,
+            ),
+        }
+    }
+}
+
+/// Renders `template`.
+pub fn render(template: Template<'_>) -> Content {
+    match template {
+        Template::VerifyEmail {
+            name,
+            email,
+            link,
+            valid_for,
+        } => Builder::new(name)
+            .para(
+                &format!("Please confirm that {email} is your email address for Tasks:"),
+                &format!(
+                    "Please confirm that <strong>{}</strong> is your email address for Tasks:",
+                    escape(email)
+                ),
+            )
+            .button("Verify my email address", link)
+            .same(&format!(
+                "The link works for {valid_for}. If you did not sign up for Tasks, you can \
+                 ignore this mail."
+            ))
+            .finish("Verify your email address for Tasks"),
+        Template::PasswordReset {
+            name,
+            link,
+            valid_for,
+        } => Builder::new(name)
+            .same("Someone (hopefully you) asked to reset the password of your Tasks account.")
+            .button("Choose a new password", link)
+            .same(&format!(
+                "The link works once, for {valid_for}. If you did not ask for it, ignore this \
+                 mail: your password stays as it is."
+            ))
+            .finish("Reset your Tasks password"),
+        Template::PasswordChanged { name, forgot_link } => Builder::new(name)
+            .same(
+                "Your Tasks password was changed with a reset link, and every device that was \
+                 signed in was signed out.",
+            )
+            .same(
+                "If this was not you, someone can read your mail: secure your mailbox, then \
+                 reset your password again:",
+            )
+            .button("Reset my password", forgot_link)
+            .finish("Your Tasks password was changed"),
+        Template::ConfirmNewEmail {
+            name,
+            new_email,
+            link,
+            valid_for,
+        } => Builder::new(name)
+            .para(
+                &format!("To use {new_email} for your Tasks account, confirm it:"),
+                &format!(
+                    "To use <strong>{}</strong> for your Tasks account, confirm it:",
+                    escape(new_email)
+                ),
+            )
+            .button("Confirm my new address", link)
+            .same(&format!(
+                "The link works for {valid_for}. Until it is opened, your account keeps its \
+                 current address. If you did not ask for this, ignore this mail."
+            ))
+            .finish("Confirm your new email address for Tasks"),
+        Template::EmailChangeRequested {
+            name,
+            new_email,
+            account_link,
+        } => Builder::new(name)
+            .para(
+                &format!(
+                    "Someone signed in to your Tasks account asked to change its email address \
+                     to {new_email}. The change happens only when the link we sent to that \
+                     address is opened."
+                ),
+                &format!(
+                    "Someone signed in to your Tasks account asked to change its email address \
+                     to <strong>{}</strong>. The change happens only when the link we sent to \
+                     that address is opened.",
+                    escape(new_email)
+                ),
+            )
+            .same(
+                "If this was not you, change your password now and sign out your other \
+                 devices on your account page:",
+            )
+            .button("Open my account page", account_link)
+            .finish("Your Tasks email address is being changed"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_parts_carry_the_link_and_the_html_escapes_names() {
+        let mail = render(Template::VerifyEmail {
+            name: "<b>Ann</b> & co",
+            email: "ann@example.com",
+            link: "https://tasks.example.com/verify-email?token=abc&x=1",
+            valid_for: "48 hours",
+        });
+        assert_eq!(mail.subject, "Verify your email address for Tasks");
+        assert!(mail.text.contains("Hello <b>Ann</b> & co,"));
+        assert!(
+            mail.text
+                .contains("https://tasks.example.com/verify-email?token=abc&x=1")
+        );
+        assert!(mail.html.contains("Hello &lt;b&gt;Ann&lt;/b&gt; &amp; co,"));
+        assert!(
+            mail.html
+                .contains("href=\"https://tasks.example.com/verify-email?token=abc&amp;x=1\"")
+        );
+        assert!(!mail.html.contains("<b>Ann"));
+    }
+
+    #[test]
+    fn every_template_has_a_subject_and_both_parts() {
+        let link = "https://t.example/x";
+        for template in [
+            Template::PasswordReset {
+                name: "A",
+                link,
+                valid_for: "30 minutes",
+            },
+            Template::PasswordChanged {
+                name: "A",
+                forgot_link: link,
+            },
+            Template::ConfirmNewEmail {
+                name: "A",
+                new_email: "b@example.com",
+                link,
+                valid_for: "24 hours",
+            },
+            Template::EmailChangeRequested {
+                name: "A",
+                new_email: "b@example.com",
+                account_link: link,
+            },
+        ] {
+            let mail = render(template);
+            assert!(!mail.subject.is_empty());
+            assert!(mail.text.contains(link) && mail.html.contains(link));
+            assert!(mail.html.starts_with("<!DOCTYPE html>"));
+        }
+    }
+}
