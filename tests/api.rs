@@ -28,10 +28,11 @@ async fn register_returns_201_with_the_user_and_never_a_hash() {
     );
     let keys: Vec<&String> = user.as_object().unwrap().keys().collect();
     assert_eq!(user["role"], "user", "a new account is an ordinary user");
+    assert_eq!(user["email_verified"], false, "nobody opened a link yet");
     assert_eq!(
         keys.len(),
-        5,
-        "only id, email, name, created_at, role: {keys:?}"
+        6,
+        "only id, email, name, created_at, role, email_verified: {keys:?}"
     );
     assert!(!reply.body.contains("argon2"));
 }

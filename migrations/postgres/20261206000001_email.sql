@@ -29,7 +29,7 @@ CREATE INDEX email_tokens_expires ON email_tokens (expires_at);
 -- claim is a lease (locked_until): a replica that dies mid-send leaves the row to the others
 -- once it runs out. Without SMTP_URL in development the rows are the /dev/mailbox.
 CREATE TABLE mail_queue (
-    id              BIGSERIAL PRIMARY KEY,
+    id              BIGINT  GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     created_at      BIGINT  NOT NULL,
     recipient       TEXT    NOT NULL,
     subject         TEXT    NOT NULL,
@@ -37,7 +37,7 @@ CREATE TABLE mail_queue (
     -- hold a link's token.
     text_body       TEXT    NOT NULL,
     html_body       TEXT    NOT NULL,
-    attempts        INTEGER NOT NULL DEFAULT 0,
+    attempts        BIGINT  NOT NULL DEFAULT 0,
     next_attempt_at BIGINT  NOT NULL,
     locked_until    BIGINT,
     sent_at         BIGINT,

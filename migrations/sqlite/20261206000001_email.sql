@@ -37,7 +37,7 @@ CREATE TABLE mail_queue (
     -- hold a link's token.
     text_body       TEXT    NOT NULL,
     html_body       TEXT    NOT NULL,
-    attempts        INTEGER NOT NULL DEFAULT 0,
+    attempts        BIGINT  NOT NULL DEFAULT 0,
     next_attempt_at BIGINT  NOT NULL,
     locked_until    BIGINT,
     sent_at         BIGINT,

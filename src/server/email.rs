@@ -25,7 +25,7 @@ use super::{
 };
 use crate::{
     error::{AppError, FieldError},
-    model::User,
+    model::{User, limits::EMAIL_MAX},
     paths,
 };
 
@@ -175,6 +175,12 @@ pub async fn request_password_reset(
         return Err(AppError::MailUnavailable);
     }
     let email = validate::normalize_email(email);
+    if email.is_empty() || email.len() > EMAIL_MAX {
+        return Err(AppError::field(
+            "email",
+            "Enter the email address of your account.",
+        ));
+    }
     attempt_limits::mail_request(state, &email, client).await?;
     let state = state.clone();
     let client = client.clone();

@@ -41,7 +41,7 @@ fn accepted(detail: &str) -> impl IntoResponse + use<> {
     responses(
         (status = 202, description = "Accepted; a link was sent if an account has the address", body = AcceptedOut),
         JsonBodyErrors,
-        (status = 422, description = "A required field is missing or not a string", body = ValidationErrorOut),
+        (status = 422, description = "The email is missing, empty or longer than 254 characters", body = ValidationErrorOut),
         (status = 429, description = "Too many mail requests for this address or from this client", body = ErrorOut,
             headers(("Retry-After" = u64, description = "Seconds until requests are accepted again"))),
         (status = 503, description = "This server sends no email (no SMTP_URL in production)", body = ErrorOut),

@@ -39,7 +39,7 @@ pub struct RegisterBody {
 #[derive(Deserialize, ToSchema)]
 pub struct PasswordResetBody {
     /// The account's email. The answer is the same whether or not an account has it.
-    #[schema(max_length = 254)]
+    #[schema(min_length = 1, max_length = 254)]
     pub email: String,
 }
 

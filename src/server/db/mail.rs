@@ -23,7 +23,7 @@ pub struct QueuedMail {
     pub subject: String,
     pub text_body: String,
     pub html_body: String,
-    pub attempts: i32,
+    pub attempts: i64,
 }
 
 /// Adds a message, due at once. Returns its id.

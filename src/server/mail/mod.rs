@@ -34,7 +34,7 @@ use crate::error::AppError;
 pub use templates::{Content, Template};
 
 /// Tries per message before it is given up on (about 3 hours with the default 30 s start).
-pub const MAX_ATTEMPTS: i32 = 10;
+pub const MAX_ATTEMPTS: i64 = 10;
 /// The longest wait between two tries of a message.
 const MAX_BACKOFF: Duration = Duration::from_secs(3600);
 /// How long a claim keeps other senders off a message: the SMTP timeout and then some.
@@ -160,7 +160,7 @@ impl Mail {
     }
 
     /// How long to wait before try number `attempts + 1` of a message.
-    fn backoff(&self, attempts: i32) -> Duration {
+    fn backoff(&self, attempts: i64) -> Duration {
         let doublings = u32::try_from(attempts.saturating_sub(1))
             .unwrap_or(0)
             .min(20);
