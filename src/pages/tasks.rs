@@ -340,7 +340,7 @@ impl TaskList {
             error: RwSignal::new(no_js.list.as_ref().map(ToString::to_string)),
             undo_message: RwSignal::new(None),
             offer: StoredValue::new(None),
-            owner: StoredValue::new(Owner::current().unwrap_or_else(Owner::new)),
+            owner: StoredValue::new(Owner::current().unwrap_or_default()),
             signed_out,
         }
     }

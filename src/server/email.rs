@@ -39,7 +39,7 @@ pub const CHANGE_VALID_FOR: Duration = Duration::from_secs(24 * 3600);
 /// "30 minutes", "48 hours": how a mail says how long its link works.
 fn spoken(d: Duration) -> String {
     let minutes = d.as_secs() / 60;
-    if minutes % 60 == 0 {
+    if minutes.is_multiple_of(60) {
         format!("{} hours", minutes / 60)
     } else {
         format!("{minutes} minutes")
@@ -184,11 +184,13 @@ pub async fn request_password_reset(
     attempt_limits::mail_request(state, &email, client).await?;
     let state = state.clone();
     let client = client.clone();
-    tokio::spawn(async move {
+    // In the request's span, so its log lines keep the request id.
+    let task = async move {
         if let Err(err) = send_reset_link(&state, &email, &client).await {
             tracing::error!(error = %err, "could not queue a password-reset mail; the person will have to ask again");
         }
-    });
+    };
+    tokio::spawn(tracing::Instrument::in_current_span(task));
     Ok(())
 }
 
