@@ -737,8 +737,17 @@ async fn development_keeps_mail_at_dev_mailbox_and_production_has_no_mailbox() {
         StatusCode::NOT_FOUND
     );
 
+    assert_eq!(
+        app.call("email/enabled", &[], None).await.json(),
+        json!(true)
+    );
     let production = spawn_with(&[("APP_ENV", "production")]).await;
     assert!(!production.state.mail.enabled());
+    // The pages ask, and then show no "verify your address" banner.
+    assert_eq!(
+        production.call("email/enabled", &[], None).await.json(),
+        json!(false)
+    );
     assert_eq!(
         production.get("/dev/mailbox", None).await.status,
         StatusCode::NOT_FOUND

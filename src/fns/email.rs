@@ -101,3 +101,11 @@ pub async fn confirm_email_change(token: String) -> Result<String, AppError> {
     let context = server_fn::context()?;
     email::confirm_email_change(&state, &token, &context.client).await
 }
+
+/// Whether this server sends mail (SMTP, or the development mailbox). Without it there is no
+/// verification to ask people for, so the banner stays away.
+#[server(endpoint = "email/enabled")]
+pub async fn mail_enabled() -> Result<bool, AppError> {
+    use crate::server::server_fn;
+    Ok(server_fn::state()?.mail.enabled())
+}
