@@ -12,6 +12,7 @@ use crate::{
     components::{
         guard::{AdminOnly, SignedInOnly, SignedOutOnly},
         header::Header,
+        verify_banner::VerifyBanner,
     },
     error::AppError,
     fns::auth::{Login, Logout, Register, current_user},
@@ -19,8 +20,10 @@ use crate::{
     pages::{
         account::AccountPage,
         admin::{AdminAccountPage, AdminPage},
+        forgot_password::ForgotPasswordPage,
         landing::Landing,
         login::LoginPage,
+        mail_links::{ConfirmEmailPage, ResetPasswordPage, VerifyEmailPage},
         not_found::NotFound,
         register::RegisterPage,
         tasks::TasksPage,
@@ -140,6 +143,9 @@ fn Layout() -> impl IntoView {
         </a>
         <Header />
         <main id="main" tabindex="-1">
+            // Until a signed-in person's address is verified: first in the content, where the
+            // skip link lands.
+            <VerifyBanner />
             <Routes fallback=NotFound>
                 <ParentRoute path=path!("") view=SignedOutOnly ssr=SsrMode::Async>
                     <Route path=path!("/") view=Landing ssr=SsrMode::Async />
@@ -150,6 +156,12 @@ fn Layout() -> impl IntoView {
                     <Route path=path!("/tasks") view=TasksPage ssr=SsrMode::Async />
                     <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async />
                 </ParentRoute>
+                // Where mailed links lead, and asking for one: for anyone, signed in or not (a
+                // link may be opened in any browser).
+                <Route path=path!("/forgot-password") view=ForgotPasswordPage ssr=SsrMode::Async />
+                <Route path=path!("/reset-password") view=ResetPasswordPage ssr=SsrMode::Async />
+                <Route path=path!("/verify-email") view=VerifyEmailPage ssr=SsrMode::Async />
+                <Route path=path!("/confirm-email") view=ConfirmEmailPage ssr=SsrMode::Async />
                 <ParentRoute path=path!("") view=AdminOnly ssr=SsrMode::Async>
                     <Route path=path!("/admin") view=AdminPage ssr=SsrMode::Async />
                     <Route

@@ -1,6 +1,17 @@
 import AxeBuilder from '@axe-core/playwright';
 import { expect, test, type Page } from '@playwright/test';
-import { createAdmin, createUser, hydrated, logIn, logInFromScratch, onTaskListAs, uniqueEmail } from './helpers';
+import {
+  PASSWORD,
+  createAdmin,
+  createUser,
+  hydrated,
+  linkTo,
+  logIn,
+  logInFromScratch,
+  onTaskListAs,
+  openMail,
+  uniqueEmail,
+} from './helpers';
 
 // axe-core on every page and state, in the light and the dark theme: WCAG 2.0-2.2 A and AA
 // rules plus axe's best practices, and any violation fails the test with what and where.
@@ -135,4 +146,79 @@ test('the phone layout, menu open', async ({ page, baseURL }) => {
   await page.getByRole('button', { name: 'Menu' }).click();
   await expect(page.getByRole('link', { name: 'Account', exact: true })).toBeVisible();
   await expectNoViolations(page, 'the task list on a phone with the menu open');
+});
+
+test('the mail pages: the verification banner, the email section, forgotten password, reset, verify, confirm', async ({
+  page,
+  baseURL,
+}) => {
+  test.setTimeout(90_000);
+  const email = await onTaskListAs(page, baseURL!, 'Axe mail');
+  const banner = page.getByRole('region', { name: 'Email verification' });
+  await expect(banner).toBeVisible();
+  await expectNoViolations(page, 'the task list with the verification banner');
+  await banner.getByRole('button', { name: 'Send again' }).click();
+  await expect(banner.getByRole('status')).toHaveText('Sent. Check your inbox.');
+  await expectNoViolations(page, 'the verification banner after Send again');
+
+  await page.getByRole('link', { name: 'Account', exact: true }).click();
+  const section = page.getByRole('region', { name: 'Email address', exact: true });
+  await expect(section.getByText('Not verified yet')).toBeVisible();
+  // The current address, and a wrong password: both fields refused.
+  await section.getByLabel('New email address').fill(email);
+  await section.getByLabel('Password', { exact: true }).fill('not the password');
+  await section.getByRole('button', { name: 'Change email' }).click();
+  await expect(page.locator('#field-email-password-error')).not.toBeEmpty();
+  await expectNoViolations(page, 'the account page with a refused email change');
+  await section.getByLabel('New email address').fill(uniqueEmail('axe-moved'));
+  await section.getByLabel('Password', { exact: true }).fill(PASSWORD);
+  await section.getByRole('button', { name: 'Change email' }).click();
+  await expect(section.getByRole('status')).toContainText('We sent a confirmation link to');
+  await expectNoViolations(page, 'the account page after an email change was asked for');
+
+  await openMail(page, email, 'Verify your email address for Tasks', 2);
+  await page.goto(await linkTo(page, '/verify-email'));
+  await expect(page.getByRole('heading', { name: 'Address verified' })).toBeVisible();
+  await hydrated(page);
+  await expectNoViolations(page, 'the verify-email page, verified');
+  await page.goto('/verify-email?token=not-a-token');
+  await expect(page.getByRole('heading', { name: 'This link cannot be used' })).toBeVisible();
+  await hydrated(page);
+  await expectNoViolations(page, 'the verify-email page with an invalid link');
+  await page.goto('/confirm-email?token=not-a-token');
+  await expect(page.getByRole('heading', { name: 'Your address was not changed' })).toBeVisible();
+  await hydrated(page);
+  await expectNoViolations(page, 'the confirm-email page with an invalid link');
+
+  await page.goto('/tasks');
+  await hydrated(page);
+  await page.getByRole('button', { name: 'Log out' }).click();
+  await expect(page).toHaveURL(/\/login$/);
+  await page.goto('/forgot-password');
+  await hydrated(page);
+  await expectNoViolations(page, 'the forgot-password page');
+  await page.getByLabel('Email', { exact: true }).fill(email);
+  await page.getByRole('button', { name: 'Send me a link' }).click();
+  await expect(page.getByRole('status')).toContainText('If an account exists for that address');
+  await expectNoViolations(page, 'the forgot-password page, link sent');
+
+  await openMail(page, email, 'Reset your Tasks password');
+  await page.goto(await linkTo(page, '/reset-password'));
+  await hydrated(page);
+  await expectNoViolations(page, 'the reset-password page');
+  await page.getByLabel('New password', { exact: true }).fill('short');
+  await page.getByLabel('Confirm new password', { exact: true }).fill('other');
+  await page.getByRole('button', { name: 'Set new password' }).click();
+  await expect(page.locator('#field-new_password-error')).not.toBeEmpty();
+  await hydrated(page);
+  await expectNoViolations(page, 'the reset-password page with errors');
+  await page.goto('/reset-password?token=not-a-token');
+  await expect(page.getByRole('heading', { name: 'This link cannot be used' })).toBeVisible();
+  await hydrated(page);
+  await expectNoViolations(page, 'the reset-password page with an invalid link');
+
+  await page.setViewportSize({ width: 390, height: 844 });
+  await onTaskListAs(page, baseURL!, 'Axe mail phone');
+  await expect(page.getByRole('region', { name: 'Email verification' })).toBeVisible();
+  await expectNoViolations(page, 'the verification banner on a phone');
 });

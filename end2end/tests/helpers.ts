@@ -112,3 +112,35 @@ export async function logInFromScratch(page: Page, email: string): Promise<void>
   await expect(page).toHaveURL(/\/tasks$/);
   await hydrated(page);
 }
+
+// The development mailbox (/dev/mailbox): the mail a server without SMTP_URL would have sent.
+// Every test shares it, so a message is always found by its recipient (a fresh address per
+// test), newest first.
+
+/** The mailbox's rows of messages to `to` with this subject, newest first. */
+export function mails(page: Page, to: string, subject: string) {
+  return page
+    .getByRole('row')
+    .filter({ has: page.getByRole('cell', { name: to, exact: true }) })
+    .filter({ has: page.getByRole('link', { name: subject, exact: true }) });
+}
+
+/**
+ * Opens the newest of at least `count` messages to `to` with `subject` in the development
+ * mailbox (some are queued in the background, so the list is reloaded until they are there).
+ */
+export async function openMail(page: Page, to: string, subject: string, count = 1): Promise<void> {
+  await expect(async () => {
+    await page.goto('/dev/mailbox');
+    expect(await mails(page, to, subject).count()).toBeGreaterThanOrEqual(count);
+  }).toPass({ timeout: 15_000 });
+  await mails(page, to, subject).first().getByRole('link', { name: subject, exact: true }).click();
+  await expect(page.getByRole('heading', { level: 1, name: subject })).toBeVisible();
+}
+
+/** The address of the link to `path` in the open message's plain-text part. */
+export async function linkTo(page: Page, path: string): Promise<string> {
+  const href = await page.locator(`pre a[href*="${path}?token="]`).getAttribute('href');
+  expect(href, `a link to ${path} in the message`).toBeTruthy();
+  return href!;
+}

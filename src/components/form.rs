@@ -11,6 +11,10 @@ pub fn Field(
     label: &'static str,
     /// Form field name; must match the server function's argument.
     name: &'static str,
+    /// Names the input `field-{id}` instead of `field-{name}` (its message `field-{id}-error`),
+    /// for a page with two forms that have a field of the same name.
+    #[prop(optional)]
+    id: Option<&'static str>,
     /// The input's `type`.
     #[prop(default = "text")]
     kind: &'static str,
@@ -32,7 +36,7 @@ pub fn Field(
     #[prop(optional)]
     autofocus: bool,
 ) -> impl IntoView {
-    let id = format!("field-{name}");
+    let id = id.map_or_else(|| format!("field-{name}"), |id| format!("field-{id}"));
     let error_id = format!("{id}-error");
     let is_invalid =
         move || error.with(Option::is_some) || invalid.is_some_and(|invalid| invalid.get());

@@ -1,11 +1,11 @@
-//! `/account`: the signed-in person's own account. Where they are signed in (signing any of
-//! those out), changing the password (which signs out every other session), their recent
+//! `/account`: the signed-in person's own account. Their email address (verified or not, and
+//! changing it), where they are signed in (signing any of those out), changing the password (which signs out every other session), their recent
 //! security activity, downloading their data, and deleting the account.
 
 use crate::components::page_title;
 use leptos::{html, prelude::*, server_fn::ServerFn};
 use leptos_meta::Title;
-use leptos_router::hooks::use_navigate;
+use leptos_router::hooks::{use_navigate, use_query_map};
 
 use crate::{
     app::Auth,
@@ -20,12 +20,14 @@ use crate::{
     fns::{
         account::{DeleteMyAccount, my_activity},
         auth::{ChangePassword, RevokeOtherSessions, RevokeSession, list_sessions},
+        email::RequestEmailChange,
     },
-    model::SessionInfo,
+    model::{SessionInfo, limits::EMAIL_MAX},
     paths,
 };
 
 const PASSWORD_FIELDS: &[&str] = &["current_password", "new_password", "new_password_confirm"];
+const EMAIL_FIELDS: &[&str] = &["new_email", "password"];
 
 fn is_signed_out(error: &AppError) -> bool {
     matches!(error, AppError::Unauthorized | AppError::InvalidToken)
@@ -108,6 +110,7 @@ pub fn AccountPage() -> impl IntoView {
     view! {
         <Title text=page_title("Account") />
         <h1 class="page-heading">"Your account"</h1>
+        <EmailSection auth />
         <section class="card sessions" aria-labelledby="sessions-heading">
             <h2 id="sessions-heading">"Sessions"</h2>
             <p class="muted">"Where you are signed in. Sign out any device you do not recognise."</p>
@@ -237,6 +240,125 @@ pub fn AccountPage() -> impl IntoView {
             </a>
         </section>
         <DeleteAccount error=delete_error />
+    }
+}
+
+/// The account's address: whether it is verified, and changing it (the password is required;
+/// the change happens when the link mailed to the new address is opened).
+#[component]
+fn EmailSection(auth: Auth) -> impl IntoView {
+    let change = ServerAction::<RequestEmailChange>::new();
+    let error = action_error(change);
+    let form = NodeRef::<html::Form>::new();
+    focus_first_invalid(form, error);
+    // Without JavaScript the refused form comes back: the focus starts on its first bad field.
+    let first_bad = error.get_untracked().and_then(|e| {
+        EMAIL_FIELDS
+            .iter()
+            .copied()
+            .find(|f| e.message_for(f).is_some())
+    });
+    // The address asked for, for the message once the mail is out (the action forgets its
+    // input when it completes).
+    let asked_for = RwSignal::new(String::new());
+    Effect::new(move |_| {
+        if let Some(input) = change.input().get() {
+            asked_for.set(input.new_email);
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(())) = change.value().get()
+            && let Some(form) = form.get()
+        {
+            form.reset();
+        }
+    });
+    let changing = change.pending();
+    // What went out: in place with JavaScript, after the redirect of a plain form post
+    // without (`?email_change=sent`, `?verification=sent` from the banner's "Send again").
+    let query = use_query_map();
+    let sent = move || {
+        if let Some(Ok(())) = change.value().get() {
+            return Some(format!(
+                "We sent a confirmation link to {}; your address changes when you open it.",
+                asked_for.get()
+            ));
+        }
+        let query = query.read();
+        if query.get("email_change").as_deref() == Some("sent") {
+            Some(
+                "We sent a confirmation link to your new address; your address changes when \
+                 you open it."
+                    .to_owned(),
+            )
+        } else if query.get("verification").as_deref() == Some("sent") {
+            Some("We sent a new verification link. Check your inbox.".to_owned())
+        } else {
+            None
+        }
+    };
+    view! {
+        <section class="card" aria-labelledby="email-heading">
+            <h2 id="email-heading">"Email address"</h2>
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    auth.user
+                        .await
+                        .ok()
+                        .flatten()
+                        .map(|user| {
+                            let verified = user.email_verified;
+                            view! {
+                                <p class="address">
+                                    <strong>{user.email}</strong>
+                                    <span class="badge" class:unverified=!verified>
+                                        {if verified { "Verified" } else { "Not verified yet" }}
+                                    </span>
+                                </p>
+                                {(!verified)
+                                    .then(|| {
+                                        view! {
+                                            <p class="muted">
+                                                "Open the link we mailed you, or have it sent again with “Send again” above."
+                                            </p>
+                                        }
+                                    })}
+                            }
+                        })
+                })}
+            </Transition>
+            <p class="notice" role="status">{sent}</p>
+            <h3>"Change email"</h3>
+            <p class="muted">
+                "We mail a link to the new address; your address changes when you open it."
+            </p>
+            <ActionForm action=change node_ref=form>
+                <Field
+                    label="New email address"
+                    name="new_email"
+                    kind="email"
+                    autocomplete="email"
+                    maxlength=EMAIL_MAX
+                    required=true
+                    error=field_message(error, "new_email")
+                    autofocus=first_bad == Some("new_email")
+                />
+                <Field
+                    label="Password"
+                    name="password"
+                    id="email-password"
+                    kind="password"
+                    autocomplete="current-password"
+                    required=true
+                    error=field_message(error, "password")
+                    autofocus=first_bad == Some("password")
+                />
+                <FormError error=general_message(error, EMAIL_FIELDS) />
+                <button type="submit" aria-disabled=move || changing.get().to_string() aria-busy=move || changing.get().to_string()>
+                    {move || if changing.get() { "Sending…" } else { "Change email" }}
+                </button>
+            </ActionForm>
+        </section>
     }
 }
 

@@ -61,6 +61,9 @@ pub fn LoginPage() -> impl IntoView {
                     {move || if pending.get() { "Logging in…" } else { "Log in" }}
                 </button>
             </ActionForm>
+            <p>
+                <A href=paths::FORGOT_PASSWORD>"Forgot your password?"</A>
+            </p>
             <p>"New here? " <A href=paths::REGISTER>"Create an account"</A></p>
         </section>
     }

@@ -2,8 +2,10 @@
 
 pub mod account;
 pub mod admin;
+pub mod forgot_password;
 pub mod landing;
 pub mod login;
+pub mod mail_links;
 pub mod not_found;
 pub mod register;
 pub mod tasks;
