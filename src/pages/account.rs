@@ -1,6 +1,7 @@
 //! `/account`: the signed-in person's own account. Their email address (verified or not, and
-//! changing it), where they are signed in (signing any of those out), changing the password (which signs out every other session), their recent
-//! security activity, downloading their data, and deleting the account.
+//! changing it), where they are signed in (signing any of those out), changing the password
+//! (which signs out every other session), their recent security activity, downloading their
+//! data, and deleting the account.
 
 use crate::components::page_title;
 use leptos::{html, prelude::*, server_fn::ServerFn};
