@@ -9,10 +9,12 @@ import { request as httpRequest } from 'node:http';
 // (250 KB gzip as cargo-leptos compresses, 215 KB with gzip -9, 174 KB brotli), so it cannot
 // be met with full hydration; BENCHMARKS.md ("Bundle size") has the measurements. Until that
 // is decided, these ceilings keep the bundle from growing: a few percent above today's build.
-// Raised once, for issue 13's account and admin pages (+21 % brotli; BENCHMARKS.md says what
-// they cost and what was cut).
-const WASM_BROTLI_CEILING = 415 * 1000; // bytes; 334,541 at e2ea195, 404,935 with issue 13's pages
-const WASM_GZIP_CEILING = 650 * 1000; // bytes, cargo-leptos' gzip; 515,158 at e2ea195, 634,406 with issue 13's pages
+// Raised for issue 13's account and admin pages (+21 % brotli), and again for issue 14's mail
+// pages (+8.5 % brotli: four pages, the banner and the account page's email section; the
+// README's "Known limits" lists what each costs and what was tried). Each raise is a decision
+// recorded in the issue notes; islands or per-route splitting (issue 12) would undo them.
+const WASM_BROTLI_CEILING = 445 * 1000; // bytes; 334,541 at e2ea195, 404,935 with issue 13's pages, 440,018 with issue 14's
+const WASM_GZIP_CEILING = 705 * 1000; // bytes, cargo-leptos' gzip; 515,158 at e2ea195, 634,406 with issue 13's pages, 698,600 with issue 14's
 
 /** GETs `url` without decoding, so the body's length is what crossed the wire. */
 function rawGet(url: string, acceptEncoding: string): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; bytes: number }> {

@@ -14,6 +14,8 @@ use crate::{
 #[component]
 pub fn VerifyBanner() -> impl IntoView {
     let auth = expect_context::<Auth>();
+    // A server that sends no mail (production without SMTP_URL) asks nobody to verify.
+    let mail_on = OnceResource::new(crate::fns::email::mail_enabled());
     let resend = ServerAction::<ResendVerification>::new();
     // Without JavaScript a refused "Send again" (too many) comes back to the page it was on.
     let error = action_error(resend);
@@ -31,7 +33,8 @@ pub fn VerifyBanner() -> impl IntoView {
                 let opens_link = path == paths::VERIFY_EMAIL || path == paths::CONFIRM_EMAIL;
                 Suspend::new(async move {
                     let user = auth.user.await.ok().flatten()?;
-                    (!user.email_verified && !opens_link)
+                    let mail_on = mail_on.await.unwrap_or(false);
+                    (!user.email_verified && !opens_link && mail_on)
                         .then(|| {
                             view! {
                                 <section class="verify-banner" aria-label="Email verification">
