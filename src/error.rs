@@ -96,6 +96,16 @@ pub enum AppError {
          administrator for help."
     )]
     MailUnavailable,
+    /// Two-step sign-in is not in the state the request needs.
+    #[error("{0}")]
+    TwoStep(TwoStepRule),
+    /// A sign-in waiting for its second step that is unknown, expired, already completed or
+    /// ended after too many wrong codes.
+    #[error(
+        "This sign-in has expired or ended (it lasts 5 minutes and allows 5 wrong codes). Sign \
+         in again with your password."
+    )]
+    SignInExpired,
     /// A bug or an unexpected failure on the server; the cause is in the server log only.
     #[error("Something went wrong on our side. Please try again.")]
     Internal,
@@ -135,6 +145,27 @@ pub enum AdminRule {
          someone can still manage Tasks."
     )]
     LastAdmin,
+}
+
+/// Why a change to two-step sign-in was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[serde(rename_all = "snake_case")]
+pub enum TwoStepRule {
+    #[error("Two-step sign-in is already on. Turn it off first to move it to another app.")]
+    AlreadyOn,
+    #[error("Two-step sign-in is not on for this account.")]
+    NotOn,
+    #[error(
+        "No setup is waiting for a code (it was finished or cancelled elsewhere). Start again \
+         with \"Turn on two-step sign-in\"."
+    )]
+    NotStarted,
+}
+
+impl From<TwoStepRule> for AppError {
+    fn from(rule: TwoStepRule) -> Self {
+        Self::TwoStep(rule)
+    }
 }
 
 impl From<AdminRule> for AppError {
@@ -179,6 +210,8 @@ impl AppError {
             Self::Unavailable | Self::MailUnavailable => 503,
             Self::InvalidLink => 400,
             Self::EmailNotVerified => 403,
+            Self::TwoStep(_) => 409,
+            Self::SignInExpired => 400,
             Self::Internal | Self::Network(_) => 500,
         }
     }

@@ -230,6 +230,30 @@ pub struct Account {
     pub last_seen_text: Option<String>,
     /// "2026-11-25 16:40 UTC".
     pub created_text: String,
+    /// Whether signing in asks for an authenticator code (an administrator can turn it off
+    /// for a person who lost their phone and their recovery codes).
+    pub two_step: bool,
+}
+
+/// Two-step sign-in as the account page shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct TwoStepStatus {
+    /// Signing in asks for a code from an authenticator app.
+    pub enabled: bool,
+    /// Unused recovery codes (0 when two-step sign-in is off).
+    pub recovery_codes_left: i64,
+}
+
+/// What setting up two-step sign-in shows, once: the new secret for the authenticator app.
+/// It crosses the wire only to the person who asked, with their password, and is never cached.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TwoStepSetup {
+    /// The secret in base32, for apps that cannot scan.
+    pub secret: String,
+    /// `otpauth://totp/Tasks:{email}?secret=…&issuer=Tasks`.
+    pub otpauth_uri: String,
+    /// The URI as a QR code, an SVG image drawn on the server.
+    pub qr_svg: String,
 }
 
 /// One page of `/admin`'s account list.

@@ -22,12 +22,26 @@ pub const RESET_PASSWORD: &str = "/reset-password";
 pub const VERIFY_EMAIL: &str = "/verify-email";
 /// Where a mailed email-change link leads (`?token=…`): opening it makes the change.
 pub const CONFIRM_EMAIL: &str = "/confirm-email";
+/// Sign-in's second step: the authenticator code (or a recovery code) after a correct password,
+/// for accounts with two-step sign-in.
+pub const LOGIN_CODE: &str = "/login/code";
+/// Setting up two-step sign-in: the QR code, the first code, the recovery codes.
+pub const TWO_STEP_SETUP: &str = "/account/two-step";
 /// "Download my data": the REST export, which accepts the browser's cookie.
 pub const MY_DATA_EXPORT: &str = "/api/v1/users/me/export";
 
 /// The login page that returns to `page` once the person has signed in.
 pub fn login_then(page: &str) -> String {
     format!("{LOGIN}?next={page}")
+}
+
+/// The second step of a sign-in that returns to `next` (a page path, or nothing) afterwards.
+pub fn login_code_then(next: &str) -> String {
+    if next.is_empty() {
+        LOGIN_CODE.to_owned()
+    } else {
+        format!("{LOGIN_CODE}?next={}", percent_encode(next))
+    }
 }
 
 /// One account's page under `/admin`.

@@ -120,7 +120,7 @@ async fn token_endpoint_refuses_other_grants_and_json() {
             &app.send(request).await,
             StatusCode::BAD_REQUEST,
             "unsupported_grant_type",
-            "grant_type must be `password` or `refresh_token`.",
+            "grant_type must be `password`, `refresh_token` or `mfa_otp`.",
         );
     }
     let as_json = json_request(
@@ -249,7 +249,7 @@ async fn token_endpoint_errors_are_rfc_6749_bodies_with_the_fastapi_detail_besid
         &reply,
         StatusCode::BAD_REQUEST,
         "unsupported_grant_type",
-        "grant_type must be `password` or `refresh_token`.",
+        "grant_type must be `password`, `refresh_token` or `mfa_otp`.",
     );
     replies.push(reply);
 

@@ -259,9 +259,12 @@ async fn sqlite_and_postgres_migrations_build_the_same_schema() {
             "email_tokens",
             "mail_queue",
             "rate_limits",
+            "recovery_codes",
             "refresh_tokens",
             "sessions",
+            "sign_in_challenges",
             "tasks",
+            "totp_secrets",
             "users"
         ]
     );

@@ -124,3 +124,24 @@ pub async fn remove_account(id: i64, confirm_email: String) -> Result<(), AppErr
     server_fn::return_to_after_form_post(paths::ADMIN);
     Ok(())
 }
+
+/// Turns off account `id`'s two-step sign-in (a person locked out without their phone and
+/// recovery codes); every session of the account ends and the person is mailed.
+#[server(endpoint = "admin/two-step-reset")]
+pub async fn reset_two_step(id: i64) -> Result<(), AppError> {
+    use crate::{
+        error::TwoStepRule,
+        paths,
+        server::{
+            admin::{self, Actor},
+            server_fn,
+        },
+    };
+    let (state, principal, context) = server_fn::admin()?;
+    let actor = Actor::Admin(&principal);
+    if !admin::reset_two_step(&state, actor, &context.client, id).await? {
+        return Err(TwoStepRule::NotOn.into());
+    }
+    server_fn::return_to_after_form_post(&paths::admin_account(id));
+    Ok(())
+}

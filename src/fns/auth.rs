@@ -38,16 +38,25 @@ pub async fn register(
 }
 
 /// Checks email and password, sets the auth cookie and returns to `next` (one of our own pages)
-/// or the task list.
+/// or the task list. With two-step sign-in on, goes to the code page instead (no session yet).
 #[server(endpoint = "login")]
 pub async fn login(email: String, password: String, next: Option<String>) -> Result<(), AppError> {
     use crate::server::{accounts, server_fn};
     let state = server_fn::state()?;
     let context = server_fn::context()?;
     let cookies = server_fn::cookies().await?;
-    let user = accounts::verify_login(&state, &email, password, &context.client, &cookies).await?;
-    accounts::sign_in_browser(&state, &cookies, &user, &context.client).await?;
-    leptos_axum::redirect(state.safe_next(next.as_deref()));
+    let next = state.safe_next(next.as_deref());
+    match accounts::verify_login(&state, &email, password, &context.client, &cookies).await? {
+        accounts::Login::Complete(user) => {
+            accounts::sign_in_browser(&state, &cookies, &user, &context.client).await?;
+            leptos_axum::redirect(next);
+        }
+        accounts::Login::NeedsCode(user) => {
+            // No session yet: only a challenge bound to this browser by its cookie.
+            accounts::ask_for_code(&state, &cookies, &user).await?;
+            leptos_axum::redirect(&crate::paths::login_code_then(next));
+        }
+    }
     Ok(())
 }
 

@@ -57,6 +57,13 @@ pub async fn reset_password(
         &context.client,
     )
     .await?;
+    // A reset link proves the mailbox, not the second factor: with two-step sign-in on, the
+    // browser still has to give a code before any session exists.
+    if crate::server::db::two_step::enabled(&state.db, user.id).await? {
+        accounts::ask_for_code(&state, &cookies, &user).await?;
+        leptos_axum::redirect(&paths::login_code_then(paths::TASKS));
+        return Ok(());
+    }
     accounts::sign_in_browser(&state, &cookies, &user, &context.client).await?;
     leptos_axum::redirect(paths::TASKS);
     Ok(())

@@ -9,3 +9,4 @@ pub mod admin;
 pub mod auth;
 pub mod email;
 pub mod tasks;
+pub mod two_step;

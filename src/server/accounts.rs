@@ -46,6 +46,15 @@ pub async fn register(
     Ok(user)
 }
 
+/// What a correct password leads to.
+#[derive(Debug)]
+pub enum Login {
+    /// Signed in: start the session.
+    Complete(User),
+    /// Two-step sign-in is on: ask for a code (`two_step::begin`) before any session exists.
+    NeedsCode(User),
+}
+
 /// Checks an email and password.
 ///
 /// Unknown email and wrong password give the same error after the same argon2 work and the
@@ -62,9 +71,13 @@ pub async fn verify_login(
     password: String,
     client: &ClientInfo,
     cookies: &Cookies,
-) -> Result<User, AppError> {
+) -> Result<Login, AppError> {
     let result = check_credentials(state, email, password, client, cookies).await;
-    state.metrics.login(LoginOutcome::of(&result));
+    let outcome = result
+        .as_ref()
+        .map(|login| matches!(login, Login::NeedsCode(_)))
+        .map_err(Clone::clone);
+    state.metrics.login(LoginOutcome::of(&outcome));
     result
 }
 
@@ -75,7 +88,7 @@ async fn check_credentials(
     password: String,
     client: &ClientInfo,
     cookies: &Cookies,
-) -> Result<User, AppError> {
+) -> Result<Login, AppError> {
     let email = validate::normalize_email(email);
     // Inputs no account can have are refused before any database or argon2 work.
     if email.is_empty() || email.len() > EMAIL_MAX || password.chars().count() > PASSWORD_MAX {
@@ -93,7 +106,12 @@ async fn check_credentials(
         .await?;
     match user {
         Some(user) if matches => {
-            attempt_limits::login_succeeded(state, &attempt, cookies).await?;
+            // Two-step accounts: the password alone proves too little to forget this client's
+            // failures or make it a known device; the second step does that.
+            let needs_code = db::two_step::enabled(&state.db, user.id).await?;
+            if !needs_code {
+                attempt_limits::login_succeeded(state, &attempt, cookies).await?;
+            }
             if disabled {
                 tracing::warn!(target: "security", event = "login_disabled_account", user_id = user.id, ip = %client.ip_text(), "login refused: account disabled");
                 let failed = Record {
@@ -103,8 +121,11 @@ async fn check_credentials(
                 audit::record(state, failed.detail(audit::detail::DISABLED_ACCOUNT)).await;
                 return Err(AppError::AccountDisabled);
             }
+            if needs_code {
+                return Ok(Login::NeedsCode(user));
+            }
             audit::record(state, Record::own(Event::LoginSucceeded, user.id, client)).await;
-            Ok(user)
+            Ok(Login::Complete(user))
         }
         _ => {
             let throttled = attempt_limits::login_failed(state, &attempt).await?;
@@ -211,6 +232,23 @@ pub async fn sign_in_browser(
 ) -> Result<(), AppError> {
     let issued = sessions::start(state, user, client).await?;
     set_browser_cookies(state, cookies, &issued);
+    Ok(())
+}
+
+/// Starts the second step of a browser sign-in: a challenge bound to this browser by an
+/// HttpOnly cookie. The auth cookies the browser held are cleared: whoever is signing in now
+/// is not signed in as anyone until the code is right.
+///
+/// # Errors
+/// Database failures; [`AppError::Internal`] if the OS random generator fails.
+pub async fn ask_for_code(
+    state: &AppState,
+    cookies: &Cookies,
+    user: &User,
+) -> Result<(), AppError> {
+    let token = super::two_step::begin(state, user, db::two_step::Channel::Browser).await?;
+    clear_browser_cookies(state, cookies);
+    super::two_step::set_cookie(&state.config, cookies, token);
     Ok(())
 }
 

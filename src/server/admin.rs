@@ -40,6 +40,7 @@ pub(crate) fn account(row: AccountRow, now: i64) -> Account {
         user: row.user,
         disabled: row.disabled,
         live_sessions: row.live_sessions,
+        two_step: row.two_step,
     }
 }
 
@@ -244,6 +245,23 @@ pub async fn sign_out_everywhere(
     };
     audit::record(state, record).await;
     Ok(ended)
+}
+
+/// Turns off two-step sign-in of account `id` (a person who lost their authenticator app and
+/// their recovery codes), ends every session of the account, and mails them that it happened.
+/// Returns whether it was on.
+///
+/// # Errors
+/// [`AppError::NotFound`] for no such account; database failures.
+pub async fn reset_two_step(
+    state: &AppState,
+    actor: Actor<'_>,
+    client: &ClientInfo,
+    id: i64,
+) -> Result<bool, AppError> {
+    let row = find(state, id).await?;
+    let was_on = super::two_step::reset_by_admin(state, &row.user, actor.id(), client).await?;
+    Ok(was_on)
 }
 
 /// Deletes account `id` with its tasks, sessions and refresh tokens.

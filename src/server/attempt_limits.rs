@@ -298,6 +298,47 @@ pub async fn mail_request(
     )
 }
 
+fn two_step_key(user_id: i64) -> String {
+    format!("two-step:user:{user_id}")
+}
+
+/// Refuses a password-and-code check on the account page (turning two-step sign-in on or off,
+/// new recovery codes) while the account has `LOGIN_FAILURES_PER_ACCOUNT` wrong ones in the
+/// window: someone holding a stolen session cannot use these forms to guess codes.
+///
+/// # Errors
+/// [`AppError::RateLimited`]; database failures.
+pub async fn two_step_check(state: &AppState, user_id: i64) -> Result<(), AppError> {
+    let limits = state.config.limits;
+    let window = duration_millis(limits.window);
+    let now = now_millis();
+    let mut wait = 0;
+    if let Some(counted) =
+        db::rate_limits::current(&state.db, &two_step_key(user_id), now, window).await?
+        && counted.count >= i64::from(limits.login_failures_per_account)
+    {
+        wait = retry_after(counted.window_start, window, now);
+    }
+    if wait > 0 {
+        tracing::warn!(target: "security", event = "two_step_check_rate_limited", user_id, retry_after_secs = wait, "two-step change refused: too many wrong passwords or codes");
+        state.metrics.rate_limited(Limit::Login);
+        return Err(AppError::RateLimited {
+            retry_after_secs: wait,
+        });
+    }
+    Ok(())
+}
+
+/// Counts a wrong password or code at [`two_step_check`].
+///
+/// # Errors
+/// Database failures.
+pub async fn two_step_check_failed(state: &AppState, user_id: i64) -> Result<(), AppError> {
+    let window = duration_millis(state.config.limits.window);
+    db::rate_limits::hit(&state.db, &two_step_key(user_id), now_millis(), window).await?;
+    Ok(())
+}
+
 /// The window [`task_write`] counts in.
 const WRITE_WINDOW_MS: i64 = 60_000;
 

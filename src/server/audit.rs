@@ -45,11 +45,17 @@ pub enum Event {
     EmailChangeRequested,
     /// The account moved to a new address (its link was opened).
     EmailChanged,
+    /// Two-step sign-in turned on (an authenticator app confirmed with a code).
+    TwoStepEnabled,
+    /// Two-step sign-in turned off, by the person or (detail) by an administrator.
+    TwoStepDisabled,
+    /// A new set of recovery codes replaced the old one.
+    RecoveryCodesReplaced,
 }
 
 impl Event {
     /// Every event, for documentation and tests.
-    pub const ALL: [Self; 18] = [
+    pub const ALL: [Self; 21] = [
         Self::SignUp,
         Self::LoginSucceeded,
         Self::LoginFailed,
@@ -68,6 +74,9 @@ impl Event {
         Self::EmailVerified,
         Self::EmailChangeRequested,
         Self::EmailChanged,
+        Self::TwoStepEnabled,
+        Self::TwoStepDisabled,
+        Self::RecoveryCodesReplaced,
     ];
 
     /// The name stored in `audit_events.event`.
@@ -91,6 +100,9 @@ impl Event {
             Self::EmailVerified => "email_verified",
             Self::EmailChangeRequested => "email_change_requested",
             Self::EmailChanged => "email_changed",
+            Self::TwoStepEnabled => "two_step_enabled",
+            Self::TwoStepDisabled => "two_step_disabled",
+            Self::RecoveryCodesReplaced => "recovery_codes_replaced",
         }
     }
 
@@ -107,6 +119,9 @@ pub mod detail {
     pub const OTHER_SESSIONS: &str = "all other sessions";
     pub const UNKNOWN_ACCOUNT: &str = "unknown account";
     pub const DISABLED_ACCOUNT: &str = "account disabled";
+    pub const WITH_AUTHENTICATOR: &str = "with an authenticator code";
+    pub const WITH_RECOVERY_CODE: &str = "with a recovery code";
+    pub const WRONG_CODE: &str = "wrong two-step code";
 
     /// A role change, as "user → admin".
     pub fn role_change(from: crate::model::Role, to: crate::model::Role) -> String {
@@ -186,8 +201,8 @@ pub fn summary(row: &EventRow) -> String {
     };
     match Event::from_name(&row.event) {
         Some(Event::SignUp) => format!("Account created from {device}"),
-        Some(Event::LoginSucceeded) => format!("Signed in from {device}"),
-        Some(Event::LoginFailed) => format!("Failed sign-in attempt from {device}"),
+        Some(Event::LoginSucceeded) => with_detail(&format!("Signed in from {device}")),
+        Some(Event::LoginFailed) => with_detail(&format!("Failed sign-in attempt from {device}")),
         Some(Event::LoginThrottled) => {
             format!("Sign-in attempts from {device} paused after too many failures")
         }
@@ -211,6 +226,11 @@ pub fn summary(row: &EventRow) -> String {
             "Email change asked for; confirmation link sent to the new address".to_owned()
         }
         Some(Event::EmailChanged) => "Email address changed".to_owned(),
+        Some(Event::TwoStepEnabled) => {
+            "Two-step sign-in turned on; every other device signed out".to_owned()
+        }
+        Some(Event::TwoStepDisabled) => with_detail("Two-step sign-in turned off"),
+        Some(Event::RecoveryCodesReplaced) => "New recovery codes made".to_owned(),
         None => row.event.clone(),
     }
 }

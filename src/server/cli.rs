@@ -54,6 +54,9 @@ pub enum AdminCommand {
     Revoke { email: String },
     /// List the administrators.
     List,
+    /// Turn off two-step sign-in for the account with this email (a lost phone and lost
+    /// recovery codes, when no administrator can do it from /admin).
+    ResetTwoStep { email: String },
 }
 
 /// A command that could not do what it was asked; the text is for the operator.
@@ -88,6 +91,26 @@ pub async fn admin(state: &AppState, action: &AdminCommand) -> Result<String, Co
         AdminCommand::Grant { email } => set_role(state, email, Role::Admin).await,
         AdminCommand::Revoke { email } => set_role(state, email, Role::User).await,
         AdminCommand::List => list_admins(&state.db).await,
+        AdminCommand::ResetTwoStep { email } => reset_two_step(state, email).await,
+    }
+}
+
+async fn reset_two_step(state: &AppState, email: &str) -> Result<String, CommandError> {
+    let normalized = validate::normalize_email(email);
+    let Some(user) = db::users::find_by_email(&state.db, &normalized).await? else {
+        return Err(CommandError(format!(
+            "no account has the email {email}; check the address"
+        )));
+    };
+    let client = ClientInfo::command_line();
+    if admin::reset_two_step(state, Actor::CommandLine, &client, user.id).await? {
+        Ok(format!(
+            "two-step sign-in is off for {}; every session of the account was signed out and \
+             they can sign in with their password",
+            user.email
+        ))
+    } else {
+        Ok(format!("{} does not have two-step sign-in on", user.email))
     }
 }
 

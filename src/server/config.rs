@@ -131,6 +131,30 @@ impl fmt::Debug for JwtSecret {
     }
 }
 
+/// `TOTP_ENCRYPTION_KEY`'s text. Not `Serialize`, and its `Debug` is redacted, like
+/// [`JwtSecret`].
+#[derive(Clone, Deserialize)]
+#[serde(from = "String")]
+pub struct TotpKey(Vec<u8>);
+
+impl TotpKey {
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl From<String> for TotpKey {
+    fn from(key: String) -> Self {
+        Self(key.into_bytes())
+    }
+}
+
+impl fmt::Debug for TotpKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TotpKey([redacted])")
+    }
+}
+
 /// The bearer token `GET /metrics` asks for on the main port. Not `Serialize`, and its `Debug`
 /// is redacted, like [`JwtSecret`]: it must never reach a client or a log line.
 #[derive(Clone, Deserialize)]
@@ -355,6 +379,12 @@ pub struct Config {
         deserialize_with = "parse::duration"
     )]
     pub mail_retry_after: Duration,
+    /// `TOTP_ENCRYPTION_KEY`: the key that authenticator-app secrets are encrypted with in the
+    /// database (two-step sign-in), at least [`MIN_SECRET_LEN`] bytes and not `JWT_SECRET`.
+    /// Required in production; in development derived from `JWT_SECRET` when unset. Changing it
+    /// makes every stored secret unreadable: those people sign in with a recovery code.
+    #[serde(default)]
+    pub totp_encryption_key: Option<TotpKey>,
     /// `LOG_FORMAT`: `json` or `text`. Default: [`LogFormat::default_for`] `APP_ENV` (JSON in
     /// production, text in development), filled in by `Config::load`.
     pub log_format: LogFormat,
@@ -794,7 +824,45 @@ impl Config {
 
         // Last, so that only an otherwise valid configuration leaves a development secret file.
         self.check_secret()?;
+        self.check_totp_key()?;
         Ok(self)
+    }
+
+    /// `TOTP_ENCRYPTION_KEY`: in production set, long enough, not a placeholder and not the
+    /// JWT secret (one leaked key must not open both). Messages never include the key.
+    fn check_totp_key(&self) -> Result<(), ConfigError> {
+        let Some(key) = &self.totp_encryption_key else {
+            if self.env == AppEnv::Production {
+                return Err(ConfigError(format!(
+                    "TOTP_ENCRYPTION_KEY is not set; production needs a random key of at least \
+                     {MIN_SECRET_LEN} bytes, different from JWT_SECRET, to encrypt two-step \
+                     sign-in secrets (generate one with `openssl rand -hex 32`)"
+                )));
+            }
+            return Ok(());
+        };
+        if key.expose().len() < MIN_SECRET_LEN {
+            return Err(ConfigError(format!(
+                "TOTP_ENCRYPTION_KEY is shorter than {MIN_SECRET_LEN} bytes; generate one with \
+                 `openssl rand -hex 32`"
+            )));
+        }
+        if self.env == AppEnv::Production && is_placeholder(&String::from_utf8_lossy(key.expose()))
+        {
+            return Err(ConfigError(
+                "TOTP_ENCRYPTION_KEY is a placeholder from an example, which anyone can look up; \
+                 generate a random one with `openssl rand -hex 32`"
+                    .into(),
+            ));
+        }
+        if key.expose() == self.jwt_secret.expose() {
+            return Err(ConfigError(
+                "TOTP_ENCRYPTION_KEY is the same as JWT_SECRET; use a key of its own (`openssl \
+                 rand -hex 32`), so that one leaked secret does not give away the other"
+                    .into(),
+            ));
+        }
+        Ok(())
     }
 
     /// `JWT_SECRET`: long enough, and in production set and not a public placeholder. Messages
@@ -1131,6 +1199,55 @@ mod tests {
     use super::*;
 
     const GOOD_SECRET: &str = "9c1f4e2ab87d03c5e6f1029384756abcdef0918273645f0e";
+    const GOOD_TOTP_KEY: &str = "5e0b7d21c4a98f36e1d20b9c7a6f5e4d3c2b1a09f8e7d6c5";
+
+    #[test]
+    fn production_requires_a_strong_totp_key_of_its_own_without_echoing_it() {
+        let production = |key: Option<&'static str>| {
+            let mut pairs = vec![("APP_ENV", "production"), ("JWT_SECRET", GOOD_SECRET)];
+            pairs.extend(key.map(|k| ("TOTP_ENCRYPTION_KEY", k)));
+            Config::from_pairs(&pairs)
+        };
+        let missing = production(None).unwrap_err().to_string();
+        assert!(
+            missing.contains("TOTP_ENCRYPTION_KEY is not set"),
+            "{missing}"
+        );
+        let short = production(Some("0123456789abcdef"))
+            .unwrap_err()
+            .to_string();
+        assert!(short.contains("shorter than 32"), "{short}");
+        assert!(!short.contains("0123456789abcdef"), "{short}");
+        let placeholder = "change-me-change-me-change-me-change-me";
+        let err = production(Some(placeholder)).unwrap_err().to_string();
+        assert!(
+            err.contains("placeholder") && !err.contains(placeholder),
+            "{err}"
+        );
+        let reused = production(Some(GOOD_SECRET)).unwrap_err().to_string();
+        assert!(
+            reused.contains("same as JWT_SECRET") && !reused.contains(GOOD_SECRET),
+            "{reused}"
+        );
+        let good = production(Some(GOOD_TOTP_KEY)).unwrap();
+        assert_eq!(
+            good.totp_encryption_key.unwrap().expose(),
+            GOOD_TOTP_KEY.as_bytes()
+        );
+        // Development may leave it unset (derived from JWT_SECRET), and its Debug is redacted.
+        assert!(
+            Config::from_pairs(&[("JWT_SECRET", GOOD_SECRET)])
+                .unwrap()
+                .totp_encryption_key
+                .is_none()
+        );
+        let dev = Config::from_pairs(&[
+            ("JWT_SECRET", GOOD_SECRET),
+            ("TOTP_ENCRYPTION_KEY", GOOD_TOTP_KEY),
+        ])
+        .unwrap();
+        assert!(!format!("{dev:?}").contains(GOOD_TOTP_KEY));
+    }
 
     #[test]
     fn production_without_secret_refuses_to_start_and_names_the_variable() {
@@ -1155,6 +1272,7 @@ mod tests {
         let err = Config::from_pairs(&[
             ("APP_ENV", "production"),
             ("JWT_SECRET", GOOD_SECRET),
+            ("TOTP_ENCRYPTION_KEY", GOOD_TOTP_KEY),
             ("COOKIE_SECURE", "false"),
         ])
         .unwrap_err();
@@ -1163,8 +1281,12 @@ mod tests {
 
     #[test]
     fn defaults_are_safe() {
-        let cfg =
-            Config::from_pairs(&[("APP_ENV", "production"), ("JWT_SECRET", GOOD_SECRET)]).unwrap();
+        let cfg = Config::from_pairs(&[
+            ("APP_ENV", "production"),
+            ("JWT_SECRET", GOOD_SECRET),
+            ("TOTP_ENCRYPTION_KEY", GOOD_TOTP_KEY),
+        ])
+        .unwrap();
         assert!(cfg.cookie_secure);
         assert_eq!(cfg.access_token_ttl, Duration::from_secs(15 * 60));
         assert_eq!(cfg.refresh_idle_ttl, Duration::from_secs(7 * 24 * 3600));
@@ -1221,8 +1343,12 @@ mod tests {
             ("LOGIN_FAILURES_PER_ACCOUNT", "0"),
             ("TRUSTED_PROXIES", "10.0.0.1,proxy.local"),
         ] {
-            let err =
-                Config::from_pairs(&[("JWT_SECRET", GOOD_SECRET), (name, value)]).unwrap_err();
+            let err = Config::from_pairs(&[
+                ("JWT_SECRET", GOOD_SECRET),
+                ("TOTP_ENCRYPTION_KEY", GOOD_TOTP_KEY),
+                (name, value),
+            ])
+            .unwrap_err();
             assert!(
                 err.to_string().to_uppercase().contains(name),
                 "{name}={value}: {err}"
@@ -1232,22 +1358,42 @@ mod tests {
 
     #[test]
     fn audit_retention_defaults_to_90_days_and_keeps_at_least_a_day() {
-        let cfg = Config::from_pairs(&[("JWT_SECRET", GOOD_SECRET)]).unwrap();
+        let cfg = Config::from_pairs(&[
+            ("JWT_SECRET", GOOD_SECRET),
+            ("TOTP_ENCRYPTION_KEY", GOOD_TOTP_KEY),
+        ])
+        .unwrap();
         assert_eq!(cfg.audit_retention, Duration::from_secs(90 * 86_400));
-        let cfg =
-            Config::from_pairs(&[("JWT_SECRET", GOOD_SECRET), ("AUDIT_RETENTION", "30d")]).unwrap();
+        let cfg = Config::from_pairs(&[
+            ("JWT_SECRET", GOOD_SECRET),
+            ("TOTP_ENCRYPTION_KEY", GOOD_TOTP_KEY),
+            ("AUDIT_RETENTION", "30d"),
+        ])
+        .unwrap();
         assert_eq!(cfg.audit_retention, Duration::from_secs(30 * 86_400));
-        let err = Config::from_pairs(&[("JWT_SECRET", GOOD_SECRET), ("AUDIT_RETENTION", "1h")])
-            .unwrap_err();
+        let err = Config::from_pairs(&[
+            ("JWT_SECRET", GOOD_SECRET),
+            ("TOTP_ENCRYPTION_KEY", GOOD_TOTP_KEY),
+            ("AUDIT_RETENTION", "1h"),
+        ])
+        .unwrap_err();
         assert!(err.to_string().contains("AUDIT_RETENTION"), "{err}");
     }
 
     #[test]
     fn refresh_reuse_grace_defaults_to_30s_and_0_turns_it_off() {
-        let cfg = Config::from_pairs(&[("JWT_SECRET", GOOD_SECRET)]).unwrap();
+        let cfg = Config::from_pairs(&[
+            ("JWT_SECRET", GOOD_SECRET),
+            ("TOTP_ENCRYPTION_KEY", GOOD_TOTP_KEY),
+        ])
+        .unwrap();
         assert_eq!(cfg.refresh_reuse_grace, Duration::from_secs(30));
-        let cfg = Config::from_pairs(&[("JWT_SECRET", GOOD_SECRET), ("REFRESH_REUSE_GRACE", "0")])
-            .unwrap();
+        let cfg = Config::from_pairs(&[
+            ("JWT_SECRET", GOOD_SECRET),
+            ("TOTP_ENCRYPTION_KEY", GOOD_TOTP_KEY),
+            ("REFRESH_REUSE_GRACE", "0"),
+        ])
+        .unwrap();
         assert_eq!(cfg.refresh_reuse_grace, Duration::ZERO);
     }
 
@@ -1255,6 +1401,7 @@ mod tests {
     fn durations_and_proxies_are_parsed() {
         let cfg = Config::from_pairs(&[
             ("JWT_SECRET", GOOD_SECRET),
+            ("TOTP_ENCRYPTION_KEY", GOOD_TOTP_KEY),
             ("ACCESS_TOKEN_TTL", "20s"),
             ("REFRESH_IDLE_TTL", "1h"),
             ("TRUSTED_PROXIES", "10.0.0.0/8, 192.168.1.7"),
@@ -1308,6 +1455,7 @@ mod tests {
     fn postgres_url_and_pool_settings_are_accepted() {
         let cfg = Config::from_pairs(&[
             ("JWT_SECRET", GOOD_SECRET),
+            ("TOTP_ENCRYPTION_KEY", GOOD_TOTP_KEY),
             ("DATABASE_URL", "postgres://tasks@db.internal/tasks"),
             ("DB_MAX_CONNECTIONS", "25"),
             ("DB_MIN_CONNECTIONS", "2"),
@@ -1322,6 +1470,7 @@ mod tests {
         let both = |max: &str, min: &str| {
             Config::from_pairs(&[
                 ("JWT_SECRET", GOOD_SECRET),
+                ("TOTP_ENCRYPTION_KEY", GOOD_TOTP_KEY),
                 ("DB_MAX_CONNECTIONS", max),
                 ("DB_MIN_CONNECTIONS", min),
             ])
@@ -1343,12 +1492,20 @@ mod tests {
     // --- One declaration per variable ---
 
     fn valid() -> Config {
-        Config::from_pairs(&[("JWT_SECRET", GOOD_SECRET)]).unwrap()
+        Config::from_pairs(&[
+            ("JWT_SECRET", GOOD_SECRET),
+            ("TOTP_ENCRYPTION_KEY", GOOD_TOTP_KEY),
+        ])
+        .unwrap()
     }
 
     /// `name` and `value` added to a configuration that is otherwise valid.
     fn with(name: &str, value: &str) -> Result<Config, ConfigError> {
-        Config::from_pairs(&[("JWT_SECRET", GOOD_SECRET), (name, value)])
+        Config::from_pairs(&[
+            ("JWT_SECRET", GOOD_SECRET),
+            ("TOTP_ENCRYPTION_KEY", GOOD_TOTP_KEY),
+            (name, value),
+        ])
     }
 
     fn error_of(name: &str, value: &str) -> String {
@@ -1376,7 +1533,11 @@ mod tests {
 
     #[test]
     fn log_format_defaults_to_json_in_production_and_text_in_development() {
-        let production = Config::from_pairs(&[("APP_ENV", "prod"), ("JWT_SECRET", GOOD_SECRET)]);
+        let production = Config::from_pairs(&[
+            ("APP_ENV", "prod"),
+            ("JWT_SECRET", GOOD_SECRET),
+            ("TOTP_ENCRYPTION_KEY", GOOD_TOTP_KEY),
+        ]);
         assert_eq!(production.unwrap().log_format, LogFormat::Json);
         assert_eq!(valid().log_format, LogFormat::Text);
     }
@@ -1386,6 +1547,7 @@ mod tests {
         let text = Config::from_pairs(&[
             ("APP_ENV", "production"),
             ("JWT_SECRET", GOOD_SECRET),
+            ("TOTP_ENCRYPTION_KEY", GOOD_TOTP_KEY),
             ("LOG_FORMAT", "text"),
         ]);
         assert_eq!(text.unwrap().log_format, LogFormat::Text);
@@ -1431,6 +1593,7 @@ mod tests {
     fn rate_limits_are_read_from_their_own_variables() {
         let cfg = Config::from_pairs(&[
             ("JWT_SECRET", GOOD_SECRET),
+            ("TOTP_ENCRYPTION_KEY", GOOD_TOTP_KEY),
             ("RATE_LIMIT_WINDOW", "1m"),
             ("LOGIN_FAILURES_PER_ACCOUNT", "3"),
             ("LOGIN_FAILURES_PER_IP", "30"),
@@ -1456,7 +1619,11 @@ mod tests {
 
     #[test]
     fn production_mail_needs_a_public_url_and_verification_needs_mail() {
-        let prod = [("APP_ENV", "production"), ("JWT_SECRET", GOOD_SECRET)];
+        let prod = [
+            ("APP_ENV", "production"),
+            ("JWT_SECRET", GOOD_SECRET),
+            ("TOTP_ENCRYPTION_KEY", GOOD_TOTP_KEY),
+        ];
         let with = |extra: &[(&'static str, &'static str)]| {
             let mut pairs = prod.to_vec();
             pairs.extend_from_slice(extra);
@@ -1502,9 +1669,13 @@ mod tests {
             ("MAIL_RETRY_AFTER", "0s", "MAIL_RETRY_AFTER"),
             ("MAIL_REQUESTS_PER_IP", "0", "MAIL_REQUESTS_PER_IP"),
         ] {
-            let err = Config::from_pairs(&[("JWT_SECRET", GOOD_SECRET), (name, value)])
-                .unwrap_err()
-                .to_string();
+            let err = Config::from_pairs(&[
+                ("JWT_SECRET", GOOD_SECRET),
+                ("TOTP_ENCRYPTION_KEY", GOOD_TOTP_KEY),
+                (name, value),
+            ])
+            .unwrap_err()
+            .to_string();
             assert!(err.contains(expected), "{name}={value}: {err}");
         }
     }
@@ -1536,6 +1707,7 @@ mod tests {
         assert!(err.contains("RATE_LIMIT_WINDOW must be between"), "{err}");
         let err = Config::from_pairs(&[
             ("JWT_SECRET", GOOD_SECRET),
+            ("TOTP_ENCRYPTION_KEY", GOOD_TOTP_KEY),
             ("REFRESH_IDLE_TTL", "60d"),
             ("SESSION_MAX_LIFETIME", "30d"),
         ])
@@ -1551,6 +1723,7 @@ mod tests {
     fn an_empty_variable_means_its_default() {
         let cfg = Config::from_pairs(&[
             ("JWT_SECRET", GOOD_SECRET),
+            ("TOTP_ENCRYPTION_KEY", GOOD_TOTP_KEY),
             ("ACCESS_TOKEN_TTL", ""),
             ("DB_MAX_CONNECTIONS", " "),
             ("JWT_ISSUER", ""),
@@ -1567,6 +1740,7 @@ mod tests {
     fn a_later_pair_overrides_an_earlier_one_and_case_does_not_matter_in_names() {
         let cfg = Config::from_pairs(&[
             ("JWT_SECRET", GOOD_SECRET),
+            ("TOTP_ENCRYPTION_KEY", GOOD_TOTP_KEY),
             ("LOGIN_FAILURES_PER_IP", "50"),
             ("login_failures_per_ip", "100000"),
         ])
@@ -1654,6 +1828,7 @@ mod tests {
             Config::from_pairs(&[
                 ("APP_ENV", "production"),
                 ("JWT_SECRET", GOOD_SECRET),
+                ("TOTP_ENCRYPTION_KEY", GOOD_TOTP_KEY),
                 ("METRICS_TOKEN", token),
             ])
         };

@@ -45,8 +45,11 @@ pub enum OAuthErrorCode {
     /// Wrong email or password, a disabled account, or a refresh token that is invalid,
     /// expired, spent or revoked.
     InvalidGrant,
-    /// `grant_type` is neither `password` nor `refresh_token`.
+    /// `grant_type` is not `password`, `refresh_token` or `mfa_otp`.
     UnsupportedGrantType,
+    /// The password is right, and the account has two-step sign-in: post `grant_type=mfa_otp`
+    /// with the `mfa_token` of this answer and `otp` (or `recovery_code`).
+    MfaRequired,
     /// Too many attempts, or the database is unavailable: retry after `Retry-After` seconds.
     TemporarilyUnavailable,
     /// A failure on the server.
@@ -67,6 +70,10 @@ pub struct TokenErrorOut {
     /// What happened and what to do, in printable ASCII (RFC 6749 §5.2).
     pub error_description: String,
     pub detail: String,
+    /// With `mfa_required` only: the token of the second step (5 minutes, single use, ended by
+    /// 5 wrong codes).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mfa_token: Option<String>,
 }
 
 /// Why the token endpoint refused a request. Only that endpoint answers in the OAuth2 shape
@@ -77,6 +84,11 @@ pub enum TokenError {
     MissingParameter(String),
     /// `grant_type` names a grant this server does not offer (`unsupported_grant_type`, 400).
     UnsupportedGrantType,
+    /// The password was right and the account has two-step sign-in: `403 mfa_required` with
+    /// the challenge's token.
+    MfaRequired(String),
+    /// A wrong `otp` or `recovery_code` (`invalid_grant`, 400); says how many tries are left.
+    WrongCode(String),
     /// Whatever the login, the refresh or reading the body answered, in OAuth2 terms.
     App(AppError),
 }
@@ -103,8 +115,21 @@ impl TokenError {
                 return (
                     StatusCode::BAD_REQUEST,
                     Code::UnsupportedGrantType,
-                    "grant_type must be `password` or `refresh_token`.".into(),
+                    "grant_type must be `password`, `refresh_token` or `mfa_otp`.".into(),
                 );
+            }
+            Self::MfaRequired(_) => {
+                return (
+                    StatusCode::FORBIDDEN,
+                    Code::MfaRequired,
+                    "This account uses two-step sign-in. Post grant_type=mfa_otp with this \
+                     mfa_token and otp (the 6-digit code of the authenticator app) or \
+                     recovery_code, within 5 minutes."
+                        .into(),
+                );
+            }
+            Self::WrongCode(message) => {
+                return (StatusCode::BAD_REQUEST, Code::InvalidGrant, message.clone());
             }
             Self::App(err) => err,
         };
@@ -114,6 +139,8 @@ impl TokenError {
             AppError::InvalidCredentials | AppError::AccountDisabled | AppError::InvalidGrant => {
                 (app.status_code(), Code::InvalidGrant)
             }
+            // An expired or ended second step: the grant (the mfa_token) is no longer valid.
+            AppError::SignInExpired => (StatusCode::BAD_REQUEST, Code::InvalidGrant),
             // A form that cannot be read (a repeated parameter, say) is `invalid_request`, 400
             // (RFC 6749 §5.2), where the other endpoints answer a validation error with 422.
             AppError::Validation(_) => (StatusCode::BAD_REQUEST, Code::InvalidRequest),
@@ -159,6 +186,10 @@ impl IntoResponse for TokenError {
             error,
             error_description: oauth_description(&message),
             detail: message,
+            mfa_token: match &self {
+                Self::MfaRequired(token) => Some(token.clone()),
+                _ => None,
+            },
         };
         let mut response = (status, Json(body)).into_response();
         let headers = response.headers_mut();

@@ -57,6 +57,9 @@ pub fn form_page(server_fn_path: &str) -> &'static str {
         .unwrap_or(server_fn_path);
     match endpoint {
         "login" | "logout" => paths::LOGIN,
+        "login/code" => paths::LOGIN_CODE,
+        "two-step/start" | "two-step/confirm" => paths::TWO_STEP_SETUP,
+        e if e.starts_with("two-step/") => paths::ACCOUNT,
         "register" => paths::REGISTER,
         "password" | "email/resend" | "email/change" => paths::ACCOUNT,
         "email/forgot" => paths::FORGOT_PASSWORD,

@@ -47,7 +47,7 @@ use super::{
     error::{ErrorOut, StartupError},
     state::AppState,
 };
-use crate::{error::AppError, model::User};
+use crate::error::AppError;
 
 /// Where the metrics are served, on the main port (with `METRICS_TOKEN`) and on `METRICS_ADDR`.
 pub const PATH: &str = "/metrics";
@@ -60,7 +60,8 @@ pub mod names {
     /// Histogram in seconds, until the response head; labels `route`, `method`.
     pub const HTTP_REQUEST_DURATION: &str = "tasks_http_request_duration_seconds";
     /// Counter; label `outcome`: `success`, `invalid_credentials`, `rate_limited`, `disabled`,
-    /// `error`.
+    /// `second_step` (right password, code asked for), `wrong_code`, `error`. A sign-in with
+    /// two-step counts twice: `second_step`, then how its code ended.
     pub const LOGINS: &str = "tasks_logins_total";
     /// Counter; label `kind`: `login`, `registration`, `task_write`.
     pub const RATE_LIMIT_REFUSALS: &str = "tasks_rate_limit_refusals_total";
@@ -116,15 +117,21 @@ pub enum LoginOutcome {
     RateLimited,
     /// The right password of a disabled account.
     Disabled,
+    /// The right password of an account with two-step sign-in: a code is asked for next.
+    SecondStep,
+    /// A wrong authenticator or recovery code at the second step.
+    WrongCode,
     /// Not decided: the database or the hash queue could not serve it (503), or a bug (500).
     Error,
 }
 
 impl LoginOutcome {
-    /// The outcome of `accounts::verify_login`'s result.
-    pub fn of(result: &Result<User, AppError>) -> Self {
+    /// The outcome of a password check (`accounts::verify_login`) that ended in `result`; `Ok`
+    /// holds whether a second step is needed.
+    pub fn of(result: &Result<bool, AppError>) -> Self {
         match result {
-            Ok(_) => Self::Success,
+            Ok(true) => Self::SecondStep,
+            Ok(false) => Self::Success,
             Err(AppError::InvalidCredentials) => Self::InvalidCredentials,
             Err(AppError::RateLimited { .. }) => Self::RateLimited,
             Err(AppError::AccountDisabled) => Self::Disabled,
@@ -138,6 +145,8 @@ impl LoginOutcome {
             Self::InvalidCredentials => "invalid_credentials",
             Self::RateLimited => "rate_limited",
             Self::Disabled => "disabled",
+            Self::SecondStep => "second_step",
+            Self::WrongCode => "wrong_code",
             Self::Error => "error",
         }
     }
@@ -573,6 +582,8 @@ mod tests {
             LoginOutcome::of(&Err(AppError::Unavailable)),
             LoginOutcome::Error
         );
+        assert_eq!(LoginOutcome::of(&Ok(false)), LoginOutcome::Success);
+        assert_eq!(LoginOutcome::of(&Ok(true)), LoginOutcome::SecondStep);
     }
 
     #[tokio::test]

@@ -25,6 +25,7 @@ pub mod server_fn;
 pub mod sessions;
 pub mod state;
 pub mod tasks;
+pub mod two_step;
 pub mod validate;
 
 pub use routes::app;

@@ -95,7 +95,8 @@ pub fn return_to_task_list() {
     leptos_axum::redirect(&paths::task_list(filter, None));
 }
 
-fn is_plain_form_post() -> bool {
+/// Whether this request is a plain HTML form post (JavaScript off), which gets a redirect.
+pub fn is_plain_form_post() -> bool {
     use_context::<Parts>()
         .and_then(|parts| {
             parts

@@ -8,7 +8,7 @@ use leptos::config::LeptosOptions;
 use crate::paths;
 
 use super::{
-    auth::{jwt::JwtKeys, password::Hasher},
+    auth::{jwt::JwtKeys, password::Hasher, totp::SecretKey},
     config::Config,
     db::Db,
     mail::Mail,
@@ -22,6 +22,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub jwt: Arc<JwtKeys>,
     pub hasher: Hasher,
+    /// Encrypts and decrypts authenticator-app secrets (`TOTP_ENCRYPTION_KEY`).
+    pub totp_key: Arc<SecretKey>,
     /// Off unless `METRICS_ADDR` or `METRICS_TOKEN` is set (see `server::metrics`).
     pub metrics: Metrics,
     /// Outgoing mail: queued here, sent by `mail::spawn_sender` (see `server::mail`).
@@ -54,10 +56,12 @@ impl AppState {
             metrics.hash_queue_wait(),
         )
         .await?;
+        let totp_key = Arc::new(SecretKey::from_config(&config));
         Ok(Self {
             db,
             config: Arc::new(config),
             jwt: Arc::new(jwt),
+            totp_key,
             hasher,
             metrics,
             mail,

@@ -58,6 +58,8 @@ pub async fn after_the_reuse_grace(db: &db::Db) {
 }
 
 pub const SECRET: &str = "integration-test-secret-0123456789abcdef0123456789";
+/// `TOTP_ENCRYPTION_KEY` of every test server (production requires one).
+pub const TOTP_KEY: &str = "integration-test-totp-key-9876543210fedcba98765432";
 pub const PASSWORD: &str = "correct horse battery staple";
 pub const COOKIE_NAME: &str = "__Host-tasks_session";
 pub const REFRESH_COOKIE_NAME: &str = "__Host-tasks_refresh";
@@ -212,6 +214,7 @@ pub async fn spawn_in(dir: TempDir, database: TestDatabase, extra: &[(&str, &str
     let data_dir = dir.path().to_str().unwrap().to_owned();
     let mut pairs = vec![
         ("JWT_SECRET", SECRET),
+        ("TOTP_ENCRYPTION_KEY", TOTP_KEY),
         ("DATABASE_URL", database.url.as_str()),
         ("DATA_DIR", data_dir.as_str()),
         ("COOKIE_SECURE", "true"),
@@ -293,6 +296,25 @@ impl TestApp {
             .header(header::ACCEPT, "text/html,application/xhtml+xml,*/*;q=0.8")
             .header(header::HOST, "localhost:3000")
             .header(header::REFERER, referer)
+            .body(Body::from(serde_urlencoded::to_string(fields).unwrap()))
+            .unwrap();
+        self.send(request).await
+    }
+
+    /// [`TestApp::post_form_no_js`] from a browser holding `cookie`.
+    pub async fn post_form_no_js_with_cookie(
+        &self,
+        name: &str,
+        fields: &[(&str, &str)],
+        referer: &str,
+        cookie: &str,
+    ) -> Reply {
+        let request = Request::post(format!("/api/{name}"))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::ACCEPT, "text/html,application/xhtml+xml,*/*;q=0.8")
+            .header(header::HOST, "localhost:3000")
+            .header(header::REFERER, referer)
+            .header(header::COOKIE, cookie)
             .body(Body::from(serde_urlencoded::to_string(fields).unwrap()))
             .unwrap();
         self.send(request).await

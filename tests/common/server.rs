@@ -32,6 +32,7 @@ impl ServerProcess {
             .env("DATABASE_URL", database_url)
             .env("DATA_DIR", dir)
             .env("JWT_SECRET", SECRET)
+            .env("TOTP_ENCRYPTION_KEY", super::TOTP_KEY)
             .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
             .env("LOG_FORMAT", "json")
             .env("REGISTRATIONS_PER_IP", "100000")

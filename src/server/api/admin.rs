@@ -36,6 +36,7 @@ pub fn router() -> Router<AppState> {
             get(get_user).patch(update_user).delete(delete_user),
         )
         .route("/users/{id}/sessions", delete(sign_out_user))
+        .route("/users/{id}/totp", delete(reset_two_step))
         .route("/audit", get(list_audit))
 }
 
@@ -140,6 +141,31 @@ pub(super) async fn sign_out_user(
 ) -> Result<StatusCode, AppError> {
     let actor = Actor::Admin(&principal);
     admin::sign_out_everywhere(&state, actor, &context.client, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Turn off an account's two-step sign-in (a person who lost their authenticator app and their
+/// recovery codes). Every session of the account is signed out and the person is mailed.
+#[utoipa::path(delete, path = "/api/v1/admin/users/{id}/totp", tag = "admin",
+    params(("id" = i64, Path, description = "Account id")),
+    security(("bearer" = []), ("oauth2" = [])),
+    responses(
+        (status = 204, description = "Two-step sign-in is off for the account"),
+        AdminErrors,
+        (status = 404, description = "No such account", body = ErrorOut),
+        (status = 409, description = "The account does not have two-step sign-in on", body = ErrorOut),
+        (status = 422, description = "The id is not a number", body = ValidationErrorOut),
+    ))]
+pub(super) async fn reset_two_step(
+    State(state): State<AppState>,
+    Admin(principal): Admin,
+    context: RequestContext,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<StatusCode, AppError> {
+    let actor = Actor::Admin(&principal);
+    if !admin::reset_two_step(&state, actor, &context.client, id).await? {
+        return Err(crate::error::TwoStepRule::NotOn.into());
+    }
     Ok(StatusCode::NO_CONTENT)
 }
 

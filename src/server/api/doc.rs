@@ -18,8 +18,9 @@ use utoipa_swagger_ui::SwaggerUi;
 use super::types::{
     AcceptedOut, AccountDeletion, AccountOut, AccountPageOut, AccountPatch, AuditEventOut,
     AuditPageOut, ChangeEmailBody, ExportOut, NewTask, PasswordChangeBody, PasswordResetBody,
-    PasswordResetConfirmBody, RefreshBody, RegisterBody, SessionOut, TaskOut, TaskPage, TaskPatch,
-    TokenForm, TokenOut, UserOut, VerifyEmailBody,
+    PasswordResetConfirmBody, RecoveryCodesOut, RefreshBody, RegisterBody, SessionOut, TaskOut,
+    TaskPage, TaskPatch, TokenForm, TokenOut, TotpCheckBody, TotpConfirmBody, TotpSetupOut,
+    TotpStartBody, UserOut, VerifyEmailBody,
 };
 use crate::model::Role;
 use crate::server::{
@@ -125,6 +126,10 @@ pub enum TaskIdErrors {
         super::email::verify_email,
         super::email::resend_verification,
         super::email::change_email,
+        super::totp::start,
+        super::totp::confirm,
+        super::totp::disable,
+        super::totp::replace_recovery_codes,
         super::list_tasks,
         super::create_task,
         super::get_task,
@@ -134,6 +139,7 @@ pub enum TaskIdErrors {
         super::admin::get_user,
         super::admin::update_user,
         super::admin::sign_out_user,
+        super::admin::reset_two_step,
         super::admin::delete_user,
         super::admin::list_audit
     ),
@@ -143,7 +149,8 @@ pub enum TaskIdErrors {
         PasswordChangeBody, TaskOut, TaskPage, NewTask, TaskPatch, ErrorOut, ValidationErrorOut,
         ValidationItem, Role, AccountOut, AccountPageOut, AccountPatch, AuditEventOut,
         AuditPageOut, AccountDeletion, ExportOut, PasswordResetBody, PasswordResetConfirmBody,
-        VerifyEmailBody, ChangeEmailBody, AcceptedOut
+        VerifyEmailBody, ChangeEmailBody, AcceptedOut, TotpStartBody, TotpSetupOut,
+        TotpConfirmBody, TotpCheckBody, RecoveryCodesOut
     )),
     modifiers(&Security),
     tags(

@@ -9,6 +9,7 @@ pub mod admin;
 pub mod doc;
 pub mod email;
 pub mod extract;
+pub mod totp;
 pub mod types;
 
 use axum::{
@@ -31,10 +32,11 @@ use self::{
 use super::{
     accounts, audit,
     context::{Principal, RequestContext},
+    db::two_step::Channel,
     error::{ErrorOut, TokenBadRequestOut, TokenError, TokenErrorOut, ValidationErrorOut},
     sessions::{self, Issued},
     state::AppState,
-    tasks,
+    tasks, two_step,
 };
 use crate::error::{AppError, Resource};
 use tower_cookies::Cookies;
@@ -64,6 +66,12 @@ pub fn router() -> Router<AppState> {
         .route("/auth/verify-email", post(email::verify_email))
         .route("/users/me/verification", post(email::resend_verification))
         .route("/users/me/email", post(email::change_email))
+        .route("/users/me/totp", post(totp::start).delete(totp::disable))
+        .route("/users/me/totp/confirm", post(totp::confirm))
+        .route(
+            "/users/me/recovery-codes",
+            post(totp::replace_recovery_codes),
+        )
         .route("/tasks", get(list_tasks).post(create_task))
         .route(
             "/tasks/{id}",
@@ -144,6 +152,11 @@ fn token_response(issued: &Issued) -> impl IntoResponse + use<> {
 /// Log in with the OAuth2 password grant (`username` is the email), or exchange a refresh
 /// token (`grant_type=refresh_token`). Returns a Bearer access token and a refresh token.
 ///
+/// Accounts with two-step sign-in answer a correct password with `403 mfa_required` and an
+/// `mfa_token`; post `grant_type=mfa_otp` with that `mfa_token` and `otp` (the authenticator
+/// app's 6-digit code) or `recovery_code` within 5 minutes to get the tokens. Five wrong codes
+/// end the `mfa_token`.
+///
 /// Errors are OAuth2 error responses (RFC 6749 §5.2): `error` and `error_description`, with the
 /// same sentence in `detail` for FastAPI-style clients.
 #[utoipa::path(post, path = "/api/v1/auth/token", tag = "auth",
@@ -152,13 +165,18 @@ fn token_response(issued: &Issued) -> impl IntoResponse + use<> {
         (status = 200, description = "Access and refresh token", body = TokenOut),
         (status = 400, description = "`invalid_request`: a parameter the grant needs is missing \
             or repeated, or the body cannot be read; `invalid_grant`: the refresh token is \
-            invalid, expired, spent or revoked; `unsupported_grant_type`: `grant_type` is neither \
-            `password` nor `refresh_token`", body = TokenErrorOut,
-            example = json!({"error": "unsupported_grant_type", "error_description": "grant_type must be `password` or `refresh_token`.", "detail": "grant_type must be `password` or `refresh_token`."})),
+            invalid, expired, spent or revoked, or (`mfa_otp`) the code is wrong or the \
+            `mfa_token` expired, was used or ended after 5 wrong codes; \
+            `unsupported_grant_type`: `grant_type` is not `password`, `refresh_token` or \
+            `mfa_otp`", body = TokenErrorOut,
+            example = json!({"error": "unsupported_grant_type", "error_description": "grant_type must be `password`, `refresh_token` or `mfa_otp`.", "detail": "grant_type must be `password`, `refresh_token` or `mfa_otp`."})),
         (status = 401, description = "`invalid_grant`: incorrect email or password", body = TokenErrorOut,
             headers(("WWW-Authenticate" = String, description = "Bearer")),
             example = json!({"error": "invalid_grant", "error_description": "Incorrect email or password.", "detail": "Incorrect email or password."})),
-        (status = 403, description = "`invalid_grant`: the account is disabled", body = TokenErrorOut),
+        (status = 403, description = "`mfa_required`: the password is right and the account has \
+            two-step sign-in; the body's `mfa_token` continues with `grant_type=mfa_otp`. \
+            `invalid_grant`: the account is disabled", body = TokenErrorOut,
+            example = json!({"error": "mfa_required", "error_description": "This account uses two-step sign-in. Post grant_type=mfa_otp with this mfa_token and otp (the 6-digit code of the authenticator app) or recovery_code, within 5 minutes.", "detail": "This account uses two-step sign-in. Post grant_type=mfa_otp with this mfa_token and otp (the 6-digit code of the authenticator app) or recovery_code, within 5 minutes.", "mfa_token": "Qm9vb1p4dGhpcy1pcy1ub3QtYS1yZWFsLXRva2VuLXh4"})),
         (status = 413, description = "`invalid_request`: the body is larger than 64 KiB", body = TokenErrorOut),
         (status = 415, description = "`invalid_request`: the body is not `application/x-www-form-urlencoded`", body = TokenErrorOut),
         (status = 429, description = "`temporarily_unavailable`: this client has to wait before its next login attempt: too many failed logins for this account or from this address (a device that signed in before is only limited by its own failures)", body = TokenErrorOut,
@@ -189,8 +207,46 @@ async fn token(
                 }
             };
             let client = &context.client;
+            match accounts::verify_login(&state, &username, password, client, &cookies).await? {
+                accounts::Login::Complete(user) => {
+                    let issued = sessions::start(&state, &user, client).await?;
+                    Ok(token_response(&issued))
+                }
+                accounts::Login::NeedsCode(user) => {
+                    let token = two_step::begin(&state, &user, Channel::Api).await?;
+                    Err(TokenError::MfaRequired(token))
+                }
+            }
+        }
+        "mfa_otp" => {
+            let Some(mfa_token) = form.mfa_token else {
+                return Err(TokenError::MissingParameter(
+                    "`mfa_token` is required for grant_type=mfa_otp.".into(),
+                ));
+            };
+            let answer = match (form.otp, form.recovery_code) {
+                (Some(otp), None) => two_step::Answer::Code(otp),
+                (None, Some(code)) => two_step::Answer::RecoveryCode(code),
+                _ => {
+                    return Err(TokenError::MissingParameter(
+                        "grant_type=mfa_otp needs exactly one of `otp` and `recovery_code`.".into(),
+                    ));
+                }
+            };
+            let client = &context.client;
             let user =
-                accounts::verify_login(&state, &username, password, client, &cookies).await?;
+                two_step::complete(&state, Channel::Api, &mfa_token, &answer, client, &cookies)
+                    .await
+                    .map_err(|err| match err {
+                        AppError::Validation(errors) => TokenError::WrongCode(
+                            errors
+                                .into_iter()
+                                .map(|e| e.message)
+                                .collect::<Vec<_>>()
+                                .join(" "),
+                        ),
+                        other => TokenError::App(other),
+                    })?;
             let issued = sessions::start(&state, &user, client).await?;
             Ok(token_response(&issued))
         }

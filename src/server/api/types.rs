@@ -116,10 +116,17 @@ pub struct TokenForm {
     pub username: Option<String>,
     /// The password (password grant).
     pub password: Option<String>,
-    /// `password` (the default) or `refresh_token`.
+    /// `password` (the default), `refresh_token`, or `mfa_otp` (the second step of an account
+    /// with two-step sign-in).
     pub grant_type: Option<String>,
     /// The refresh token to exchange (refresh-token grant).
     pub refresh_token: Option<String>,
+    /// `mfa_otp` grant: the `mfa_token` of the `403 mfa_required` answer to the password.
+    pub mfa_token: Option<String>,
+    /// `mfa_otp` grant: the 6-digit code of the authenticator app.
+    pub otp: Option<String>,
+    /// `mfa_otp` grant: one of the recovery codes instead of `otp` (each works once).
+    pub recovery_code: Option<String>,
     /// Accepted for OAuth2 compatibility and ignored: tokens carry no scopes.
     #[allow(dead_code)]
     pub scope: Option<String>,
@@ -363,6 +370,9 @@ pub struct AccountOut {
     pub last_seen_at: Option<String>,
     /// Sessions that are neither ended nor expired.
     pub live_sessions: i64,
+    /// Signing in asks for an authenticator code (`DELETE /admin/users/{id}/totp` turns it
+    /// off).
+    pub two_step: bool,
 }
 
 impl From<crate::server::db::users::AccountRow> for AccountOut {
@@ -376,6 +386,7 @@ impl From<crate::server::db::users::AccountRow> for AccountOut {
             disabled: row.disabled,
             last_seen_at: row.last_seen_at.map(rfc3339),
             live_sessions: row.live_sessions,
+            two_step: row.two_step,
         }
     }
 }
@@ -494,6 +505,47 @@ pub struct ActivityQuery {
     pub limit: Option<i64>,
     /// Return events older than this one: the `next_cursor` of the previous page.
     pub cursor: Option<i64>,
+}
+
+/// `POST /api/v1/users/me/totp` body.
+#[derive(Deserialize, ToSchema)]
+pub struct TotpStartBody {
+    /// The account's current password.
+    pub password: String,
+}
+
+/// A new authenticator-app secret, waiting for its first code (`/users/me/totp/confirm`).
+#[derive(Serialize, ToSchema)]
+#[schema(example = json!({"secret": "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP", "otpauth_uri": "otpauth://totp/Tasks:ada%40example.com?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&issuer=Tasks"}))]
+pub struct TotpSetupOut {
+    /// The secret in base32, for apps that cannot scan (RFC 6238: SHA-1, 6 digits, 30 s).
+    pub secret: String,
+    /// The `otpauth://` URI authenticator apps read (as a QR code on the account page).
+    pub otpauth_uri: String,
+}
+
+/// `POST /api/v1/users/me/totp/confirm` body.
+#[derive(Deserialize, ToSchema)]
+pub struct TotpConfirmBody {
+    /// The current 6-digit code of the new secret.
+    pub code: String,
+}
+
+/// `DELETE /api/v1/users/me/totp` and `POST /api/v1/users/me/recovery-codes` body.
+#[derive(Deserialize, ToSchema)]
+pub struct TotpCheckBody {
+    /// The account's current password.
+    pub password: String,
+    /// A current 6-digit code of the authenticator app, or an unused recovery code (which is
+    /// then spent).
+    pub code: String,
+}
+
+/// Recovery codes, shown only in this answer: each works once instead of a code.
+#[derive(Serialize, ToSchema)]
+#[schema(example = json!({"recovery_codes": ["7xkq-2m9d-h4tr-p0ab", "…"]}))]
+pub struct RecoveryCodesOut {
+    pub recovery_codes: Vec<String>,
 }
 
 /// `DELETE /api/v1/users/me` body.

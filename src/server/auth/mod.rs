@@ -7,5 +7,6 @@ pub mod cookie;
 pub mod jwt;
 pub mod password;
 pub mod refresh;
+pub mod totp;
 
 pub use client::ClientInfo;

@@ -11,6 +11,7 @@ pub mod mail;
 pub mod rate_limits;
 pub mod sessions;
 pub mod tasks;
+pub mod two_step;
 pub mod users;
 
 use std::{str::FromStr, time::Duration};

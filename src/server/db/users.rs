@@ -148,6 +148,8 @@ pub struct AccountRow {
     /// The last use of any of the account's sessions, live or ended.
     pub last_seen_at: Option<i64>,
     pub live_sessions: i64,
+    /// Two-step sign-in is on (a confirmed authenticator app).
+    pub two_step: bool,
 }
 
 fn account_select(now_param: &str) -> String {
@@ -156,7 +158,9 @@ fn account_select(now_param: &str) -> String {
          u.email_verified_at IS NOT NULL AS email_verified, \
          (SELECT MAX(s.last_used_at) FROM sessions s WHERE s.user_id = u.id) AS last_seen_at, \
          (SELECT COUNT(*) FROM sessions s WHERE s.user_id = u.id AND s.revoked_at IS NULL \
-            AND s.expires_at > {now_param}) AS live_sessions \
+            AND s.expires_at > {now_param}) AS live_sessions, \
+         EXISTS (SELECT 1 FROM totp_secrets t WHERE t.user_id = u.id \
+            AND t.confirmed_at IS NOT NULL) AS two_step \
          FROM users u"
     )
 }

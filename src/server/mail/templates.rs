@@ -41,6 +41,21 @@ pub enum Template<'a> {
         new_email: &'a str,
         account_link: &'a str,
     },
+    /// After two-step sign-in was turned on or off, or its recovery codes replaced.
+    TwoStepChanged {
+        name: &'a str,
+        change: TwoStepChange,
+        account_link: &'a str,
+    },
+}
+
+/// What happened to a person's two-step sign-in, for [`Template::TwoStepChanged`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TwoStepChange {
+    Enabled,
+    Disabled,
+    DisabledByAdmin,
+    RecoveryCodesReplaced,
 }
 
 /// Escapes text for HTML element content and double-quoted attribute values.
@@ -212,6 +227,43 @@ pub fn render(template: Template<'_>) -> Content {
             )
             .button("Open my account page", account_link)
             .finish("Your Tasks email address is being changed"),
+        Template::TwoStepChanged {
+            name,
+            change,
+            account_link,
+        } => {
+            let (what, subject) = match change {
+                TwoStepChange::Enabled => (
+                    "Two-step sign-in was turned on for your Tasks account: signing in now also \
+                     needs a code from your authenticator app. Every other device was signed out.",
+                    "Two-step sign-in is on for your Tasks account",
+                ),
+                TwoStepChange::Disabled => (
+                    "Two-step sign-in was turned off for your Tasks account: signing in needs \
+                     only your password again. Every other device was signed out.",
+                    "Two-step sign-in was turned off for your Tasks account",
+                ),
+                TwoStepChange::DisabledByAdmin => (
+                    "An administrator turned off two-step sign-in for your Tasks account (for \
+                     example because you lost your phone). Signing in needs only your password \
+                     until you turn it on again, and every device was signed out.",
+                    "Two-step sign-in was turned off for your Tasks account",
+                ),
+                TwoStepChange::RecoveryCodesReplaced => (
+                    "New recovery codes were made for your Tasks account; the old ones no \
+                     longer work. Every other device was signed out.",
+                    "New recovery codes for your Tasks account",
+                ),
+            };
+            Builder::new(name)
+                .same(what)
+                .same(
+                    "If this was not you, change your password now and check your two-step \
+                     sign-in on your account page:",
+                )
+                .button("Open my account page", account_link)
+                .finish(subject)
+        }
     }
 }
 
