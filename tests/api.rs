@@ -889,6 +889,7 @@ async fn openapi_document_has_a_license_and_the_token_endpoints_oauth2_errors() 
             "invalid_request",
             "invalid_grant",
             "unsupported_grant_type",
+            "mfa_required",
             "temporarily_unavailable",
             "server_error"
         ])
