@@ -223,6 +223,8 @@ async fn setting_up_needs_the_password_and_a_code_made_with_the_new_secret() {
         "{}",
         activity.body
     );
+    let subject = "Two-step sign-in is on for your Tasks account";
+    assert_eq!(mails_to(&app, "ada@example.com", subject).await, 1);
 }
 
 #[tokio::test]
@@ -843,6 +845,20 @@ async fn an_administrator_can_turn_off_a_locked_out_persons_second_step() {
         reset_event["detail"], "by an administrator",
         "{reset_event}"
     );
+    let subject = "Two-step sign-in was turned off for your Tasks account";
+    assert_eq!(mails_to(&app, "lu@example.com", subject).await, 1);
+}
+
+/// How many mails with `subject` to `to` are queued (development keeps them for the mailbox).
+async fn mails_to(app: &TestApp, to: &str, subject: &str) -> i64 {
+    on_db!(&app.state.db, |c| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM mail_queue WHERE recipient = $1 AND subject = $2"
+    )
+    .bind(to)
+    .bind(subject)
+    .fetch_one(c)
+    .await)
+    .unwrap()
 }
 
 #[tokio::test]
@@ -893,4 +909,48 @@ async fn a_password_reset_link_does_not_skip_the_second_step() {
     );
     assert!(second_step_cookie(&reset).len() > 30);
     assert_eq!(reset.location(), Some("/login/code?next=%2Ftasks"));
+}
+
+#[tokio::test]
+async fn the_command_line_can_turn_it_off_too() {
+    let app = spawn().await;
+    let token = account(&app, "nu@example.com").await;
+    let reset = |email: &str| AdminCommand::ResetTwoStep {
+        email: email.to_owned(),
+    };
+    let off = cli::admin(&app.state, &reset("nu@example.com"))
+        .await
+        .unwrap();
+    assert_eq!(off, "nu@example.com does not have two-step sign-in on");
+    enrol(&app, &token).await;
+    // Typed in another case: the same account.
+    let done = cli::admin(&app.state, &reset("NU@example.com"))
+        .await
+        .unwrap();
+    assert!(
+        done.starts_with("two-step sign-in is off for nu@example.com"),
+        "{done}"
+    );
+    assert_eq!(me(&app, &token).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        api_token(&app, "nu@example.com", PASSWORD).await.status,
+        StatusCode::OK
+    );
+    let unknown = cli::admin(&app.state, &reset("nobody@example.com"))
+        .await
+        .unwrap_err();
+    assert!(unknown.0.contains("no account has the email"), "{unknown}");
+    let events = json_request(
+        &app,
+        "GET",
+        "/api/v1/users/me/activity",
+        Some(&api_tokens(&app, "nu@example.com").await.0),
+        None,
+    )
+    .await;
+    assert!(
+        events.body.contains("from the command line"),
+        "{}",
+        events.body
+    );
 }
