@@ -139,21 +139,7 @@ async fn check_credentials(
             } else {
                 audit::detail::UNKNOWN_ACCOUNT
             };
-            for (event, wanted) in [
-                (Event::LoginFailed, true),
-                (Event::LoginThrottled, throttled),
-            ] {
-                if wanted {
-                    let failed = Record {
-                        event,
-                        actor: None,
-                        subject,
-                        client,
-                        detail,
-                    };
-                    audit::record(state, failed).await;
-                }
-            }
+            audit::failed_login(state, subject, client, detail, throttled).await;
             Err(AppError::InvalidCredentials)
         }
     }

@@ -189,6 +189,32 @@ pub async fn record(state: &AppState, record: Record<'_>) {
     }
 }
 
+/// Records a failed sign-in aimed at account `subject` (if any), and the lockout it started
+/// when `throttled` (the failure that made a login counter reach its limit).
+pub async fn failed_login(
+    state: &AppState,
+    subject: Option<i64>,
+    client: &ClientInfo,
+    detail: &str,
+    throttled: bool,
+) {
+    for (event, wanted) in [
+        (Event::LoginFailed, true),
+        (Event::LoginThrottled, throttled),
+    ] {
+        if wanted {
+            let failed = Record {
+                event,
+                actor: None,
+                subject,
+                client,
+                detail,
+            };
+            record(state, failed).await;
+        }
+    }
+}
+
 /// A stored event as a sentence for the person it concerns: "Signed in from Chrome on Linux".
 pub fn summary(row: &EventRow) -> String {
     let device = describe_user_agent(&row.user_agent);

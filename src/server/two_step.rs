@@ -501,21 +501,8 @@ async fn check_answer(
             db::two_step::challenge_failed(&state.db, &token_hash, MAX_WRONG_CODES).await?;
         let throttled = attempt_limits::login_failed(state, &attempt).await?;
         tracing::warn!(target: "security", event = "second_step_failed", user_id = user.id, ip = %client.ip_text(), failures, "wrong two-step code");
-        for (event, wanted) in [
-            (Event::LoginFailed, true),
-            (Event::LoginThrottled, throttled),
-        ] {
-            if wanted {
-                let failed = Record {
-                    event,
-                    actor: None,
-                    subject: Some(user.id),
-                    client,
-                    detail: audit::detail::WRONG_CODE,
-                };
-                audit::record(state, failed).await;
-            }
-        }
+        let detail = audit::detail::WRONG_CODE;
+        audit::failed_login(state, Some(user.id), client, detail, throttled).await;
         if failures >= MAX_WRONG_CODES {
             return Err(AppError::SignInExpired);
         }
@@ -557,31 +544,33 @@ pub fn cookie_name(config: &Config) -> &'static str {
     }
 }
 
-/// Binds a challenge to this browser: HttpOnly (no script reads it), `SameSite=Strict` (no
-/// other site's page can submit codes with it), as long as the challenge lives.
-pub fn set_cookie(config: &Config, cookies: &Cookies, token: String) {
-    let cookie = Cookie::build((cookie_name(config), token))
+/// A cookie of this module: HttpOnly (no script reads it), `SameSite=Strict` (no other
+/// site's page can submit with it), `Path=/` and `Secure` as the `__Host-` prefix demands.
+/// `max_age_secs` 0 removes it.
+fn strict_cookie(
+    config: &Config,
+    name: &'static str,
+    value: String,
+    max_age_secs: i64,
+) -> Cookie<'static> {
+    Cookie::build((name, value))
         .http_only(true)
         .same_site(SameSite::Strict)
         .path("/")
         .secure(config.cookie_secure)
-        .max_age(CookieDuration::seconds(
-            i64::try_from(CHALLENGE_TTL.as_secs()).unwrap_or(300),
-        ))
-        .build();
-    cookies.add(cookie);
+        .max_age(CookieDuration::seconds(max_age_secs))
+        .build()
+}
+
+/// Binds a challenge to this browser for as long as the challenge lives.
+pub fn set_cookie(config: &Config, cookies: &Cookies, token: String) {
+    let lifetime = i64::try_from(CHALLENGE_TTL.as_secs()).unwrap_or(300);
+    cookies.add(strict_cookie(config, cookie_name(config), token, lifetime));
 }
 
 /// Removes the challenge cookie (after the second step, or a new sign-in).
 pub fn clear_cookie(config: &Config, cookies: &Cookies) {
-    let cookie = Cookie::build((cookie_name(config), ""))
-        .http_only(true)
-        .same_site(SameSite::Strict)
-        .path("/")
-        .secure(config.cookie_secure)
-        .max_age(CookieDuration::ZERO)
-        .build();
-    cookies.add(cookie);
+    cookies.add(strict_cookie(config, cookie_name(config), String::new(), 0));
 }
 
 /// The browser's challenge token, if it has one.
@@ -608,14 +597,8 @@ fn codes_cookie_name(config: &Config) -> &'static str {
 /// in place): keeps them for the redirected page in an HttpOnly, `SameSite=Strict` cookie of
 /// this browser for a minute. The page reads it once ([`take_fresh_codes`]).
 pub fn keep_fresh_codes(config: &Config, cookies: &Cookies, codes: &[String]) {
-    let cookie = Cookie::build((codes_cookie_name(config), codes.join(".")))
-        .http_only(true)
-        .same_site(SameSite::Strict)
-        .path("/")
-        .secure(config.cookie_secure)
-        .max_age(CookieDuration::seconds(60))
-        .build();
-    cookies.add(cookie);
+    let name = codes_cookie_name(config);
+    cookies.add(strict_cookie(config, name, codes.join("."), 60));
 }
 
 /// The recovery codes [`keep_fresh_codes`] kept, removing the cookie. Only well-formed codes
@@ -632,13 +615,6 @@ pub fn take_fresh_codes(config: &Config, cookies: &Cookies) -> Vec<String> {
         .take(totp::RECOVERY_CODES)
         .map(str::to_owned)
         .collect();
-    let removal = Cookie::build((name, ""))
-        .http_only(true)
-        .same_site(SameSite::Strict)
-        .path("/")
-        .secure(config.cookie_secure)
-        .max_age(CookieDuration::ZERO)
-        .build();
-    cookies.add(removal);
+    cookies.add(strict_cookie(config, name, String::new(), 0));
     codes
 }

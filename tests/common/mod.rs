@@ -291,14 +291,7 @@ impl TestApp {
         fields: &[(&str, &str)],
         referer: &str,
     ) -> Reply {
-        let request = Request::post(format!("/api/{name}"))
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .header(header::ACCEPT, "text/html,application/xhtml+xml,*/*;q=0.8")
-            .header(header::HOST, "localhost:3000")
-            .header(header::REFERER, referer)
-            .body(Body::from(serde_urlencoded::to_string(fields).unwrap()))
-            .unwrap();
-        self.send(request).await
+        self.send(no_js_form(name, fields, referer, None)).await
     }
 
     /// [`TestApp::post_form_no_js`] from a browser holding `cookie`.
@@ -309,15 +302,8 @@ impl TestApp {
         referer: &str,
         cookie: &str,
     ) -> Reply {
-        let request = Request::post(format!("/api/{name}"))
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .header(header::ACCEPT, "text/html,application/xhtml+xml,*/*;q=0.8")
-            .header(header::HOST, "localhost:3000")
-            .header(header::REFERER, referer)
-            .header(header::COOKIE, cookie)
-            .body(Body::from(serde_urlencoded::to_string(fields).unwrap()))
-            .unwrap();
-        self.send(request).await
+        self.send(no_js_form(name, fields, referer, Some(cookie)))
+            .await
     }
 
     /// Sends `request` as if it came over TCP from `ip` (what rate limits and sessions see).
@@ -392,6 +378,26 @@ impl TestApp {
         .await)
         .unwrap()
     }
+}
+
+/// A plain HTML form post to server function `name`, as a browser without JavaScript sends it.
+fn no_js_form(
+    name: &str,
+    fields: &[(&str, &str)],
+    referer: &str,
+    cookie: Option<&str>,
+) -> Request<Body> {
+    let mut request = Request::post(format!("/api/{name}"))
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::ACCEPT, "text/html,application/xhtml+xml,*/*;q=0.8")
+        .header(header::HOST, "localhost:3000")
+        .header(header::REFERER, referer);
+    if let Some(cookie) = cookie {
+        request = request.header(header::COOKIE, cookie);
+    }
+    request
+        .body(Body::from(serde_urlencoded::to_string(fields).unwrap()))
+        .unwrap()
 }
 
 // --- the REST API, as a script would call it ---
