@@ -23,6 +23,7 @@ use crate::{
         forgot_password::ForgotPasswordPage,
         landing::Landing,
         login::LoginPage,
+        login_code::LoginCodePage,
         mail_links::{ConfirmEmailPage, ResetPasswordPage, VerifyEmailPage},
         not_found::NotFound,
         register::RegisterPage,
@@ -150,6 +151,8 @@ fn Layout() -> impl IntoView {
                 <ParentRoute path=path!("") view=SignedOutOnly ssr=SsrMode::Async>
                     <Route path=path!("/") view=Landing ssr=SsrMode::Async />
                     <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
+                    // The second step: signed out until the code is right.
+                    <Route path=path!("/login/code") view=LoginCodePage ssr=SsrMode::Async />
                     <Route path=path!("/register") view=RegisterPage ssr=SsrMode::Async />
                 </ParentRoute>
                 <ParentRoute path=path!("") view=SignedInOnly ssr=SsrMode::Async>

@@ -5,6 +5,7 @@ pub mod admin;
 pub mod forgot_password;
 pub mod landing;
 pub mod login;
+pub mod login_code;
 pub mod mail_links;
 pub mod not_found;
 pub mod register;
