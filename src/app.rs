@@ -28,6 +28,7 @@ use crate::{
         not_found::NotFound,
         register::RegisterPage,
         tasks::TasksPage,
+        two_step::TwoStepPage,
     },
 };
 
@@ -158,6 +159,7 @@ fn Layout() -> impl IntoView {
                 <ParentRoute path=path!("") view=SignedInOnly ssr=SsrMode::Async>
                     <Route path=path!("/tasks") view=TasksPage ssr=SsrMode::Async />
                     <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async />
+                    <Route path=path!("/account/two-step") view=TwoStepPage ssr=SsrMode::Async />
                 </ParentRoute>
                 // Where mailed links lead, and asking for one: for anyone, signed in or not (a
                 // link may be opened in any browser).

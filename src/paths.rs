@@ -86,8 +86,8 @@ fn with_query(path: &str, pairs: &[(&str, &str)]) -> String {
 }
 
 /// Percent-encodes everything but unreserved characters (RFC 3986), so a search text cannot
-/// break out of its query parameter.
-fn percent_encode(value: &str) -> String {
+/// break out of its query parameter (or a text, of the `data:` URI it is put in).
+pub fn percent_encode(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for byte in value.bytes() {
         if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {

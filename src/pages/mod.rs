@@ -10,3 +10,4 @@ pub mod mail_links;
 pub mod not_found;
 pub mod register;
 pub mod tasks;
+pub mod two_step;
