@@ -23,10 +23,12 @@ use crate::{
         forgot_password::ForgotPasswordPage,
         landing::Landing,
         login::LoginPage,
+        login_code::LoginCodePage,
         mail_links::{ConfirmEmailPage, ResetPasswordPage, VerifyEmailPage},
         not_found::NotFound,
         register::RegisterPage,
         tasks::TasksPage,
+        two_step::TwoStepPage,
     },
 };
 
@@ -150,11 +152,14 @@ fn Layout() -> impl IntoView {
                 <ParentRoute path=path!("") view=SignedOutOnly ssr=SsrMode::Async>
                     <Route path=path!("/") view=Landing ssr=SsrMode::Async />
                     <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
+                    // The second step: signed out until the code is right.
+                    <Route path=path!("/login/code") view=LoginCodePage ssr=SsrMode::Async />
                     <Route path=path!("/register") view=RegisterPage ssr=SsrMode::Async />
                 </ParentRoute>
                 <ParentRoute path=path!("") view=SignedInOnly ssr=SsrMode::Async>
                     <Route path=path!("/tasks") view=TasksPage ssr=SsrMode::Async />
                     <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async />
+                    <Route path=path!("/account/two-step") view=TwoStepPage ssr=SsrMode::Async />
                 </ParentRoute>
                 // Where mailed links lead, and asking for one: for anyone, signed in or not (a
                 // link may be opened in any browser).

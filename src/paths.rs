@@ -44,6 +44,16 @@ pub fn login_code_then(next: &str) -> String {
     }
 }
 
+/// The second step of a sign-in with a recovery code instead of the app's code.
+pub fn login_recovery_then(next: &str) -> String {
+    with_query(LOGIN_CODE, &[("method", "recovery"), ("next", next)])
+}
+
+/// The login page again (a second step that expired), returning to `next` afterwards.
+pub fn login_again(next: &str) -> String {
+    with_query(LOGIN, &[("next", next)])
+}
+
 /// One account's page under `/admin`.
 pub fn admin_account(id: i64) -> String {
     format!("{ADMIN}/users/{id}")
@@ -51,15 +61,8 @@ pub fn admin_account(id: i64) -> String {
 
 /// `/admin`'s account list: accounts matching `q` (all when empty), starting below `before`.
 pub fn admin_list(q: &str, before: Option<i64>) -> String {
-    let mut query = form_urlencoded_pairs(&[("q", q)]);
-    if let Some(before) = before {
-        query.push(format!("before={before}"));
-    }
-    if query.is_empty() {
-        ADMIN.to_owned()
-    } else {
-        format!("{ADMIN}?{}", query.join("&"))
-    }
+    let before = before.map(|before| before.to_string()).unwrap_or_default();
+    with_query(ADMIN, &[("q", q), ("before", &before)])
 }
 
 /// `/admin` showing security events older than event `before`.
@@ -67,18 +70,24 @@ pub fn admin_events(before: i64) -> String {
     format!("{ADMIN}?events_before={before}#events")
 }
 
-/// `name=value` for each pair with a non-empty value, the value percent-encoded.
-fn form_urlencoded_pairs(pairs: &[(&str, &str)]) -> Vec<String> {
-    pairs
+/// `path` with a `name=value` pair for each pair with a non-empty value, the value
+/// percent-encoded.
+fn with_query(path: &str, pairs: &[(&str, &str)]) -> String {
+    let query: Vec<String> = pairs
         .iter()
         .filter(|(_, value)| !value.is_empty())
         .map(|(name, value)| format!("{name}={}", percent_encode(value)))
-        .collect()
+        .collect();
+    if query.is_empty() {
+        path.to_owned()
+    } else {
+        format!("{path}?{}", query.join("&"))
+    }
 }
 
 /// Percent-encodes everything but unreserved characters (RFC 3986), so a search text cannot
-/// break out of its query parameter.
-fn percent_encode(value: &str) -> String {
+/// break out of its query parameter (or a text, of the `data:` URI it is put in).
+pub fn percent_encode(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for byte in value.bytes() {
         if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
@@ -120,5 +129,17 @@ mod tests {
             "/admin?q=ada%20%26%20co%3D1%23x&before=7"
         );
         assert_eq!(admin_list("bücher", None), "/admin?q=b%C3%BCcher");
+    }
+
+    #[test]
+    fn the_second_step_links_keep_the_page_to_return_to() {
+        assert_eq!(login_code_then("/tasks"), "/login/code?next=%2Ftasks");
+        assert_eq!(
+            login_recovery_then("/tasks"),
+            "/login/code?method=recovery&next=%2Ftasks"
+        );
+        assert_eq!(login_recovery_then(""), "/login/code?method=recovery");
+        assert_eq!(login_again(""), "/login");
+        assert_eq!(login_again("/a&b"), "/login?next=%2Fa%26b");
     }
 }

@@ -8,9 +8,11 @@ import {
   linkTo,
   logIn,
   logInFromScratch,
+  nextCode,
   onTaskListAs,
   openMail,
   uniqueEmail,
+  wrongCode,
 } from './helpers';
 
 // axe-core on every page and state, in the light and the dark theme: WCAG 2.0-2.2 A and AA
@@ -221,4 +223,76 @@ test('the mail pages: the verification banner, the email section, forgotten pass
   await onTaskListAs(page, baseURL!, 'Axe mail phone');
   await expect(page.getByRole('region', { name: 'Email verification' })).toBeVisible();
   await expectNoViolations(page, 'the verification banner on a phone');
+});
+
+test('two-step sign-in: setting it up, the account section, the code pages, the admin page', async ({ page, baseURL }) => {
+  test.setTimeout(120_000);
+  const email = await onTaskListAs(page, baseURL!, 'Axe two-step');
+  await page.goto('/account/two-step');
+  await hydrated(page);
+  await expectNoViolations(page, 'the two-step setup, password');
+  await page.getByLabel('Your password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await expect(page.getByRole('img', { name: /QR code/ })).toBeVisible();
+  await hydrated(page);
+  await expectNoViolations(page, 'the two-step setup, QR code');
+  const secret = (await page.getByTestId('totp-secret').textContent())!;
+  await page.getByLabel('6-digit code').fill(wrongCode(secret));
+  await page.getByRole('button', { name: 'Turn on two-step sign-in' }).click();
+  await expect(page.locator('#field-code-error')).not.toBeEmpty();
+  await hydrated(page);
+  await expectNoViolations(page, 'the two-step setup with a refused code');
+  await page.getByLabel('6-digit code').fill(await nextCode(secret));
+  await page.getByRole('button', { name: 'Turn on two-step sign-in' }).click();
+  await expect(page.getByRole('list', { name: 'Recovery codes' })).toBeVisible();
+  await hydrated(page);
+  await expectNoViolations(page, 'the recovery codes');
+
+  await page.goto('/account');
+  await hydrated(page);
+  await expectNoViolations(page, 'the account page with two-step sign-in on');
+  const off = page.getByRole('form', { name: 'Turn off two-step sign-in' });
+  await off.getByLabel('Password').fill('not the password');
+  await off.getByLabel('Code from your app, or a recovery code').fill(wrongCode(secret));
+  await off.getByRole('button', { name: 'Turn off two-step sign-in' }).click();
+  await expect(page.locator('#field-off-password-error')).not.toBeEmpty();
+  await hydrated(page);
+  await expectNoViolations(page, 'the account page with a refused turning off');
+
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.goto('/account/two-step');
+  await hydrated(page);
+  await expectNoViolations(page, 'the two-step setup page (already on) on a phone');
+  await page.setViewportSize({ width: 1280, height: 720 });
+
+  await page.context().clearCookies();
+  await page.goto('/login');
+  await hydrated(page);
+  await logIn(page, email);
+  await expect(page).toHaveURL(/\/login\/code/);
+  await hydrated(page);
+  await expectNoViolations(page, 'the code page');
+  await page.getByLabel('6-digit code').fill(wrongCode(secret));
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await expect(page.locator('#field-code-error')).not.toBeEmpty();
+  await hydrated(page);
+  await expectNoViolations(page, 'the code page with a refused code');
+  await page.getByRole('link', { name: 'Use a recovery code instead' }).click();
+  await expect(page.getByLabel('Recovery code')).toBeVisible();
+  await expectNoViolations(page, 'the recovery code page');
+  await page.context().clearCookies();
+  await page.goto('/login/code');
+  await hydrated(page);
+  await expect(page.getByRole('link', { name: 'Sign in again' })).toBeVisible();
+  await expectNoViolations(page, 'the code page of an expired sign-in');
+
+  const admin = await createAdmin(baseURL!, 'Axe two-step admin');
+  await logInFromScratch(page, admin);
+  await page.goto(`/admin?q=${encodeURIComponent(email)}`);
+  await hydrated(page);
+  await expectNoViolations(page, 'the admin list with a two-step account');
+  await page.getByRole('table', { name: 'Accounts' }).getByRole('link', { name: email, exact: true }).click();
+  await expect(page.getByRole('button', { name: 'Turn off two-step sign-in' })).toBeVisible();
+  await hydrated(page);
+  await expectNoViolations(page, "the admin page of an account with two-step sign-in");
 });

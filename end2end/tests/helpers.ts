@@ -1,6 +1,6 @@
 import { expect, request, type Page } from '@playwright/test';
 import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 
 export const PASSWORD = 'correct horse battery staple';
 
@@ -143,4 +143,98 @@ export async function linkTo(page: Page, path: string): Promise<string> {
   const href = await page.locator(`pre a[href*="${path}?token="]`).getAttribute('href');
   expect(href, `a link to ${path} in the message`).toBeTruthy();
   return href!;
+}
+
+// Two-step sign-in: authenticator codes (RFC 6238 TOTP: HMAC-SHA-1, 6 digits, 30-second steps),
+// computed here independently of the server's implementation.
+
+const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+
+function base32Decode(text: string): Buffer {
+  const bytes: number[] = [];
+  let bits = 0;
+  let value = 0;
+  for (const char of text.replace(/[\s=]/g, '').toUpperCase()) {
+    const digit = BASE32.indexOf(char);
+    if (digit < 0) throw new Error(`not base32: ${char}`);
+    value = ((value << 5) | digit) & 0xfff;
+    bits += 5;
+    if (bits >= 8) {
+      bits -= 8;
+      bytes.push((value >> bits) & 0xff);
+    }
+  }
+  return Buffer.from(bytes);
+}
+
+/** The code of `secret` (base32) for time step `step` (RFC 4226 dynamic truncation). */
+export function totpAt(secret: string, step: number): string {
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(step));
+  const mac = createHmac('sha1', base32Decode(secret)).update(counter).digest();
+  const offset = mac[mac.length - 1] & 0x0f;
+  return ((mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).toString().padStart(6, '0');
+}
+
+const STEP_MS = 30_000;
+/** The last time step used per secret: the server accepts each step once, and only later ones. */
+const lastStep = new Map<string, number>();
+
+/**
+ * A code the server will accept for `secret`: the current step, or the next one (the server
+ * allows one step of clock skew) when the current one was already used; waits for time to
+ * move on when that was used too. Tests that use more than two codes in a row may wait up to
+ * 30 s for each further one.
+ */
+export async function nextCode(secret: string): Promise<string> {
+  for (;;) {
+    const current = Math.floor(Date.now() / STEP_MS);
+    const step = Math.max(current, (lastStep.get(secret) ?? -1) + 1);
+    if (step <= current + 1) {
+      lastStep.set(secret, step);
+      return totpAt(secret, step);
+    }
+    // Until `step` is the next step (then current + 1 covers it).
+    await new Promise((resolve) => setTimeout(resolve, (step - 1) * STEP_MS - Date.now() + 100));
+  }
+}
+
+/** A 6-digit code that is none of the codes the server would accept now. */
+export function wrongCode(secret: string): string {
+  const current = Math.floor(Date.now() / STEP_MS);
+  const near = new Set([-2, -1, 0, 1, 2].map((d) => totpAt(secret, current + d)));
+  for (let n = 0; ; n++) {
+    const code = String((123_456 + n * 111_111) % 1_000_000).padStart(6, '0');
+    if (!near.has(code)) return code;
+  }
+}
+
+/** An API access token for `email` (the password grant of the REST API). */
+export async function apiToken(baseURL: string, email: string): Promise<string> {
+  const api = await request.newContext({ baseURL });
+  const response = await api.post('/api/v1/auth/token', { form: { username: email, password: PASSWORD } });
+  expect(response.status(), await response.text()).toBe(200);
+  const { access_token: token } = await response.json();
+  await api.dispose();
+  return token;
+}
+
+/**
+ * Turns on two-step sign-in for `email` through the REST API (a test that is not about setting
+ * it up); returns the secret and the recovery codes.
+ */
+export async function turnOnTwoStep(
+  baseURL: string,
+  email: string,
+): Promise<{ secret: string; recoveryCodes: string[] }> {
+  const token = await apiToken(baseURL, email);
+  const api = await request.newContext({ baseURL, extraHTTPHeaders: { Authorization: `Bearer ${token}` } });
+  const started = await api.post('/api/v1/users/me/totp', { data: { password: PASSWORD } });
+  expect(started.status(), await started.text()).toBe(201);
+  const { secret } = await started.json();
+  const confirmed = await api.post('/api/v1/users/me/totp/confirm', { data: { code: await nextCode(secret) } });
+  expect(confirmed.status(), await confirmed.text()).toBe(200);
+  const { recovery_codes: recoveryCodes } = await confirmed.json();
+  await api.dispose();
+  return { secret, recoveryCodes };
 }

@@ -2,7 +2,7 @@
 
 use leptos::{prelude::*, server::SharedValue, server_fn::ServerFn};
 
-use crate::error::AppError;
+use crate::{error::AppError, model::limits::PASSWORD_MAX};
 
 /// A labelled input with its error message underneath, linked by `aria-describedby`.
 #[component]
@@ -19,6 +19,9 @@ pub fn Field(
     #[prop(default = "text")]
     kind: &'static str,
     #[prop(default = "off")] autocomplete: &'static str,
+    /// The on-screen keyboard a phone shows (`numeric` for a 6-digit code).
+    #[prop(optional_no_strip)]
+    inputmode: Option<&'static str>,
     /// The current error for this field, if any.
     #[prop(into)]
     error: Signal<Option<String>>,
@@ -28,8 +31,8 @@ pub fn Field(
     /// failed login, which is about both fields).
     #[prop(optional, into)]
     invalid: Option<Signal<bool>>,
-    /// The id of that form-level message, read out with the field.
-    #[prop(optional)]
+    /// The id of that form-level message (or of a hint), read out with the field.
+    #[prop(optional_no_strip)]
     described_by: Option<&'static str>,
     /// Focus on load: the first invalid field of a form that came back refused (without
     /// JavaScript; with it, [`focus_first_invalid`] does this).
@@ -60,6 +63,7 @@ pub fn Field(
             name=name
             type=input_type
             autocomplete=autocomplete
+            inputmode=inputmode
             maxlength=maxlength
             required=required
             autofocus=autofocus
@@ -191,4 +195,96 @@ pub fn general_message(
             }
         })
     })
+}
+
+/// One input of a [`PostForm`]: what [`Field`] needs, as data.
+pub struct Input {
+    pub label: &'static str,
+    /// The form field's name (the server function's argument).
+    pub name: &'static str,
+    /// The element id's suffix (`field-{id}`), for a page with two forms that share a name.
+    pub id: &'static str,
+    pub kind: &'static str,
+    pub autocomplete: &'static str,
+    /// `numeric` for a 6-digit code.
+    pub inputmode: Option<&'static str>,
+}
+
+/// A plain HTML form post to a server function, with JavaScript too: the server answers with a
+/// redirect to the page that shows the outcome, and a refusal comes back with the page (in the
+/// one-time cookie of `server::form_posts`), each message next to its field and the focus on
+/// the first field refused. One component for every such form keeps the wasm bundle small:
+/// each distinct view carries its own copy of the rendering and hydration code.
+#[component]
+pub fn PostForm(
+    /// The server function's path.
+    action: &'static str,
+    /// One or two inputs.
+    inputs: &'static [Input],
+    /// The submit button's text.
+    button: &'static str,
+    /// The button's class (`danger`, `secondary`, or none).
+    #[prop(optional)]
+    button_class: &'static str,
+    /// A hidden field (`next` of the sign-in code).
+    #[prop(optional)]
+    hidden: Option<(&'static str, String)>,
+    /// The id of the heading that names the form.
+    #[prop(optional)]
+    labelled_by: Option<&'static str>,
+    /// The id of a hint the inputs are described by.
+    #[prop(optional)]
+    described_by: Option<&'static str>,
+    /// Focus the first input on load even when nothing was refused (a page for that one form).
+    #[prop(optional)]
+    focus: bool,
+    /// The refusal this form came back with.
+    refused: Option<AppError>,
+) -> impl IntoView {
+    debug_assert!(inputs.len() <= 2, "PostForm shows at most two inputs");
+    let first_bad = refused.as_ref().and_then(|e| {
+        inputs
+            .iter()
+            .position(|input| e.message_for(input.name).is_some())
+    });
+    let first_bad = first_bad.or((focus || refused.is_some()).then_some(0));
+    let error = Signal::stored(refused);
+    let general = Signal::derive(move || {
+        error.get().and_then(|e| {
+            let about_a_field = inputs.iter().any(|i| e.message_for(i.name).is_some());
+            (!about_a_field).then(|| e.to_string())
+        })
+    });
+    let (hidden_name, hidden_value) = hidden.unzip();
+    // One or two inputs (no list: a list's rendering code would weigh more than two slots).
+    let field = move |i: usize| {
+        inputs.get(i).map(|input| {
+            view! {
+                <Field
+                    label=input.label
+                    name=input.name
+                    id=input.id
+                    kind=input.kind
+                    autocomplete=input.autocomplete
+                    inputmode=input.inputmode
+                    maxlength=PASSWORD_MAX
+                    required=true
+                    error=field_message(error, input.name)
+                    described_by=described_by
+                    autofocus=first_bad == Some(i)
+                />
+            }
+        })
+    };
+    view! {
+        <form method="post" action=action aria-labelledby=labelled_by>
+            {hidden_name.map(|name| view! { <input type="hidden" name=name value=hidden_value /> })}
+            {field(0)}
+            {field(1)}
+            <FormError error=general />
+            <button type="submit" class=button_class>
+                {button}
+            </button>
+        </form>
+    }
 }

@@ -1,7 +1,7 @@
 //! `/account`: the signed-in person's own account. Their email address (verified or not, and
 //! changing it), where they are signed in (signing any of those out), changing the password
-//! (which signs out every other session), their recent security activity, downloading their
-//! data, and deleting the account.
+//! (which signs out every other session), two-step sign-in (`pages::two_step`), their recent
+//! security activity, downloading their data, and deleting the account.
 
 use crate::components::page_title;
 use leptos::{html, prelude::*, server_fn::ServerFn};
@@ -24,6 +24,7 @@ use crate::{
         email::RequestEmailChange,
     },
     model::{SessionInfo, limits::EMAIL_MAX},
+    pages::two_step::TwoStepSection,
     paths,
 };
 
@@ -188,6 +189,7 @@ pub fn AccountPage() -> impl IntoView {
                 </button>
             </ActionForm>
         </section>
+        <TwoStepSection />
         <section class="card" aria-labelledby="activity-heading">
             <h2 id="activity-heading">"Recent activity"</h2>
             <p class="muted">

@@ -5,7 +5,8 @@
 //! and everyone's recent security events (`?events_before=`). An account's page shows it with
 //! its own events and offers what an administrator may do to it: make or remove an
 //! administrator, disable or enable it (disabling signs it out everywhere at once), sign out
-//! all its sessions, and delete it after typing its email. Every control is a plain link or
+//! all its sessions, turn off its two-step sign-in (for someone locked out without their phone
+//! and recovery codes), and delete it after typing its email. Every control is a plain link or
 //! form, so the pages work without JavaScript; the server enforces the rules (nobody demotes,
 //! disables or deletes themselves, the last administrator stays), and a refusal is shown next
 //! to the action that was refused.
@@ -19,8 +20,8 @@ use crate::{
     components::{activity::AuditEntry, form::no_js_error, guard::Forbidden, page_title},
     error::{AppError, Resource as Missing},
     fns::admin::{
-        ChangeDisabled, ChangeRole, RemoveAccount, SignOutAccount, get_account, list_accounts,
-        list_audit_events,
+        ChangeDisabled, ChangeRole, RemoveAccount, ResetTwoStep, SignOutAccount, get_account,
+        list_accounts, list_audit_events,
     },
     model::{Account, AccountDetail, AccountPage, AuditPage, Role, limits::EMAIL_MAX},
     paths,
@@ -201,6 +202,7 @@ fn AccountRow(account: Account) -> impl IntoView {
         disabled,
         live_sessions,
         created_text,
+        two_step,
         ..
     } = account;
     let status = if disabled {
@@ -208,6 +210,7 @@ fn AccountRow(account: Account) -> impl IntoView {
     } else {
         "Enabled".into_any()
     };
+    let two_step = two_step.then(|| view! { <span class="badge">"2-step"</span> });
     view! {
         <tr class:disabled=disabled>
             <th scope="row" data-label="Name">
@@ -220,7 +223,7 @@ fn AccountRow(account: Account) -> impl IntoView {
             <td data-label="Created">{created_text}</td>
             <td data-label="Last seen">{seen}</td>
             <td data-label="Live sessions">{live_sessions}</td>
-            <td data-label="Status">{status}</td>
+            <td data-label="Status">{status} {two_step}</td>
         </tr>
     }
 }
@@ -270,6 +273,7 @@ struct Refusals {
     disabled: Option<String>,
     sign_out: Option<String>,
     remove: Option<AppError>,
+    two_step: Option<String>,
 }
 
 impl Refusals {
@@ -280,11 +284,13 @@ impl Refusals {
         let disabled = text(no_js_error::<ChangeDisabled>());
         let sign_out = text(no_js_error::<SignOutAccount>());
         let remove = no_js_error::<RemoveAccount>();
+        let two_step = text(no_js_error::<ResetTwoStep>());
         Self {
             role,
             disabled,
             sign_out,
             remove,
+            two_step,
         }
     }
 
@@ -295,6 +301,7 @@ impl Refusals {
             .clone()
             .or_else(|| self.disabled.clone())
             .or_else(|| self.sign_out.clone())
+            .or_else(|| self.two_step.clone())
             .or_else(|| {
                 self.remove.as_ref().map(|e| {
                     e.message_for("confirm_email")
@@ -366,6 +373,7 @@ fn AccountView(detail: AccountDetail, refusals: Refusals) -> impl IntoView {
     } = detail;
     let seen = last_seen(&account);
     let user = account.user.clone();
+    let two_step = account.two_step;
     let created = account.created_text.clone();
     let live_sessions = account.live_sessions;
     let title = page_title(&format!("{} · Administration", user.name));
@@ -430,6 +438,8 @@ fn AccountView(detail: AccountDetail, refusals: Refusals) -> impl IntoView {
                 <dd>{seen}</dd>
                 <dt>"Live sessions"</dt>
                 <dd>{live_sessions}</dd>
+                <dt>"Two-step sign-in"</dt>
+                <dd>{if two_step { "On" } else { "Off" }}</dd>
             </dl>
         </section>
         {controls}
@@ -514,12 +524,26 @@ fn Controls(account: Account, refusals: Refusals) -> impl IntoView {
             )}
             {action_form(
                 SignOutAccount::PATH,
-                vec![("id", id)],
+                vec![("id", id.clone())],
                 "Sign out all their sessions",
                 false,
                 "Every device they are signed in on has to sign in again.",
                 refusals.sign_out,
             )}
+            // Only while it is on; a refusal (it was turned off meanwhile) still shows.
+            {(account.two_step || refusals.two_step.is_some())
+                .then(|| {
+                    action_form(
+                        ResetTwoStep::PATH,
+                        vec![("id", id)],
+                        "Turn off two-step sign-in",
+                        true,
+                        "For someone locked out without their phone and recovery codes: they \
+                         sign in with their password alone, and are mailed about it. Every \
+                         session of theirs ends. Make sure it is really them first.",
+                        refusals.two_step,
+                    )
+                })}
         </section>
     }
 }

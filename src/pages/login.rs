@@ -42,7 +42,7 @@ pub fn LoginPage() -> impl IntoView {
                     required=true
                     error=field_message(error, "email")
                     invalid=refused
-                    described_by="login-error"
+                    described_by=Some("login-error")
                     autofocus=came_back_refused
                 />
                 <Field
@@ -53,7 +53,7 @@ pub fn LoginPage() -> impl IntoView {
                     required=true
                     error=field_message(error, "password")
                     invalid=refused
-                    described_by="login-error"
+                    described_by=Some("login-error")
                 />
                 <FormError error=general id="login-error" />
                 // aria-disabled, not disabled: a disabled button would drop the focus.
