@@ -106,6 +106,9 @@ pub enum AppError {
          in again with your password."
     )]
     SignInExpired,
+    /// A passkey could not be added, used or removed (the sentence says why and what to do).
+    #[error("{0}")]
+    Passkey(PasskeyRule),
     /// A bug or an unexpected failure on the server; the cause is in the server log only.
     #[error("Something went wrong on our side. Please try again.")]
     Internal,
@@ -128,6 +131,8 @@ pub enum Resource {
     User,
     #[error("That message is not in the development mailbox.")]
     Mail,
+    #[error("That passkey is not on your account. It may have been removed.")]
+    Passkey,
 }
 
 /// Why an administrator's change to an account was refused.
@@ -160,6 +165,57 @@ pub enum TwoStepRule {
          with \"Turn on two-step sign-in\"."
     )]
     NotStarted,
+}
+
+/// Why a passkey ceremony or change was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[serde(rename_all = "snake_case")]
+pub enum PasskeyRule {
+    #[error(
+        "Passkeys are not available on this server: it needs PUBLIC_URL set to the address \
+         people open it at (a domain name, not an IP address). Sign in with your password."
+    )]
+    Unavailable,
+    #[error(
+        "That took too long, or this passkey request was already used. Try again (a request \
+         lasts 5 minutes)."
+    )]
+    Expired,
+    #[error(
+        "Your passkey's answer could not be accepted (it was not made for this site, the \
+         device did not verify you, or it does not match). Try again, or use your password."
+    )]
+    NotAccepted,
+    #[error(
+        "This passkey is not known here (it may have been removed from your account). Sign in \
+         with your password or another passkey, and remove it from your device."
+    )]
+    Unknown,
+    #[error(
+        "This passkey was refused: its signature counter went backwards, which happens when a \
+         passkey has been copied. Sign in another way and check your account's passkeys."
+    )]
+    Cloned,
+    #[error("This passkey is already registered with your account.")]
+    AlreadyRegistered,
+    #[error(
+        "This passkey is your only way to sign in. Add a password or another passkey first, \
+         then remove it."
+    )]
+    LastSignInMethod,
+    #[error(
+        "For your safety this needs a recent sign-in: sign out, sign in again with your \
+         passkey, and try again within 10 minutes."
+    )]
+    NeedsRecentSignIn,
+    #[error("Your account already has a password. Change it with the password form instead.")]
+    HasPassword,
+}
+
+impl From<PasskeyRule> for AppError {
+    fn from(rule: PasskeyRule) -> Self {
+        Self::Passkey(rule)
+    }
 }
 
 impl From<TwoStepRule> for AppError {
@@ -212,6 +268,17 @@ impl AppError {
             Self::EmailNotVerified => 403,
             Self::TwoStep(_) => 409,
             Self::SignInExpired => 400,
+            Self::Passkey(rule) => match rule {
+                PasskeyRule::Expired
+                | PasskeyRule::NotAccepted
+                | PasskeyRule::Unknown
+                | PasskeyRule::Cloned => 400,
+                PasskeyRule::NeedsRecentSignIn => 403,
+                PasskeyRule::Unavailable
+                | PasskeyRule::AlreadyRegistered
+                | PasskeyRule::LastSignInMethod
+                | PasskeyRule::HasPassword => 409,
+            },
             Self::Internal | Self::Network(_) => 500,
         }
     }

@@ -10,6 +10,7 @@ pub mod error;
 pub mod fns;
 pub mod model;
 pub mod pages;
+pub mod passkey;
 pub mod paths;
 
 #[cfg(feature = "ssr")]

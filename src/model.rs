@@ -244,6 +244,40 @@ pub struct TwoStepStatus {
     pub recovery_codes_left: i64,
 }
 
+/// A passkey ceremony the server started: the browser hands `options` (WebAuthn JSON) to
+/// `navigator.credentials` and sends the answer back with `ticket`, which names the ceremony
+/// on the server (single use, 5 minutes).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasskeyCeremony {
+    pub ticket: String,
+    pub options: String,
+}
+
+/// One of the signed-in person's passkeys, as the account page lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasskeyInfo {
+    pub id: i64,
+    pub name: String,
+    /// Unix time in milliseconds.
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+    /// `created_at` as text ("2026-12-04 20:15 UTC").
+    pub added: String,
+    /// `last_used_at` as text.
+    pub last_used: Option<String>,
+    /// The passkey is synced by its provider (a password manager or platform account), so it
+    /// survives losing one device.
+    pub backed_up: bool,
+}
+
+/// The account page's passkeys section: the passkeys, and whether the account has a password
+/// (one made with a passkey only does not until the person adds one).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct PasskeyOverview {
+    pub passkeys: Vec<PasskeyInfo>,
+    pub has_password: bool,
+}
+
 /// What setting up two-step sign-in shows, once: the new secret for the authenticator app.
 /// It crosses the wire only to the person who asked, with their password, and is never cached.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -267,6 +301,8 @@ pub struct AccountPage {
 /// Length limits shared by the forms (as `maxlength` hints) and the server (as the real check).
 pub mod limits {
     pub const NAME_MAX: usize = 100;
+    /// A passkey's name ("Phone", "Work laptop").
+    pub const PASSKEY_NAME_MAX: usize = 60;
     pub const PASSWORD_MIN: usize = 8;
     pub const PASSWORD_MAX: usize = 128;
     pub const TITLE_MAX: usize = 500;

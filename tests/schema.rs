@@ -258,6 +258,8 @@ async fn sqlite_and_postgres_migrations_build_the_same_schema() {
             "deleted_tasks",
             "email_tokens",
             "mail_queue",
+            "passkey_challenges",
+            "passkeys",
             "rate_limits",
             "recovery_codes",
             "refresh_tokens",

@@ -8,5 +8,6 @@ pub mod account;
 pub mod admin;
 pub mod auth;
 pub mod email;
+pub mod passkeys;
 pub mod tasks;
 pub mod two_step;

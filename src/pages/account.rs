@@ -24,7 +24,7 @@ use crate::{
         email::RequestEmailChange,
     },
     model::{SessionInfo, limits::EMAIL_MAX},
-    pages::two_step::TwoStepSection,
+    pages::{passkeys::PasskeysSection, two_step::TwoStepSection},
     paths,
 };
 
@@ -189,6 +189,7 @@ pub fn AccountPage() -> impl IntoView {
                 </button>
             </ActionForm>
         </section>
+        <PasskeysSection />
         <TwoStepSection />
         <section class="card" aria-labelledby="activity-heading">
             <h2 id="activity-heading">"Recent activity"</h2>

@@ -10,6 +10,7 @@ use crate::{
     components::form::{
         Field, FormError, action_error, field_message, focus_first_invalid, general_message,
     },
+    pages::passkeys::PasskeySignIn,
     paths,
 };
 
@@ -38,7 +39,7 @@ pub fn LoginPage() -> impl IntoView {
                     label="Email"
                     name="email"
                     kind="email"
-                    autocomplete="username"
+                    autocomplete="username webauthn"
                     required=true
                     error=field_message(error, "email")
                     invalid=refused
@@ -61,6 +62,7 @@ pub fn LoginPage() -> impl IntoView {
                     {move || if pending.get() { "Logging in…" } else { "Log in" }}
                 </button>
             </ActionForm>
+            <PasskeySignIn next=Signal::derive(next) />
             <p>
                 <A href=paths::FORGOT_PASSWORD>"Forgot your password?"</A>
             </p>

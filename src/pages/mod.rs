@@ -8,6 +8,7 @@ pub mod login;
 pub mod login_code;
 pub mod mail_links;
 pub mod not_found;
+pub mod passkeys;
 pub mod register;
 pub mod tasks;
 pub mod two_step;

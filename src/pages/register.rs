@@ -11,6 +11,7 @@ use crate::{
         Field, FormError, action_error, field_message, focus_first_invalid, general_message,
     },
     model::limits::NAME_MAX,
+    pages::passkeys::PasskeySignUp,
     paths,
 };
 
@@ -74,6 +75,7 @@ pub fn RegisterPage() -> impl IntoView {
                     {move || if pending.get() { "Signing up…" } else { "Sign up" }}
                 </button>
             </ActionForm>
+            <PasskeySignUp form />
             <p>"Already have an account? " <A href=paths::LOGIN>"Log in"</A></p>
         </section>
     }

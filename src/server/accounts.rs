@@ -364,7 +364,10 @@ pub async fn delete_account(
     client: &ClientInfo,
 ) -> Result<(), AppError> {
     let user = &principal.user;
-    if !password_matches(state, user.id, password).await? {
+    if !db::passkeys::has_password(&state.db, user.id).await? {
+        // Made with a passkey only: nothing to type, so a recent sign-in stands in for it.
+        super::passkeys::require_recent_sign_in(state, principal).await?;
+    } else if !password_matches(state, user.id, password).await? {
         tracing::warn!(target: "security", event = "account_deletion_refused", user_id = user.id, "account deletion refused: wrong password");
         return Err(AppError::field("password", "Your password is not correct."));
     }

@@ -51,11 +51,15 @@ pub enum Event {
     TwoStepDisabled,
     /// A new set of recovery codes replaced the old one.
     RecoveryCodesReplaced,
+    /// A passkey was added (detail: its name); every other session ended.
+    PasskeyAdded,
+    /// A passkey was removed (detail: its name); every other session ended.
+    PasskeyRemoved,
 }
 
 impl Event {
     /// Every event, for documentation and tests.
-    pub const ALL: [Self; 21] = [
+    pub const ALL: [Self; 23] = [
         Self::SignUp,
         Self::LoginSucceeded,
         Self::LoginFailed,
@@ -77,6 +81,8 @@ impl Event {
         Self::TwoStepEnabled,
         Self::TwoStepDisabled,
         Self::RecoveryCodesReplaced,
+        Self::PasskeyAdded,
+        Self::PasskeyRemoved,
     ];
 
     /// The name stored in `audit_events.event`.
@@ -103,6 +109,8 @@ impl Event {
             Self::TwoStepEnabled => "two_step_enabled",
             Self::TwoStepDisabled => "two_step_disabled",
             Self::RecoveryCodesReplaced => "recovery_codes_replaced",
+            Self::PasskeyAdded => "passkey_added",
+            Self::PasskeyRemoved => "passkey_removed",
         }
     }
 
@@ -122,6 +130,10 @@ pub mod detail {
     pub const WITH_AUTHENTICATOR: &str = "with an authenticator code";
     pub const WITH_RECOVERY_CODE: &str = "with a recovery code";
     pub const WRONG_CODE: &str = "wrong two-step code";
+    pub const WITH_PASSKEY: &str = "with a passkey";
+    pub const PASSKEY_REFUSED: &str = "passkey refused";
+    pub const PASSKEY_CLONED: &str = "passkey refused: its signature counter went backwards";
+    pub const PASSWORD_ADDED: &str = "added to an account made with a passkey";
 
     /// A role change, as "user → admin".
     pub fn role_change(from: crate::model::Role, to: crate::model::Role) -> String {
@@ -226,7 +238,7 @@ pub fn summary(row: &EventRow) -> String {
         }
     };
     match Event::from_name(&row.event) {
-        Some(Event::SignUp) => format!("Account created from {device}"),
+        Some(Event::SignUp) => with_detail(&format!("Account created from {device}")),
         Some(Event::LoginSucceeded) => with_detail(&format!("Signed in from {device}")),
         Some(Event::LoginFailed) => with_detail(&format!("Failed sign-in attempt from {device}")),
         Some(Event::LoginThrottled) => {
@@ -237,7 +249,7 @@ pub fn summary(row: &EventRow) -> String {
         }
         Some(Event::Logout) => format!("Signed out on {device}"),
         Some(Event::SessionRevoked) => with_detail("Session ended"),
-        Some(Event::PasswordChanged) => "Password changed".to_owned(),
+        Some(Event::PasswordChanged) => with_detail("Password changed"),
         Some(Event::RoleChanged) => with_detail("Role changed"),
         Some(Event::AccountDisabled) => with_detail("Account disabled"),
         Some(Event::AccountEnabled) => with_detail("Account enabled"),
@@ -257,6 +269,10 @@ pub fn summary(row: &EventRow) -> String {
         }
         Some(Event::TwoStepDisabled) => with_detail("Two-step sign-in turned off"),
         Some(Event::RecoveryCodesReplaced) => "New recovery codes made".to_owned(),
+        Some(Event::PasskeyAdded) => with_detail("Passkey added; every other device signed out"),
+        Some(Event::PasskeyRemoved) => {
+            with_detail("Passkey removed; every other device signed out")
+        }
         None => row.event.clone(),
     }
 }

@@ -19,6 +19,7 @@ pub mod headers;
 pub mod health;
 pub mod mail;
 pub mod metrics;
+pub mod passkeys;
 pub mod routes;
 pub mod serve;
 pub mod server_fn;

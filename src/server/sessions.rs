@@ -22,6 +22,7 @@ pub mod reason {
     pub const PASSWORD_CHANGED: &str = "password_changed";
     pub const PASSWORD_RESET: &str = "password_reset";
     pub const TWO_STEP_CHANGED: &str = "two_step_changed";
+    pub const PASSKEYS_CHANGED: &str = "passkeys_changed";
     pub const REFRESH_TOKEN_REUSE: &str = "refresh_token_reuse";
 }
 

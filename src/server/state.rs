@@ -29,6 +29,9 @@ pub struct AppState {
     /// Outgoing mail: queued here, sent by `mail::spawn_sender` (see `server::mail`).
     pub mail: Mail,
     pub leptos_options: LeptosOptions,
+    /// The passkeys' relying party (`server::passkeys::relying_party`); `None` when the
+    /// public address has no domain name to bind passkeys to.
+    pub webauthn: Option<Arc<webauthn_rs::Webauthn>>,
     /// The paths of the app's own pages, read from its route tree: the only places a login's
     /// `next` parameter may send a person back to.
     pages: Arc<[String]>,
@@ -57,6 +60,14 @@ impl AppState {
         )
         .await?;
         let totp_key = Arc::new(SecretKey::from_config(&config));
+        let webauthn = super::passkeys::relying_party(mail.public_url()).map(Arc::new);
+        if webauthn.is_none() {
+            tracing::warn!(
+                public_url = mail.public_url(),
+                "passkeys are off: their origin needs a domain name (or localhost); set \
+                 PUBLIC_URL to the address people open the service at"
+            );
+        }
         Ok(Self {
             db,
             config: Arc::new(config),
@@ -66,6 +77,7 @@ impl AppState {
             metrics,
             mail,
             leptos_options,
+            webauthn,
             pages: page_paths(),
         })
     }

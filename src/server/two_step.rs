@@ -116,6 +116,14 @@ pub async fn start(
 ) -> Result<TwoStepSetup, AppError> {
     let user = &principal.user;
     guard_checks(state, user.id).await?;
+    if !db::passkeys::has_password(&state.db, user.id).await? {
+        return Err(AppError::field(
+            "password",
+            "Your account has no password: you sign in with a passkey, which already checks \
+             two things (your device and your fingerprint, face or PIN). Two-step sign-in \
+             protects password sign-ins: add a password first under Passkeys.",
+        ));
+    }
     if !super::accounts::password_matches(state, user.id, password).await? {
         attempt_limits::two_step_check_failed(state, user.id).await?;
         return Err(AppError::field("password", "Your password is not correct."));

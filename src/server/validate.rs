@@ -10,7 +10,7 @@ use validator::{Validate, ValidationErrors};
 
 use crate::{
     error::{AppError, FieldError},
-    model::limits::{EMAIL_MAX, NAME_MAX, PASSWORD_MAX, PASSWORD_MIN, TITLE_MAX},
+    model::limits::{EMAIL_MAX, NAME_MAX, PASSKEY_NAME_MAX, PASSWORD_MAX, PASSWORD_MIN, TITLE_MAX},
 };
 
 /// A registration that passed validation, normalized and ready to store.
@@ -184,6 +184,55 @@ fn is_common_password(estimate: &zxcvbn::Entropy) -> bool {
         })
 }
 
+/// The problems with a sign-up's name and (normalized) email, in field order.
+fn name_and_email_errors(name: &str, email: &str) -> Vec<FieldError> {
+    match (RegistrationRules { name, email }).validate() {
+        Ok(()) => Vec::new(),
+        Err(e) => field_errors(&e, |field| match field {
+            "name" if name.is_empty() => "Enter your name.".into(),
+            "name" => format!("Name must be at most {NAME_MAX} characters."),
+            _ => "Enter a valid email address, like name@example.com.".into(),
+        }),
+    }
+}
+
+/// Checks a sign-up without a password (a passkey instead): returns the trimmed name and the
+/// normalized email.
+///
+/// # Errors
+/// [`AppError::Validation`] naming every bad field.
+pub fn name_and_email(name: &str, email: &str) -> Result<(String, String), AppError> {
+    let name = name.trim();
+    let email = normalize_email(email);
+    let errors = name_and_email_errors(name, &email);
+    if errors.is_empty() {
+        Ok((name.to_owned(), email))
+    } else {
+        Err(AppError::Validation(errors))
+    }
+}
+
+/// Checks and trims a passkey's name; an empty one becomes "Passkey".
+///
+/// # Errors
+/// [`AppError::Validation`] on the `name` field.
+pub fn passkey_name(name: &str) -> Result<String, AppError> {
+    let name = name.trim();
+    if name.chars().any(char::is_control) {
+        return Err(AppError::field(
+            "name",
+            "A passkey's name cannot hold line breaks or control characters.",
+        ));
+    }
+    if name.chars().count() > PASSKEY_NAME_MAX {
+        return Err(AppError::field(
+            "name",
+            format!("A passkey's name can be at most {PASSKEY_NAME_MAX} characters."),
+        ));
+    }
+    Ok(if name.is_empty() { "Passkey" } else { name }.to_owned())
+}
+
 /// Checks a sign-up form. `password_confirm` is checked only when given (the JSON API has none).
 ///
 /// # Errors
@@ -196,19 +245,7 @@ pub fn registration(
 ) -> Result<ValidRegistration, AppError> {
     let name = name.trim();
     let email = normalize_email(email);
-    let mut errors = match (RegistrationRules {
-        name,
-        email: &email,
-    })
-    .validate()
-    {
-        Ok(()) => Vec::new(),
-        Err(e) => field_errors(&e, |field| match field {
-            "name" if name.is_empty() => "Enter your name.".into(),
-            "name" => format!("Name must be at most {NAME_MAX} characters."),
-            _ => "Enter a valid email address, like name@example.com.".into(),
-        }),
-    };
+    let mut errors = name_and_email_errors(name, &email);
     let normalized = new_password(password, &email, "password")
         .map_err(|e| errors.push(e))
         .ok();

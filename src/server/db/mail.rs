@@ -285,7 +285,7 @@ pub async fn reset_password(
             .await?;
         if let Some((user_id, _)) = spent {
             sqlx::query(
-                "UPDATE users SET password_hash = $2, \
+                "UPDATE users SET password_hash = $2, has_password = TRUE, \
                  email_verified_at = COALESCE(email_verified_at, $3) WHERE id = $1",
             )
             .bind(user_id)

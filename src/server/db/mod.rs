@@ -8,6 +8,7 @@
 
 pub mod audit;
 pub mod mail;
+pub mod passkeys;
 pub mod rate_limits;
 pub mod sessions;
 pub mod tasks;

@@ -74,12 +74,12 @@ pub async fn password_hash(db: &Db, id: i64) -> Result<Option<PasswordHash>, App
     Ok(hash.map(PasswordHash::from))
 }
 
-/// Replaces user `id`'s password hash.
+/// Replaces user `id`'s password hash (the account has a password from now on).
 ///
 /// # Errors
 /// Database failures.
 pub async fn set_password_hash(db: &Db, id: i64, hash: &PasswordHash) -> Result<(), AppError> {
-    const SQL: &str = "UPDATE users SET password_hash = $2 WHERE id = $1";
+    const SQL: &str = "UPDATE users SET password_hash = $2, has_password = TRUE WHERE id = $1";
     db_execute!(db, SQL, id, hash.expose())?;
     Ok(())
 }

@@ -134,6 +134,11 @@ impl Mail {
         matches!(self.0.delivery, Delivery::Mailbox)
     }
 
+    /// `PUBLIC_URL`, or the listening address in development, without a trailing `/`.
+    pub fn public_url(&self) -> &str {
+        &self.0.public_url
+    }
+
     /// A link into the app for a mail: `PUBLIC_URL` + `path_and_query` (which starts with `/`).
     pub fn link(&self, path_and_query: &str) -> String {
         format!("{}{path_and_query}", self.0.public_url)

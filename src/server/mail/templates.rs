@@ -56,6 +56,8 @@ pub enum TwoStepChange {
     Disabled,
     DisabledByAdmin,
     RecoveryCodesReplaced,
+    PasskeyAdded,
+    PasskeyRemoved,
 }
 
 /// Escapes text for HTML element content and double-quoted attribute values.
@@ -253,6 +255,16 @@ pub fn render(template: Template<'_>) -> Content {
                     "New recovery codes were made for your Tasks account; the old ones no \
                      longer work. Every other device was signed out.",
                     "New recovery codes for your Tasks account",
+                ),
+                TwoStepChange::PasskeyAdded => (
+                    "A passkey was added to your Tasks account: it can now sign in without a \
+                     password. Every other device was signed out.",
+                    "A passkey was added to your Tasks account",
+                ),
+                TwoStepChange::PasskeyRemoved => (
+                    "A passkey was removed from your Tasks account: it can no longer sign in. \
+                     Every other device was signed out.",
+                    "A passkey was removed from your Tasks account",
                 ),
             };
             Builder::new(name)
