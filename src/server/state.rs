@@ -9,7 +9,7 @@ use crate::paths;
 
 use super::{
     auth::{jwt::JwtKeys, password::Hasher, totp::SecretKey},
-    config::Config,
+    config::{AppEnv, Config},
     db::Db,
     mail::Mail,
     metrics::Metrics,
@@ -60,7 +60,13 @@ impl AppState {
         )
         .await?;
         let totp_key = Arc::new(SecretKey::from_config(&config));
-        let webauthn = super::passkeys::relying_party(mail.public_url()).map(Arc::new);
+        // Production binds passkeys to PUBLIC_URL only: the listening address behind a proxy
+        // is not where people are, and a passkey made for the wrong origin never works.
+        let public = config.public_url.is_some() || config.env == AppEnv::Development;
+        let webauthn = public
+            .then(|| super::passkeys::relying_party(mail.public_url()))
+            .flatten()
+            .map(Arc::new);
         if webauthn.is_none() {
             tracing::warn!(
                 public_url = mail.public_url(),
