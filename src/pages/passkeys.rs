@@ -56,31 +56,43 @@ fn passkeys_ready() -> ReadSignal<bool> {
     ready
 }
 
+/// How one passkey sign-in ended.
+enum Outcome {
+    /// Signed in: the page is leaving.
+    SignedIn,
+    /// The person picked a passkey and the server refused it (the reason is shown).
+    Refused,
+    /// No answer to send: the browser gave none, or no ceremony could start.
+    Stopped(Option<Failure>),
+}
+
 /// One passkey sign-in: a new ceremony, the browser's answer (from the dialog, or from the
-/// email field's autofill when `abort` is given), the server's check. Returns whether it
-/// signed in (the page is then leaving).
+/// email field's autofill when `abort` is given), the server's check.
 async fn sign_in_once(
     next: String,
     abort: Option<passkey::Abort>,
     error: RwSignal<Option<String>>,
-) -> Result<bool, Failure> {
+) -> Outcome {
     let ceremony = match sign_in_start().await {
         Ok(ceremony) => ceremony,
         Err(err) => {
             error.set(Some(sentence(&err)));
-            return Ok(false);
+            return Outcome::Stopped(None);
         }
     };
     let conditional = abort.is_some();
-    let answer = passkey::sign_in(&ceremony.options, conditional, abort.as_ref()).await?;
+    let answer = match passkey::sign_in(&ceremony.options, conditional, abort.as_ref()).await {
+        Ok(answer) => answer,
+        Err(failure) => return Outcome::Stopped(Some(failure)),
+    };
     match sign_in_finish(ceremony.ticket, answer, Some(next)).await {
         Ok(path) => {
             go_to(&path);
-            Ok(true)
+            Outcome::SignedIn
         }
         Err(err) => {
             error.set(Some(sentence(&err)));
-            Ok(false)
+            Outcome::Refused
         }
     }
 }
@@ -92,9 +104,16 @@ pub fn PasskeySignIn(#[prop(into)] next: Signal<String>) -> impl IntoView {
     let ready = passkeys_ready();
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
+    // The browser's abort handle is not `Send`: local storage in the browser; on the server
+    // (where it is `()`) the thread-safe kind, since a page may be dropped on another thread.
+    #[cfg(feature = "hydrate")]
     let autofill = StoredValue::new_local(None::<passkey::Abort>);
+    #[cfg(not(feature = "hydrate"))]
+    let autofill = StoredValue::new(None::<passkey::Abort>);
     // The autofill request waits in the background for the person to pick a passkey in the
-    // email field's suggestions; after a refused answer it is offered again.
+    // email field's suggestions. It says nothing when the browser gives up on it (no passkey
+    // here, an address passkeys cannot use): nobody asked. After the person picked a passkey
+    // the server refused (the reason is shown), it is offered again; nothing else repeats it.
     let listen = move || {
         spawn_local(async move {
             if !passkey::autofill_available().await {
@@ -105,13 +124,11 @@ pub fn PasskeySignIn(#[prop(into)] next: Signal<String>) -> impl IntoView {
                     return;
                 };
                 autofill.set_value(Some(handle.clone()));
-                match sign_in_once(next.get_untracked(), Some(handle), error).await {
-                    Ok(false) => continue,
-                    Ok(true) => return,
-                    Err(failure) => {
-                        report(error, &failure);
-                        return;
-                    }
+                if !matches!(
+                    sign_in_once(next.get_untracked(), Some(handle), error).await,
+                    Outcome::Refused
+                ) {
+                    return;
                 }
             }
         });
@@ -134,14 +151,13 @@ pub fn PasskeySignIn(#[prop(into)] next: Signal<String>) -> impl IntoView {
         busy.set(true);
         error.set(None);
         spawn_local(async move {
-            let outcome = sign_in_once(next.get_untracked(), None, error).await;
-            if let Err(failure) = &outcome {
-                report(error, failure);
+            match sign_in_once(next.get_untracked(), None, error).await {
+                Outcome::SignedIn => return,
+                Outcome::Stopped(Some(failure)) => report(error, &failure),
+                Outcome::Stopped(None) | Outcome::Refused => {}
             }
-            if !matches!(outcome, Ok(true)) {
-                busy.set(false);
-                listen();
-            }
+            busy.set(false);
+            listen();
         });
     };
     view! {
@@ -271,6 +287,9 @@ pub fn PasskeysSection() -> impl IntoView {
     let remove_refused = no_js_error::<Remove>();
     let password_refused = no_js_error::<AddPassword>();
     let version = RwSignal::new(0u32);
+    // Outside the list's `Transition`: the list is drawn again after an addition, and the
+    // message must outlive that.
+    let done = RwSignal::new(None::<String>);
     let state = Resource::new(move || version.get(), |_| overview());
     let refused = rename_refused.or(remove_refused).map(|e| e.to_string());
     view! {
@@ -289,7 +308,7 @@ pub fn PasskeysSection() -> impl IntoView {
                             state.await,
                             Ok(overview) => view! {
                                 <PasskeyList passkeys=overview.passkeys />
-                                <AddPasskey has_password=overview.has_password version />
+                                <AddPasskey has_password=overview.has_password version done />
                                 {(!overview.has_password).then(|| view! {
                                     <h3 id="add-password-heading">"Add a password"</h3>
                                     <p class="muted">
@@ -314,6 +333,7 @@ pub fn PasskeysSection() -> impl IntoView {
                     })
                 }}
             </Transition>
+            <p role="status">{move || done.get()}</p>
         </section>
     }
 }
@@ -378,12 +398,15 @@ fn PasskeyItem(passkey: PasskeyInfo) -> impl IntoView {
 
 /// "Add a passkey": a name, the password when the account has one, then the browser's dialog.
 #[component]
-fn AddPasskey(has_password: bool, version: RwSignal<u32>) -> impl IntoView {
+fn AddPasskey(
+    has_password: bool,
+    version: RwSignal<u32>,
+    done: RwSignal<Option<String>>,
+) -> impl IntoView {
     let name = NodeRef::<leptos::html::Input>::new();
     let password = NodeRef::<leptos::html::Input>::new();
     let ready = passkeys_ready();
     let error = RwSignal::new(None::<String>);
-    let done = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -437,7 +460,7 @@ fn AddPasskey(has_password: bool, version: RwSignal<u32>) -> impl IntoView {
             </div>
             {has_password.then(|| view! {
                 <div class="field">
-                    <label for="field-passkey-password">"Current password"</label>
+                    <label for="field-passkey-password">"Your password, to confirm it is you"</label>
                     <input
                         id="field-passkey-password"
                         node_ref=password
@@ -448,7 +471,6 @@ fn AddPasskey(has_password: bool, version: RwSignal<u32>) -> impl IntoView {
                 </div>
             })}
             <FormError error=error />
-            <p role="status">{move || done.get()}</p>
             <button type="submit" aria-busy=move || busy.get().to_string()>
                 {move || if busy.get() { "Waiting for your passkey…" } else { "Add a passkey" }}
             </button>
