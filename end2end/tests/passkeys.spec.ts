@@ -249,7 +249,7 @@ async function addPasskey(page: Page, base: string, name: string): Promise<void>
   const nameField = section.getByLabel('Name for the new passkey');
   await expect(nameField).toHaveValue(/\S/);
   await nameField.fill(name);
-  await section.getByLabel('Your password, to confirm it is you').fill(PASSWORD);
+  await section.getByLabel('Account password').fill(PASSWORD);
   await section.getByRole('button', { name: 'Add a passkey' }).click();
   await expect(page.getByRole('status').filter({ hasText: 'Passkey added.' })).toBeVisible();
   await expect(passkeyItem(page, name)).toBeVisible();
@@ -360,7 +360,7 @@ test.describe('passkeys, with JavaScript', () => {
     await expect(passkeyList(page)).toHaveCount(1);
     await expect(passkeyList(page)).toContainText('Synced');
     // No password to confirm adding another passkey with.
-    await expect(passkeysSection(page).getByLabel('Your password, to confirm it is you')).toHaveCount(0);
+    await expect(passkeysSection(page).getByLabel('Account password')).toHaveCount(0);
     await expect(passkeysSection(page).getByRole('button', { name: 'Add a passkey' })).toBeVisible();
     const addPassword = page.getByRole('heading', { name: 'Add a password', exact: true }).locator('xpath=ancestor::section[1]');
     await expect(addPassword.getByLabel('New password', { exact: true })).toBeVisible();

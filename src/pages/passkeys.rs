@@ -460,7 +460,7 @@ fn AddPasskey(
             </div>
             {has_password.then(|| view! {
                 <div class="field">
-                    <label for="field-passkey-password">"Your password, to confirm it is you"</label>
+                    <label for="field-passkey-password">"Account password"</label>
                     <input
                         id="field-passkey-password"
                         node_ref=password
