@@ -152,11 +152,52 @@ fn creation_options(
     Ok(options)
 }
 
-/// The stored form of a passkey that just passed registration.
-fn stored_form(passkey: &Passkey) -> Result<(String, String, Credential), AppError> {
-    let credential = serde_json::to_string(passkey).map_err(|e| internal("passkey", e))?;
-    let id = b64(passkey.cred_id());
-    Ok((id, credential, Credential::from(passkey.clone())))
+/// A passkey that just passed registration, in the form it is stored in.
+struct Registered {
+    credential_id: String,
+    /// webauthn-rs's `Passkey`, JSON.
+    credential: String,
+    internals: Credential,
+}
+
+impl Registered {
+    /// Checks the browser's answer to a registration (`credential`, JSON) against its
+    /// ceremony: origin, relying party, challenge, user verification, the key.
+    fn check(
+        webauthn: &Webauthn,
+        credential: &str,
+        registration: &PasskeyRegistration,
+    ) -> Result<Self, AppError> {
+        let answer: RegisterPublicKeyCredential = parse(credential)?;
+        let passkey = webauthn
+            .finish_passkey_registration(&answer, registration)
+            .map_err(|err| {
+                tracing::info!(error = ?err, "passkey registration refused");
+                match err {
+                    WebauthnError::CredentialAlreadyExists => PasskeyRule::AlreadyRegistered.into(),
+                    other => refused(&other),
+                }
+            })?;
+        let stored = serde_json::to_string(&passkey).map_err(|e| internal("passkey", e))?;
+        Ok(Self {
+            credential_id: b64(passkey.cred_id()),
+            credential: stored,
+            internals: Credential::from(passkey),
+        })
+    }
+
+    /// The row to store, under user handle `handle` and `name`.
+    fn row<'a>(&'a self, handle: &'a str, name: &'a str) -> NewPasskey<'a> {
+        NewPasskey {
+            credential_id: &self.credential_id,
+            user_handle: handle,
+            name,
+            credential: &self.credential,
+            sign_count: i64::from(self.internals.counter),
+            backup_eligible: self.internals.backup_eligible,
+            backed_up: self.internals.backup_state,
+        }
+    }
 }
 
 fn refused(err: &WebauthnError) -> AppError {
@@ -368,28 +409,13 @@ pub async fn finish_sign_up(
     let challenge = take(state, ticket, Purpose::SignUp).await?;
     let saved: SignUpState =
         serde_json::from_str(&challenge.state).map_err(|e| internal("passkey state", e))?;
-    let answer: RegisterPublicKeyCredential = parse(credential)?;
-    let passkey = webauthn
-        .finish_passkey_registration(&answer, &saved.registration)
-        .map_err(|err| {
-            tracing::info!(error = ?err, "passkey registration refused");
-            refused(&err)
-        })?;
-    let (credential_id, stored, internals) = stored_form(&passkey)?;
+    let registered = Registered::check(&webauthn, credential, &saved.registration)?;
     // A password nobody knows: 256 random bits, hashed like any password (see the migration).
     let unusable = state
         .hasher
         .hash(RefreshToken::generate()?.expose().to_owned())
         .await?;
-    let new = NewPasskey {
-        credential_id: &credential_id,
-        user_handle: &saved.handle,
-        name: &passkey_name,
-        credential: &stored,
-        sign_count: i64::from(internals.counter),
-        backup_eligible: internals.backup_eligible,
-        backed_up: internals.backup_state,
-    };
+    let new = registered.row(&saved.handle, &passkey_name);
     let user =
         db::passkeys::insert_account(&state.db, &saved.email, &saved.name, &unusable, &new).await?;
     tracing::info!(target: "security", event = "account_created", user_id = user.id, ip = %client.ip_text(), method = "passkey", "account created with a passkey");
@@ -512,27 +538,8 @@ pub async fn finish_add(
     }
     let saved: AddState =
         serde_json::from_str(&challenge.state).map_err(|e| internal("passkey state", e))?;
-    let answer: RegisterPublicKeyCredential = parse(credential)?;
-    let passkey = webauthn
-        .finish_passkey_registration(&answer, &saved.registration)
-        .map_err(|err| {
-            tracing::info!(error = ?err, "passkey registration refused");
-            match err {
-                WebauthnError::CredentialAlreadyExists => PasskeyRule::AlreadyRegistered.into(),
-                other => refused(&other),
-            }
-        })?;
-    let (credential_id, stored, internals) = stored_form(&passkey)?;
-    let new = NewPasskey {
-        credential_id: &credential_id,
-        user_handle: &saved.handle,
-        name: &name,
-        credential: &stored,
-        sign_count: i64::from(internals.counter),
-        backup_eligible: internals.backup_eligible,
-        backed_up: internals.backup_state,
-    };
-    db::passkeys::insert(&state.db, user.id, &new).await?;
+    let registered = Registered::check(&webauthn, credential, &saved.registration)?;
+    db::passkeys::insert(&state.db, user.id, &registered.row(&saved.handle, &name)).await?;
     changed(state, principal, client, Event::PasskeyAdded, &name).await
 }
 
