@@ -191,7 +191,24 @@ pub async fn change_password(
     let Some(new_password) = new_password.filter(|_| errors.is_empty()) else {
         return Err(AppError::Validation(errors));
     };
-    let hash = state.hasher.hash(new_password).await?;
+    set_password(state, principal, new_password, client, "").await
+}
+
+/// Stores `password` (already checked against the policy) as the signed-in person's, ends
+/// every other session and records `password_changed` with `detail`. Returns how many
+/// sessions ended.
+///
+/// # Errors
+/// Database failures; the hasher's overload (503).
+pub async fn set_password(
+    state: &AppState,
+    principal: &Principal,
+    password: String,
+    client: &ClientInfo,
+    detail: &str,
+) -> Result<u64, AppError> {
+    let user = &principal.user;
+    let hash = state.hasher.hash(password).await?;
     db::users::set_password_hash(&state.db, user.id, &hash).await?;
     let ended = sessions::end_all_except(
         state,
@@ -201,7 +218,8 @@ pub async fn change_password(
     )
     .await?;
     tracing::info!(target: "security", event = "password_changed", user_id = user.id, "password changed");
-    audit::record(state, Record::own(Event::PasswordChanged, user.id, client)).await;
+    let record = Record::own(Event::PasswordChanged, user.id, client).detail(detail);
+    audit::record(state, record).await;
     Ok(ended)
 }
 

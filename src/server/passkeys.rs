@@ -667,19 +667,14 @@ pub async fn add_password(
             "The new passwords do not match.",
         ));
     }
-    let hash = state.hasher.hash(password).await?;
-    db::users::set_password_hash(&state.db, user.id, &hash).await?;
-    let ended = sessions::end_all_except(
+    super::accounts::set_password(
         state,
-        user.id,
-        Some(&principal.session_id),
-        reason::PASSWORD_CHANGED,
+        principal,
+        password,
+        client,
+        audit::detail::PASSWORD_ADDED,
     )
-    .await?;
-    tracing::info!(target: "security", event = "password_changed", user_id = user.id, "password added to a passkey-only account");
-    let record = Record::own(Event::PasswordChanged, user.id, client);
-    audit::record(state, record.detail(audit::detail::PASSWORD_ADDED)).await;
-    Ok(ended)
+    .await
 }
 
 #[cfg(test)]
