@@ -1,5 +1,5 @@
-//! Connection hygiene of the real server binary: a half-sent request or an idle keep-alive
-//! connection is closed after `HEADER_READ_TIMEOUT`, many slow clients do not stop normal
+//! Connection hygiene of the real server binary: a silent connection, a half-sent request or
+//! an idle keep-alive connection is closed after `HEADER_READ_TIMEOUT`, many slow clients do not stop normal
 //! requests, and connections past `MAX_CONNECTIONS` get a 503 with `Retry-After` (and the
 //! security headers) instead of hanging.
 
@@ -71,6 +71,26 @@ async fn a_half_sent_request_is_closed_after_the_header_read_timeout() {
         waited >= Duration::from_millis(900),
         "closed before the timeout: {waited:?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_that_sends_nothing_is_closed_after_the_header_read_timeout() {
+    let Some(running) = start(&[("HEADER_READ_TIMEOUT", "1s")]).await else {
+        return;
+    };
+    let address = address(&running.server);
+    // Silent from the start, and silent inside the HTTP/2 preface (both wait in the protocol
+    // detection, before hyper's own header-read timer).
+    for sent in [&b""[..], &b"PRI * HTTP/2"[..]] {
+        let mut stream = TcpStream::connect(&address).await.unwrap();
+        stream.write_all(sent).await.unwrap();
+        let (received, waited) = read_until_closed(&mut stream, Duration::from_secs(10)).await;
+        assert!(received.is_empty(), "{received}");
+        assert!(
+            waited >= Duration::from_millis(900),
+            "closed before the timeout: {waited:?}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -4,7 +4,10 @@
 //! - A header-read timeout: a connection that has not sent a whole request head within
 //!   `HEADER_READ_TIMEOUT` (10 s) of starting to wait for one is closed. hyper starts that clock
 //!   whenever it waits for a request head, so it bounds both a half-sent request (slowloris) and
-//!   an idle keep-alive connection.
+//!   an idle keep-alive connection. It does not cover the protocol detection before it
+//!   (hyper-util reads up to 24 bytes to tell an HTTP/2 preface from HTTP/1, with no clock), so
+//!   [`FirstBytes`] gives those first bytes the same deadline: a client that connects and sends
+//!   nothing, or stops inside the HTTP/2 preface, is closed too.
 //! - A cap on open connections (`MAX_CONNECTIONS`, never above what the file-descriptor limit
 //!   leaves room for): past it a new connection gets a short `503` with `Retry-After` and is
 //!   closed, instead of the accept loop failing on `EMFILE` for everyone.
@@ -13,7 +16,13 @@
 //! - Graceful shutdown: on the signal the listener closes, in-flight requests finish, idle
 //!   connections are closed.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    io,
+    pin::Pin,
+    sync::Arc,
+    task::{Context, Poll},
+    time::Duration,
+};
 
 use axum::{Router, body::Body, extract::ConnectInfo};
 use hyper::body::Incoming;
@@ -23,9 +32,10 @@ use hyper_util::{
     service::TowerToHyperService,
 };
 use tokio::{
-    io::AsyncWriteExt,
+    io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf},
     net::{TcpListener, TcpStream},
     sync::Semaphore,
+    time::Sleep,
 };
 use tower::ServiceExt;
 
@@ -145,7 +155,10 @@ pub async fn serve(
                 request
             });
         let connection = builder
-            .serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(service))
+            .serve_connection_with_upgrades(
+                TokioIo::new(FirstBytes::new(stream, limits.header_read_timeout)),
+                TowerToHyperService::new(service),
+            )
             .into_owned();
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
@@ -161,6 +174,110 @@ pub async fn serve(
         () = tokio::time::sleep(SHUTDOWN_GRACE) => {
             tracing::warn!("requests still running {SHUTDOWN_GRACE:?} after the shutdown signal were cut off");
         }
+    }
+}
+
+/// What an HTTP/2 client sends first; hyper-util's protocol detection waits until it has
+/// these bytes or a byte that differs from them.
+const HTTP2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+/// A connection whose reads fail with `TimedOut` if the protocol detection has not finished
+/// within the deadline: that is, if the client has neither sent a byte that rules HTTP/2 out
+/// nor the whole HTTP/2 preface. After that it is the stream itself; hyper's own timers
+/// (the header-read timeout, HTTP/2 keep-alive pings) take over.
+struct FirstBytes<S> {
+    io: S,
+    /// `None` once detection has finished.
+    deadline: Option<Pin<Box<Sleep>>>,
+    /// How many bytes of [`HTTP2_PREFACE`] have arrived so far.
+    matched: usize,
+}
+
+impl<S> FirstBytes<S> {
+    fn new(io: S, within: Duration) -> Self {
+        Self {
+            io,
+            deadline: Some(Box::pin(tokio::time::sleep(within))),
+            matched: 0,
+        }
+    }
+
+    /// Follows the detection over newly read bytes; ends the deadline once it has finished.
+    fn saw(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            if self.matched == HTTP2_PREFACE.len() || HTTP2_PREFACE[self.matched] != byte {
+                self.deadline = None;
+                return;
+            }
+            self.matched += 1;
+        }
+        if self.matched == HTTP2_PREFACE.len() {
+            self.deadline = None;
+        }
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for FirstBytes<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = &mut *self;
+        if this.deadline.is_none() {
+            return Pin::new(&mut this.io).poll_read(cx, buf);
+        }
+        let before = buf.filled().len();
+        match Pin::new(&mut this.io).poll_read(cx, buf) {
+            Poll::Ready(Ok(())) => {
+                let read = &buf.filled()[before..];
+                if read.is_empty() {
+                    // End of stream: nothing more to wait for.
+                    this.deadline = None;
+                } else {
+                    this.saw(read);
+                }
+                Poll::Ready(Ok(()))
+            }
+            Poll::Ready(Err(err)) => Poll::Ready(Err(err)),
+            Poll::Pending => match this.deadline.as_mut().map(|sleep| sleep.as_mut().poll(cx)) {
+                Some(Poll::Ready(())) => Poll::Ready(Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "the client sent no request within HEADER_READ_TIMEOUT",
+                ))),
+                _ => Poll::Pending,
+            },
+        }
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for FirstBytes<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_shutdown(cx)
     }
 }
 
@@ -204,5 +321,49 @@ mod tests {
         assert_eq!(connection_cap(4096, Some(1_048_576)), 4096);
         assert_eq!(connection_cap(4096, None), 4096);
         assert_eq!(connection_cap(4096, Some(10)), 1);
+    }
+
+    const SHORT: Duration = Duration::from_millis(50);
+
+    /// Reads from a `FirstBytes` over one end of a pipe whose other end sends `sent`, then
+    /// waits past the deadline for more.
+    async fn read_after(sent: &[u8]) -> io::Result<usize> {
+        use tokio::io::AsyncReadExt;
+        let (client, server) = tokio::io::duplex(64);
+        let mut client = client;
+        client.write_all(sent).await.unwrap();
+        let mut stream = FirstBytes::new(server, SHORT);
+        let mut buf = [0u8; 64];
+        let mut total = 0;
+        while total < sent.len() {
+            total += stream.read(&mut buf).await?;
+        }
+        // Nothing more arrives: a finished detection waits (hyper's timers apply), an
+        // unfinished one ends with TimedOut.
+        let waited = tokio::time::timeout(SHORT * 4, stream.read(&mut buf)).await;
+        drop(client);
+        match waited {
+            Ok(result) => result,
+            Err(_) => Ok(total),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_silent_client_times_out() {
+        let err = read_after(b"").await.unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+    }
+
+    #[tokio::test]
+    async fn a_client_stopping_inside_the_http2_preface_times_out() {
+        let err = read_after(&HTTP2_PREFACE[..10]).await.unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+    }
+
+    #[tokio::test]
+    async fn an_http1_start_or_a_whole_preface_ends_the_deadline() {
+        assert_eq!(read_after(b"G").await.unwrap(), 1);
+        assert_eq!(read_after(b"PRI * HTTP/1.1").await.unwrap(), 14);
+        assert_eq!(read_after(HTTP2_PREFACE).await.unwrap(), 24);
     }
 }
