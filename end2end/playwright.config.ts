@@ -12,8 +12,11 @@ if (!baseURL) {
 
 export default defineConfig({
   testDir: './tests',
-  timeout: 30_000,
-  expect: { timeout: 10_000 },
+  // Generous waits: they bound how long a step may take on a slow or busy machine, never what
+  // it must show. (Password hashes run at the lowest CPU priority, so while Chromium renders, a
+  // sign-in can take seconds on a loaded 2-core runner.) Speed is measured by bench/, not here.
+  timeout: 60_000,
+  expect: { timeout: 20_000 },
   fullyParallel: true,
   workers: 2,
   retries: 0,

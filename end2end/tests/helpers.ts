@@ -133,7 +133,7 @@ export async function openMail(page: Page, to: string, subject: string, count = 
   await expect(async () => {
     await page.goto('/dev/mailbox');
     expect(await mails(page, to, subject).count()).toBeGreaterThanOrEqual(count);
-  }).toPass({ timeout: 15_000 });
+  }).toPass({ timeout: 30_000 });
   await mails(page, to, subject).first().getByRole('link', { name: subject, exact: true }).click();
   await expect(page.getByRole('heading', { level: 1, name: subject })).toBeVisible();
 }

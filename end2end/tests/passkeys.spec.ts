@@ -191,7 +191,7 @@ async function clickSignInWithPasskey(
   const finish = page.waitForResponse((r) => new URL(r.url()).pathname === '/api/passkeys/sign-in/finish');
   await authenticator.presence(true);
   await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
-  await within(asserted, 10_000, 'the authenticator was asked for nothing within 10 s of the click');
+  await within(asserted, 20_000, 'the authenticator was asked for nothing within 20 s of the click');
   await authenticator.presence(false);
   return finish;
 }
@@ -378,7 +378,7 @@ test.describe('passkeys, with JavaScript', () => {
     page,
     baseURL,
   }) => {
-    test.setTimeout(60_000);
+    test.setTimeout(90_000);
     const base = onLocalhost(baseURL!);
     const authenticator = await VirtualAuthenticator.attach(page);
     await signUpWithPasskey(page, base, 'Cloned Key');

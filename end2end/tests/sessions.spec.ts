@@ -41,7 +41,7 @@ test.describe('sessions', () => {
     baseURL,
   }) => {
     expect(ACCESS_TTL_MS, 'ACCESS_TOKEN_TTL_SECONDS must be set for this test').toBeGreaterThan(0);
-    test.setTimeout(ACCESS_TTL_MS * 3 + 30_000);
+    test.setTimeout(ACCESS_TTL_MS * 3 + 60_000);
     await onTaskListAs(page, baseURL!, 'Marathon');
     await addTask(page, 'Before the token expired');
     const firstRefresh = await refreshCookie(context);
@@ -72,7 +72,7 @@ test.describe('sessions', () => {
     baseURL,
   }) => {
     expect(ACCESS_TTL_MS, 'ACCESS_TOKEN_TTL_SECONDS must be set for this test').toBeGreaterThan(0);
-    test.setTimeout(ACCESS_TTL_MS + 30_000);
+    test.setTimeout(ACCESS_TTL_MS + 60_000);
     await onTaskListAs(page, baseURL!, 'Two Tabs');
     await addTask(page, 'Seen from both tabs');
     const before = await refreshCookie(context);

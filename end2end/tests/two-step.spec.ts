@@ -51,7 +51,7 @@ test.describe('with JavaScript', () => {
   });
 
   test('turn it on from the account page, then sign in with a code from the app', async ({ page, baseURL }) => {
-    test.setTimeout(60_000);
+    test.setTimeout(90_000);
     const email = await signedIn(page, baseURL!, 'Two Stepper');
     await page.getByRole('link', { name: 'Account', exact: true }).click();
     await expect(section(page)).toContainText('Off.');
@@ -195,7 +195,7 @@ test.describe('with JavaScript', () => {
   });
 
   test('new recovery codes, then turning it off from the account page', async ({ page, baseURL }) => {
-    test.setTimeout(60_000);
+    test.setTimeout(90_000);
     const email = uniqueEmail('switcher');
     await createUser(baseURL!, 'Switcher', email);
     // Turned on before this browser signs in: turning it on signs out every other session.
