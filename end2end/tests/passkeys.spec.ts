@@ -299,6 +299,11 @@ test.describe('passkeys, with JavaScript', () => {
     await signUpWithPasskey(page, base, 'Autofiller');
     await signOut(page, authenticator);
     await expect(page.getByText('Signed in as Autofiller')).toHaveCount(0);
+    // The login page signOut left on starts its own autofill request once it hydrates; wait for
+    // it to be waiting (presence is off), or it could start after presence comes on below and
+    // sign in by itself too.
+    await hydrated(page);
+    await expect.poll(() => waitingAutofillRequests(page)).toBe(1);
 
     // Nothing to click: Chromium's virtual authenticator answers the autofill request itself
     // (a person would pick the passkey the Email field offers).
