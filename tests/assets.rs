@@ -91,8 +91,12 @@ async fn hashed_files_are_cached_for_a_year_and_plain_ones_revalidated() {
     assert_eq!(headers[header::CACHE_CONTROL], "no-cache");
 
     // A release build with hashed names: a new build has new names, so a year is safe.
-    let mut state = app.state.clone();
-    state.leptos_options.hash_files = true;
+    let mut options = app.state.leptos_options.clone();
+    options.hash_files = true;
+    let state =
+        tasks::server::AppState::new(app.state.config.clone(), app.state.db.clone(), options)
+            .await
+            .expect("state");
     let hashed = tasks::server::app(state);
     let (_, headers, _) = fetch(&hashed, "/pkg/tasks.wasm", Some("br")).await;
     assert_eq!(

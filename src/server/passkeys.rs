@@ -12,7 +12,7 @@
 //! two-step sign-in. Each sign-in moves the stored signature counter forward in one conditional
 //! statement; an answer that does not (a copied authenticator) is refused.
 
-use std::{sync::Arc, time::Duration};
+use std::time::Duration;
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use serde::{Deserialize, Serialize};
@@ -74,10 +74,10 @@ pub fn relying_party(public_url: &str) -> Option<Webauthn> {
         .ok()
 }
 
-fn relying(state: &AppState) -> Result<Arc<Webauthn>, AppError> {
+fn relying(state: &AppState) -> Result<&Webauthn, AppError> {
     state
         .webauthn
-        .clone()
+        .as_ref()
         .ok_or(PasskeyRule::Unavailable.into())
 }
 

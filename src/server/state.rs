@@ -1,6 +1,6 @@
 //! The application state every handler and server function receives.
 
-use std::sync::Arc;
+use std::{ops::Deref, sync::Arc};
 
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
@@ -15,15 +15,24 @@ use super::{
     metrics::Metrics,
 };
 
-/// Shared, cheaply cloneable state. Nothing in the app is global: tests build their own.
-#[derive(Clone, FromRef)]
-pub struct AppState {
+/// The shared state: one pointer, so a clone is one atomic increment whatever it holds.
+///
+/// axum clones the router's state for every `from_fn_with_state` layer and every `State`
+/// extractor a request passes, and Leptos once more for each page's context: with the fields
+/// held directly, copying and freeing them (the pools, `LeptosOptions`' strings, the hasher's
+/// channel) was half the CPU of a request that touches no database (issue 27's profile).
+/// Nothing in the app is global: tests build their own.
+#[derive(Clone)]
+pub struct AppState(Arc<Shared>);
+
+/// What [`AppState`] points to; its fields are read through `Deref` (`state.db`).
+pub struct Shared {
     pub db: Db,
-    pub config: Arc<Config>,
-    pub jwt: Arc<JwtKeys>,
+    pub config: Config,
+    pub jwt: JwtKeys,
     pub hasher: Hasher,
     /// Encrypts and decrypts authenticator-app secrets (`TOTP_ENCRYPTION_KEY`).
-    pub totp_key: Arc<SecretKey>,
+    pub totp_key: SecretKey,
     /// Off unless `METRICS_ADDR` or `METRICS_TOKEN` is set (see `server::metrics`).
     pub metrics: Metrics,
     /// Outgoing mail: queued here, sent by `mail::spawn_sender` (see `server::mail`).
@@ -31,10 +40,33 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     /// The passkeys' relying party (`server::passkeys::relying_party`); `None` when the
     /// public address has no domain name to bind passkeys to.
-    pub webauthn: Option<Arc<webauthn_rs::Webauthn>>,
+    pub webauthn: Option<webauthn_rs::Webauthn>,
     /// The paths of the app's own pages, read from its route tree: the only places a login's
     /// `next` parameter may send a person back to.
-    pages: Arc<[String]>,
+    pages: Vec<String>,
+}
+
+impl Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// Leptos' file and error handlers ask for the options by value; only they clone them (a few
+/// `Arc<str>`s), not every request.
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+/// The metrics layer's own state (`server::metrics::record_request`).
+impl FromRef<AppState> for Metrics {
+    fn from_ref(state: &AppState) -> Self {
+        state.metrics.clone()
+    }
 }
 
 impl AppState {
@@ -59,14 +91,13 @@ impl AppState {
             metrics.hash_queue_wait(),
         )
         .await?;
-        let totp_key = Arc::new(SecretKey::from_config(&config));
+        let totp_key = SecretKey::from_config(&config);
         // Production binds passkeys to PUBLIC_URL only: the listening address behind a proxy
         // is not where people are, and a passkey made for the wrong origin never works.
         let public = config.public_url.is_some() || config.env == AppEnv::Development;
         let webauthn = public
             .then(|| super::passkeys::relying_party(mail.public_url()))
-            .flatten()
-            .map(Arc::new);
+            .flatten();
         if webauthn.is_none() {
             tracing::warn!(
                 public_url = mail.public_url(),
@@ -74,10 +105,10 @@ impl AppState {
                  PUBLIC_URL to the address people open the service at"
             );
         }
-        Ok(Self {
+        Ok(Self(Arc::new(Shared {
             db,
-            config: Arc::new(config),
-            jwt: Arc::new(jwt),
+            config,
+            jwt,
             totp_key,
             hasher,
             metrics,
@@ -85,7 +116,7 @@ impl AppState {
             leptos_options,
             webauthn,
             pages: page_paths(),
-        })
+        })))
     }
 
     /// Where to send a person after login: `next` if it is one of our own pages, else their
@@ -126,7 +157,7 @@ fn page_matches(page: &str, path: &str) -> bool {
 }
 
 /// Every path the route tree declares.
-fn page_paths() -> Arc<[String]> {
+fn page_paths() -> Vec<String> {
     super::routes::page_routes()
         .iter()
         .map(|route| route.path().to_owned())
