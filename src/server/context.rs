@@ -19,7 +19,7 @@ use tower_cookies::Cookies;
 use super::{
     accounts,
     auth::{ClientInfo, cookie},
-    db::{self, now_millis},
+    db::{self, now_millis, per_request},
     sessions,
     state::AppState,
 };
@@ -118,11 +118,31 @@ pub async fn establish(
         return next.run(request).await;
     }
     let client = ClientInfo::of(request.headers(), request.extensions(), &state.config);
-    let caller = identify(&state, &cookies, request.headers(), &client).await;
-    request
-        .extensions_mut()
-        .insert(RequestContext { client, caller });
-    next.run(request).await
+    if !handled_in_this_task(request.uri().path()) {
+        let caller =
+            per_request::scope(identify(&state, &cookies, request.headers(), &client)).await;
+        request
+            .extensions_mut()
+            .insert(RequestContext { client, caller });
+        return next.run(request).await;
+    }
+    // The session lookup and the handler's statements share one connection.
+    per_request::scope(async move {
+        let caller = identify(&state, &cookies, request.headers(), &client).await;
+        request
+            .extensions_mut()
+            .insert(RequestContext { client, caller });
+        next.run(request).await
+    })
+    .await
+}
+
+/// Whether the request's database work all runs in this task: server functions and the REST
+/// API (`/api/…`) do theirs inline. A page's data is loaded by resources that Leptos runs as
+/// tasks of their own, which cannot use this task's connection; holding it through the render
+/// would only keep it from them (and, with enough pages at once, from everyone).
+fn handled_in_this_task(path: &str) -> bool {
+    path.starts_with("/api/")
 }
 
 /// What the request presents: `Authorization: Bearer` first, then the browser's cookies.
@@ -297,6 +317,14 @@ mod tests {
         assert_eq!(bearer_token(Some("Bearer ")), None);
         assert_eq!(bearer_token(Some("Bearer")), None);
         assert_eq!(bearer_token(None), None);
+    }
+
+    #[test]
+    fn only_api_requests_keep_a_connection_through_their_handler() {
+        assert!(handled_in_this_task("/api/v1/tasks"));
+        assert!(handled_in_this_task("/api/tasks/add"));
+        assert!(!handled_in_this_task("/tasks"));
+        assert!(!handled_in_this_task("/apiary"));
     }
 
     #[test]

@@ -170,7 +170,9 @@ impl Hasher {
             queued: Instant::now(),
         };
         match self.queue.try_send(job) {
-            Ok(()) => {}
+            // Argon2 takes tens of milliseconds, more in a login storm: the request's database
+            // connection goes back to the pool meanwhile rather than sit idle (issue 27).
+            Ok(()) => crate::server::db::per_request::release(),
             Err(flume::TrySendError::Full(_)) => {
                 tracing::warn!(
                     "refused a password hash: HASH_QUEUE_MAX hashes are already waiting (a \

@@ -9,6 +9,7 @@
 pub mod audit;
 pub mod mail;
 pub mod passkeys;
+pub mod per_request;
 pub mod rate_limits;
 pub mod sessions;
 pub mod tasks;
@@ -41,30 +42,60 @@ pub enum Db {
     Postgres(PgPool),
 }
 
-/// Runs `$body` with `$conn` bound to an executor that may only read (a SQLite reader
-/// connection, or the PostgreSQL pool), on whichever engine `$db` uses. `$body` is compiled
-/// once per engine, so each gets its native driver; it must return `Result<_, sqlx::Error>`.
+/// Runs `$body` with `$conn` bound to a connection that may only read (a SQLite reader, or a
+/// PostgreSQL connection), on whichever engine `$db` uses: the request's own connection when it
+/// has one (`per_request`). `$body` is compiled once per engine, so each gets its native
+/// driver; it must return `Result<_, sqlx::Error>`.
 macro_rules! db_read {
     ($db:expr, |$conn:ident| $body:expr) => {
         match $db {
-            $crate::server::db::Db::Sqlite { reader, .. } => match reader.get().await {
-                Ok(mut connection) => {
-                    let $conn = &mut *connection;
-                    $body
+            $crate::server::db::Db::Sqlite { reader, .. } => {
+                match $crate::server::db::per_request::reader(reader).await {
+                    Ok(mut connection) => {
+                        let $conn = &mut **connection;
+                        $body
+                    }
+                    Err(err) => Err(err),
                 }
-                Err(err) => Err(err),
-            },
-            $crate::server::db::Db::Postgres($conn) => $body,
+            }
+            $crate::server::db::Db::Postgres(pool) => {
+                match $crate::server::db::per_request::postgres(pool).await {
+                    Ok(mut connection) => {
+                        let $conn = &mut **connection;
+                        $body
+                    }
+                    Err(err) => Err(err),
+                }
+            }
         }
     };
 }
 
-/// Runs `$body` with `$conn` bound to the pool that writes, on whichever engine `$db` uses.
+/// Runs `$body` with `$conn` bound to a connection that writes, on whichever engine `$db` uses:
+/// SQLite's one writer (after handing the request's reader back, so no reader waits in the
+/// writer's queue), or the request's PostgreSQL connection.
 macro_rules! db_write {
     ($db:expr, |$conn:ident| $body:expr) => {
         match $db {
-            $crate::server::db::Db::Sqlite { writer: $conn, .. } => $body,
-            $crate::server::db::Db::Postgres($conn) => $body,
+            $crate::server::db::Db::Sqlite { writer, .. } => {
+                $crate::server::db::per_request::release();
+                match writer.acquire().await {
+                    Ok(mut connection) => {
+                        let $conn = &mut *connection;
+                        $body
+                    }
+                    Err(err) => Err(err),
+                }
+            }
+            $crate::server::db::Db::Postgres(pool) => {
+                match $crate::server::db::per_request::postgres(pool).await {
+                    Ok(mut connection) => {
+                        let $conn = &mut **connection;
+                        $body
+                    }
+                    Err(err) => Err(err),
+                }
+            }
         }
     };
 }
@@ -81,19 +112,21 @@ macro_rules! db_execute {
     };
 }
 
-/// Runs `$body` in a transaction on the writer (SQLite) or the pool (PostgreSQL), with the
-/// transaction as `$tx`; a `return` or `?` inside rolls it back.
+/// Runs `$body` in a transaction on the writer (SQLite) or the request's connection
+/// (PostgreSQL), with the transaction as `$tx`; a `return` or `?` inside rolls it back.
 macro_rules! in_transaction {
     ($db:expr, |$tx:ident| $body:expr) => {
         match $db {
             $crate::server::db::Db::Sqlite { writer, .. } => {
+                $crate::server::db::per_request::release();
                 let mut $tx = writer.begin().await?;
                 let out = $body;
                 $tx.commit().await?;
                 out
             }
             $crate::server::db::Db::Postgres(pool) => {
-                let mut $tx = pool.begin().await?;
+                let mut connection = $crate::server::db::per_request::postgres(pool).await?;
+                let mut $tx = sqlx::Connection::begin(&mut **connection).await?;
                 let out = $body;
                 $tx.commit().await?;
                 out
@@ -112,6 +145,10 @@ pub static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrat
 /// How long a SQLite statement waits for a lock held by another process (a backup, the
 /// `sqlite3` shell) before failing. Within this process writes never wait on the lock.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A pooled PostgreSQL connection idle at least this long is pinged before a request gets it;
+/// one used more recently was pinged as it came back (see `connect_postgres`).
+const PING_IF_IDLE_FOR: Duration = Duration::from_secs(1);
 
 /// Current time as Unix milliseconds, the representation of every timestamp column.
 pub fn now_millis() -> i64 {
@@ -315,10 +352,23 @@ impl Db {
             .max_connections(settings.max_connections)
             .min_connections(settings.min_connections)
             .acquire_timeout(settings.acquire_timeout)
-            // Drop connections that sat idle (a restarted server or a proxy may have cut them);
-            // test_before_acquire (on by default) catches the rest, so the pool recovers by
-            // itself when the database comes back.
+            // Drop connections that sat idle (a restarted server or a proxy may have cut them).
             .idle_timeout(Duration::from_secs(300))
+            // No ping before every checkout (sqlx's default): it is a network round trip per
+            // request, and sqlx already pings each connection as it comes back to the pool, so
+            // one that was used a moment ago is known to be alive. Only a connection idle for
+            // longer is pinged first (as HikariCP does): the server may have restarted or a
+            // proxy cut it meanwhile, and the pool then replaces it instead of failing the
+            // request, so it recovers by itself when the database comes back.
+            .test_before_acquire(false)
+            .before_acquire(|connection, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= PING_IF_IDLE_FOR {
+                        sqlx::Connection::ping(connection).await?;
+                    }
+                    Ok(true)
+                })
+            })
             .connect_with(options)
             .await
             .map_err(StartupError::Database)?;
