@@ -1,5 +1,11 @@
 //! The server binary: configuration, database, router, and a graceful shutdown.
 
+/// Only for the allocator A/B of `bench/run` (BENCHMARKS.md): glibc's malloc unless the
+/// `mimalloc` feature is on.
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[cfg(feature = "ssr")]
 fn main() -> std::process::ExitCode {
     use std::process::ExitCode;

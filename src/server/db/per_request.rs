@@ -14,6 +14,10 @@
 //! - On SQLite the slot holds a *reader*, and it is handed back before a statement waits for
 //!   the single writer: a request queued for the writer never keeps a reader from the requests
 //!   that only read (and a writer that needs a reader can always get one).
+//! - Inside a request, code reaches a connection only through the macros (or [`reader`] and
+//!   [`postgres`]), never `pool.begin()` or a pool as an executor: a second connection taken
+//!   from the pool while the request holds one deadlocks once every pooled connection is held
+//!   by a request waiting for another (`tests/concurrency.rs` runs into that at once).
 //! - Outside a scope (background tasks, and the tasks Leptos spawns to load a page's
 //!   resources) every statement checks a connection out and back as before.
 

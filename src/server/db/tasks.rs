@@ -1,7 +1,7 @@
 //! SQL for the `tasks` table. Every statement takes the owner's id and puts it in its `WHERE`
 //! clause: a task that belongs to someone else is indistinguishable from one that does not exist.
 
-use super::{Db, db_read, db_write, in_transaction, now_millis};
+use super::{Db, db_read, db_write, in_transaction, now_millis, per_request};
 use crate::{
     error::{AppError, Resource},
     model::{Deleted, Task},
@@ -27,6 +27,8 @@ pub async fn create(db: &Db, owner: i64, title: &str, cap: i64) -> Result<Option
     let now = now_millis();
     let task: Option<Task> = match db {
         Db::Sqlite { writer, .. } => {
+            // As `db_write!` does: no reader is held while waiting for the writer.
+            per_request::release();
             sqlx::query_as(&sql)
                 .bind(owner)
                 .bind(title)
@@ -36,7 +38,10 @@ pub async fn create(db: &Db, owner: i64, title: &str, cap: i64) -> Result<Option
                 .await?
         }
         Db::Postgres(pool) => {
-            let mut tx = pool.begin().await?;
+            // The request's connection: a second one from the pool while the request holds one
+            // would deadlock once every pooled connection is held that way.
+            let mut connection = per_request::postgres(pool).await?;
+            let mut tx = sqlx::Connection::begin(&mut **connection).await?;
             sqlx::query("SELECT id FROM users WHERE id = $1 FOR UPDATE")
                 .bind(owner)
                 .execute(&mut *tx)
