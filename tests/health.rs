@@ -32,6 +32,23 @@ async fn healthz_is_alive_and_readyz_checks_the_database_and_migrations() {
 }
 
 #[tokio::test]
+async fn probes_never_look_at_credentials() {
+    let app = spawn().await;
+    // A token and a cookie that would be refused (401, cookies cleared) anywhere that asks who
+    // is calling: the probes sit below that layer and answer as always, touching no cookie.
+    let alive = json_request(&app, "GET", "/healthz", Some("not-a-token"), None).await;
+    assert_eq!(alive.status, StatusCode::OK, "{}", alive.body);
+    let ready = app
+        .get("/readyz", Some(&common::cookie_with("not-a-token")))
+        .await;
+    assert_eq!(ready.status, StatusCode::OK, "{}", ready.body);
+    assert!(ready.set_cookies().is_empty(), "{:?}", ready.set_cookies());
+    // The same credentials elsewhere are refused, so the probes' answer is not an accident.
+    let tasks = json_request(&app, "GET", "/api/v1/tasks", Some("not-a-token"), None).await;
+    assert_eq!(tasks.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
 async fn with_the_database_down_readyz_fails_pages_say_so_and_the_process_stays_alive() {
     let app = spawn().await;
     let cookie = app.signed_up("down@example.com").await;

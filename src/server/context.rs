@@ -96,17 +96,6 @@ impl RequestContext {
     }
 }
 
-/// Requests that never need to know the caller: static files, health probes and metrics
-/// scrapes (whose bearer token is `METRICS_TOKEN`, not an access token: `server::metrics`
-/// checks it).
-fn needs_no_caller(path: &str) -> bool {
-    path.starts_with("/pkg/")
-        || path == "/favicon.svg"
-        || path == "/healthz"
-        || path == "/readyz"
-        || path == super::metrics::PATH
-}
-
 /// The layer: builds the [`RequestContext`] and stores it in the request's extensions.
 pub async fn establish(
     State(state): State<AppState>,
@@ -114,9 +103,6 @@ pub async fn establish(
     mut request: Request,
     next: Next,
 ) -> Response {
-    if needs_no_caller(request.uri().path()) {
-        return next.run(request).await;
-    }
     let client = ClientInfo::of(request.headers(), request.extensions(), &state.config);
     if !handled_in_this_task(request.uri().path()) {
         let caller =
@@ -325,14 +311,5 @@ mod tests {
         assert!(handled_in_this_task("/api/tasks/add"));
         assert!(!handled_in_this_task("/tasks"));
         assert!(!handled_in_this_task("/apiary"));
-    }
-
-    #[test]
-    fn static_files_and_probes_skip_authentication() {
-        assert!(needs_no_caller("/pkg/tasks.wasm"));
-        assert!(needs_no_caller("/healthz"));
-        assert!(needs_no_caller("/metrics"));
-        assert!(!needs_no_caller("/tasks"));
-        assert!(!needs_no_caller("/api/v1/tasks"));
     }
 }

@@ -33,6 +33,14 @@ pub fn app(state: AppState) -> Router {
     let context_state = state.clone();
     let state_for_headers = state.clone();
     let metrics = state.metrics.clone();
+    // Health probes, metrics scrapes and static files never need to know the caller, read a
+    // cookie or a body, or take a form post's redirect: they join below the layers that do
+    // (a layer applies to the routes the router has when it is added), and skip their cost.
+    let needs_no_caller = Router::new()
+        .merge(super::health::router())
+        .merge(super::metrics::router(&state.config))
+        .merge(super::assets::router(&state.leptos_options))
+        .with_state(state.clone());
     // Development without SMTP_URL: the mail the server would have sent, at /dev/mailbox.
     let mailbox = if state.mail.is_mailbox() {
         super::mail::mailbox::router()
@@ -54,10 +62,7 @@ pub fn app(state: AppState) -> Router {
         )
         .nest("/api/v1", super::api::router())
         .merge(mailbox)
-        .merge(super::health::router())
-        .merge(super::metrics::router(&state.config))
         .merge(super::api::doc::swagger_ui())
-        .merge(super::assets::router(&state.leptos_options))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         // Server-function errors leave with their real status instead of Leptos' 500.
         .layer(middleware::from_fn(server_fn_status))
@@ -79,6 +84,7 @@ pub fn app(state: AppState) -> Router {
         .layer(CookieManagerLayer::new())
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(middleware::from_fn(super::error::json_body_limit))
+        .merge(needs_no_caller)
         // Before any handler or server function can act on a forged cross-site request.
         .layer(middleware::from_fn(super::csrf::guard))
         // A panicking handler answers a generic 500 (and is logged) instead of dropping the
