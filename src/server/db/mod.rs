@@ -42,6 +42,20 @@ pub enum Db {
     Postgres(PgPool),
 }
 
+/// Runs `$body` with `$conn` bound to the request's PostgreSQL connection (or one from `$pool`
+/// outside a request): reads and writes alike, since PostgreSQL has one pool for both.
+macro_rules! on_postgres {
+    ($pool:expr, |$conn:ident| $body:expr) => {
+        match $crate::server::db::per_request::postgres($pool).await {
+            Ok(mut connection) => {
+                let $conn = &mut **connection;
+                $body
+            }
+            Err(err) => Err(err),
+        }
+    };
+}
+
 /// Runs `$body` with `$conn` bound to a connection that may only read (a SQLite reader, or a
 /// PostgreSQL connection), on whichever engine `$db` uses: the request's own connection when it
 /// has one (`per_request`). `$body` is compiled once per engine, so each gets its native
@@ -59,13 +73,7 @@ macro_rules! db_read {
                 }
             }
             $crate::server::db::Db::Postgres(pool) => {
-                match $crate::server::db::per_request::postgres(pool).await {
-                    Ok(mut connection) => {
-                        let $conn = &mut **connection;
-                        $body
-                    }
-                    Err(err) => Err(err),
-                }
+                $crate::server::db::on_postgres!(pool, |$conn| $body)
             }
         }
     };
@@ -88,13 +96,7 @@ macro_rules! db_write {
                 }
             }
             $crate::server::db::Db::Postgres(pool) => {
-                match $crate::server::db::per_request::postgres(pool).await {
-                    Ok(mut connection) => {
-                        let $conn = &mut **connection;
-                        $body
-                    }
-                    Err(err) => Err(err),
-                }
+                $crate::server::db::on_postgres!(pool, |$conn| $body)
             }
         }
     };
@@ -135,7 +137,7 @@ macro_rules! in_transaction {
     };
 }
 
-pub(crate) use {db_execute, db_read, db_write, in_transaction};
+pub(crate) use {db_execute, db_read, db_write, in_transaction, on_postgres};
 
 /// SQLite migrations, embedded in the binary at compile time and applied at startup.
 pub static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
