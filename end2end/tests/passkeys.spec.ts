@@ -1,4 +1,5 @@
 import { expect, test, type CDPSession, type Page, type Response } from '@playwright/test';
+import { randomBytes } from 'node:crypto';
 import { PASSWORD, createUser, hydrated, logIn, uniqueEmail, watchConsole } from './helpers';
 
 // Passkeys (WebAuthn): adding one on the account page, signing in with the button or through the
@@ -342,6 +343,38 @@ test.describe('passkeys, with JavaScript', () => {
     expect(answer.status(), await answer.text()).toBe(400);
     expect((await answer.json()).error).toBe('passkey');
     await expect(page.getByRole('alert').filter({ hasText: /\w/ })).toBeVisible();
+    await expect(page).toHaveURL(/\/login$/);
+    await expect(page.getByText('Signed in as')).toHaveCount(0);
+  });
+
+  test('a passkey the server refuses is offered again in the autofill only after a growing wait', async ({
+    page,
+    baseURL,
+  }) => {
+    test.setTimeout(60_000);
+    const base = onLocalhost(baseURL!);
+    const authenticator = await VirtualAuthenticator.attach(page);
+    await signUpWithPasskey(page, base, 'Unknown Key');
+    const [original] = await authenticator.credentials();
+    await signOut(page, authenticator);
+
+    // A passkey for this site and person that the server has never seen: refused every time.
+    await authenticator.holdOnly({ ...original, credentialId: randomBytes(16).toString('base64'), signCount: 0 });
+    let finishes = 0;
+    page.on('request', (request) => {
+      if (new URL(request.url()).pathname === '/api/passkeys/sign-in/finish') finishes += 1;
+    });
+    // Presence on: the device answers every autofill request at once, as if the person kept
+    // picking the passkey. The page must not turn that into a stream of sign-in attempts.
+    await authenticator.presence(true);
+    await page.goto(`${base}/login`);
+    await hydrated(page);
+    await expect(page.getByRole('alert').filter({ hasText: /\w/ })).toBeVisible();
+    // A window of 10 s, watched as a person would leave the page open: a refusal at once,
+    // then again after 3 s, and not again before 6 s more.
+    await page.waitForTimeout(10_000);
+    expect(finishes).toBeGreaterThanOrEqual(2);
+    expect(finishes).toBeLessThanOrEqual(3);
     await expect(page).toHaveURL(/\/login$/);
     await expect(page.getByText('Signed in as')).toHaveCount(0);
   });

@@ -6,6 +6,8 @@
 //! live in a browser that has passkeys, and a `<noscript>` note says so otherwise; password
 //! sign-in works either way. Renaming, removing and adding a password are plain form posts.
 
+use std::time::Duration;
+
 use leptos::{either::either, prelude::*, server_fn::ServerFn, task::spawn_local};
 
 use crate::{
@@ -97,6 +99,62 @@ async fn sign_in_once(
     }
 }
 
+/// The wait before the page offers a passkey in the email field's autofill again after the
+/// server refused one; it doubles with each refusal in a row.
+const AUTOFILL_RETRY_AFTER: Duration = Duration::from_secs(3);
+
+/// Refusals in a row after which the page stops offering autofill by itself (3 + 6 + 12 + 24 s of
+/// waits): a person clicking "Sign in with a passkey" starts again. A copied passkey, or a
+/// device that keeps answering with a passkey the server refuses, cannot make the page hammer
+/// the server.
+const AUTOFILL_RETRIES: u32 = 4;
+
+/// What the login page's passkey sign-in keeps between its attempts.
+#[derive(Clone, Copy)]
+struct SignInState {
+    next: Signal<String>,
+    error: RwSignal<Option<String>>,
+    busy: RwSignal<bool>,
+    /// The waiting autofill request's abort handle. The browser's handle is not `Send`: local
+    /// storage in the browser; on the server (where it is `()`) the thread-safe kind, since a
+    /// page may be dropped on another thread.
+    #[cfg(feature = "hydrate")]
+    autofill: StoredValue<Option<passkey::Abort>, LocalStorage>,
+    #[cfg(not(feature = "hydrate"))]
+    autofill: StoredValue<Option<passkey::Abort>>,
+}
+
+impl SignInState {
+    /// Offers the passkeys in the email field's autofill: the request waits in the background
+    /// for the person to pick one. It says nothing when the browser gives up on it (no passkey
+    /// here, an address passkeys cannot use): nobody asked. After `refusals` refusals in a row
+    /// it is offered again only after a growing wait, and at most [`AUTOFILL_RETRIES`] times.
+    fn offer_autofill(self, refusals: u32) {
+        spawn_local(async move {
+            if self.busy.get_untracked() || !passkey::autofill_available().await {
+                return;
+            }
+            let Some(handle) = passkey::abort_handle() else {
+                return;
+            };
+            self.autofill.set_value(Some(handle.clone()));
+            let outcome = sign_in_once(self.next.get_untracked(), Some(handle), self.error).await;
+            if matches!(outcome, Outcome::Refused) {
+                self.offer_autofill_later(refusals + 1);
+            }
+        });
+    }
+
+    /// [`Self::offer_autofill`] after the wait that `refusals` refusals in a row call for.
+    fn offer_autofill_later(self, refusals: u32) {
+        if refusals > AUTOFILL_RETRIES {
+            return;
+        }
+        let wait = AUTOFILL_RETRY_AFTER * 2u32.pow(refusals.saturating_sub(1));
+        set_timeout(move || self.offer_autofill(refusals), wait);
+    }
+}
+
 /// The login page's passkey sign-in: the button, and the autofill in the email field (whose
 /// `autocomplete` holds `webauthn`). `next` is where to go after.
 #[component]
@@ -104,38 +162,18 @@ pub fn PasskeySignIn(#[prop(into)] next: Signal<String>) -> impl IntoView {
     let ready = passkeys_ready();
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
-    // The browser's abort handle is not `Send`: local storage in the browser; on the server
-    // (where it is `()`) the thread-safe kind, since a page may be dropped on another thread.
-    #[cfg(feature = "hydrate")]
-    let autofill = StoredValue::new_local(None::<passkey::Abort>);
-    #[cfg(not(feature = "hydrate"))]
-    let autofill = StoredValue::new(None::<passkey::Abort>);
-    // The autofill request waits in the background for the person to pick a passkey in the
-    // email field's suggestions. It says nothing when the browser gives up on it (no passkey
-    // here, an address passkeys cannot use): nobody asked. After the person picked a passkey
-    // the server refused (the reason is shown), it is offered again; nothing else repeats it.
-    let listen = move || {
-        spawn_local(async move {
-            if !passkey::autofill_available().await {
-                return;
-            }
-            loop {
-                let Some(handle) = passkey::abort_handle() else {
-                    return;
-                };
-                autofill.set_value(Some(handle.clone()));
-                if !matches!(
-                    sign_in_once(next.get_untracked(), Some(handle), error).await,
-                    Outcome::Refused
-                ) {
-                    return;
-                }
-            }
-        });
+    let state = SignInState {
+        next,
+        error,
+        busy,
+        #[cfg(feature = "hydrate")]
+        autofill: StoredValue::new_local(None),
+        #[cfg(not(feature = "hydrate"))]
+        autofill: StoredValue::new(None),
     };
     Effect::new(move |_| {
         if ready.get() {
-            listen();
+            state.offer_autofill(0);
         }
     });
     let on_click = move |_| {
@@ -143,7 +181,7 @@ pub fn PasskeySignIn(#[prop(into)] next: Signal<String>) -> impl IntoView {
             return;
         }
         // One request at a time: the autofill one steps aside for the dialog.
-        autofill.update_value(|handle| {
+        state.autofill.update_value(|handle| {
             if let Some(handle) = handle.take() {
                 passkey::abort(&handle);
             }
@@ -151,13 +189,23 @@ pub fn PasskeySignIn(#[prop(into)] next: Signal<String>) -> impl IntoView {
         busy.set(true);
         error.set(None);
         spawn_local(async move {
-            match sign_in_once(next.get_untracked(), None, error).await {
-                Outcome::SignedIn => return,
-                Outcome::Stopped(Some(failure)) => report(error, &failure),
-                Outcome::Stopped(None) | Outcome::Refused => {}
+            let outcome = sign_in_once(next.get_untracked(), None, error).await;
+            // Signed in: the page is leaving, and the button keeps saying it is busy.
+            if matches!(outcome, Outcome::SignedIn) {
+                return;
             }
             busy.set(false);
-            listen();
+            match outcome {
+                // The person acted: autofill is offered again, after the first wait.
+                Outcome::Refused => state.offer_autofill_later(1),
+                Outcome::Stopped(failure) => {
+                    if let Some(failure) = failure {
+                        report(error, &failure);
+                    }
+                    state.offer_autofill(0);
+                }
+                Outcome::SignedIn => {}
+            }
         });
     };
     view! {

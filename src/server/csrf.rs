@@ -16,7 +16,6 @@ use axum::{
     Json,
     extract::Request,
     http::{HeaderMap, Method, StatusCode, header},
-    middleware::Next,
     response::{IntoResponse, Response},
 };
 
@@ -48,28 +47,25 @@ fn verdict(method: &Method, headers: &HeaderMap) -> Result<(), &'static str> {
     }
 }
 
-/// Middleware: refuses cross-origin browser requests that could change state, before any
-/// handler or server function runs.
-pub async fn guard(request: Request, next: Next) -> Response {
-    match verdict(request.method(), request.headers()) {
-        Ok(()) => next.run(request).await,
-        Err(reason) => {
-            tracing::warn!(
-                target: "security",
-                event = "csrf_refused",
-                method = %request.method(),
-                path = request.uri().path(),
-                reason,
-                "refused a cross-origin request"
-            );
-            let body = ErrorOut {
-                detail: "Cross-origin request refused: this action can only be taken from this \
-                         site's own pages."
-                    .into(),
-            };
-            (StatusCode::FORBIDDEN, Json(body)).into_response()
-        }
-    }
+/// The 403 for a cross-origin browser request that could change state, logged as a security
+/// event; `None` for every other request. `server::edge::CsrfLayer` asks it before any handler
+/// or server function runs.
+pub fn refusal(request: &Request) -> Option<Response> {
+    let reason = verdict(request.method(), request.headers()).err()?;
+    tracing::warn!(
+        target: "security",
+        event = "csrf_refused",
+        method = %request.method(),
+        path = request.uri().path(),
+        reason,
+        "refused a cross-origin request"
+    );
+    let body = ErrorOut {
+        detail: "Cross-origin request refused: this action can only be taken from this site's \
+                 own pages."
+            .into(),
+    };
+    Some((StatusCode::FORBIDDEN, Json(body)).into_response())
 }
 
 #[cfg(test)]

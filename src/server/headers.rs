@@ -1,4 +1,5 @@
-//! Security headers on every response, and the Content Security Policy.
+//! Security headers on every response (added by `server::edge`), the Content Security
+//! Policy, and the limit on request headers.
 //!
 //! Pages get a CSP whose `script-src` allows our own files, the per-response nonce Leptos puts
 //! on its inline hydration scripts, and `'wasm-unsafe-eval'` (compiling the wasm bundle);
@@ -7,17 +8,14 @@
 //! inline stylesheet by hash.
 
 use axum::{
-    extract::{Request, State},
-    http::{HeaderName, HeaderValue, header},
-    middleware::Next,
-    response::Response,
+    Json,
+    http::{HeaderMap, HeaderName, StatusCode, header},
+    response::{IntoResponse, Response},
 };
-
-use axum::{Json, http::StatusCode, response::IntoResponse};
 use base64::{Engine, engine::general_purpose::STANDARD};
 use sha2::{Digest, Sha256};
 
-use super::{config::AppEnv, error::ErrorOut, state::AppState};
+use super::error::ErrorOut;
 
 /// Largest total size of request headers accepted (names and values). Browsers send a few KB;
 /// more is an attack or a cookie jar gone wrong. (hyper itself stops at ~400 KB.)
@@ -28,28 +26,23 @@ pub const MAX_HEADERS: usize = 100;
 /// What hyper parses at most before answering 431 by itself.
 pub const HYPER_MAX_HEADERS: usize = 1000;
 
-/// Refuses requests whose headers are larger than [`MAX_HEADER_BYTES`] or more than
-/// [`MAX_HEADERS`] with 431, before any other layer parses them (cookies, tokens).
-pub async fn limit_header_size(request: Request, next: Next) -> Response {
-    let count = request.headers().len();
-    let size: usize = request
-        .headers()
+/// The 431 for request headers larger than [`MAX_HEADER_BYTES`] or more than [`MAX_HEADERS`],
+/// checked before any other layer parses them (cookies, tokens); `None` when they fit.
+pub fn oversized(headers: &HeaderMap) -> Option<Response> {
+    let count = headers.len();
+    let size: usize = headers
         .iter()
         .map(|(name, value)| name.as_str().len() + value.len())
         .sum();
-    if size > MAX_HEADER_BYTES || count > MAX_HEADERS {
-        tracing::warn!(size, count, "refused a request with oversized headers");
-        return (
-            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-            Json(ErrorOut {
-                detail: "The request headers are too large. Clear this site's cookies and try \
-                         again."
-                    .into(),
-            }),
-        )
-            .into_response();
+    if size <= MAX_HEADER_BYTES && count <= MAX_HEADERS {
+        return None;
     }
-    next.run(request).await
+    tracing::warn!(size, count, "refused a request with oversized headers");
+    let body = ErrorOut {
+        detail: "The request headers are too large. Clear this site's cookies and try again."
+            .into(),
+    };
+    Some((StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, Json(body)).into_response())
 }
 
 /// The directives after `style-src`, the same in every policy.
@@ -62,7 +55,7 @@ macro_rules! policy_tail {
 
 /// The policy of every response that sets none of its own (no nonce, no inline style): a
 /// constant, so the layer adds it to each response without building it.
-const DEFAULT_POLICY: &str = concat!(
+pub const DEFAULT_POLICY: &str = concat!(
     "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; ",
     policy_tail!()
 );
@@ -138,39 +131,6 @@ const PERMISSIONS_POLICY: &str = "accelerometer=(), autoplay=(), camera=(), disp
      idle-detection=(), magnetometer=(), microphone=(), midi=(), payment=(), \
      picture-in-picture=(), publickey-credentials-get=(self), screen-wake-lock=(), serial=(), \
      usb=(), xr-spatial-tracking=()";
-
-/// Adds the security headers to every response (keeping a CSP a page already set with its
-/// nonce), and `Cache-Control: no-store` to everything but static files, so no page, token or
-/// personal data is kept by a browser or a shared cache.
-pub async fn security_headers(
-    State(state): State<AppState>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let static_file = super::assets::is_static(request.uri().path());
-    let mut response = next.run(request).await;
-    let headers = response.headers_mut();
-    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
-        headers.insert(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(DEFAULT_POLICY),
-        );
-    }
-    for (name, value) in fixed_headers() {
-        headers.insert(name, HeaderValue::from_static(value));
-    }
-    if state.config.env == AppEnv::Production {
-        // Two years, as the HSTS preload list asks; production serves only HTTPS.
-        headers.insert(
-            header::STRICT_TRANSPORT_SECURITY,
-            HeaderValue::from_static("max-age=63072000; includeSubDomains"),
-        );
-    }
-    if !static_file {
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    }
-    response
-}
 
 #[cfg(test)]
 mod tests {

@@ -20,14 +20,13 @@
 
 use std::{
     sync::{Arc, Weak},
-    time::{Duration, Instant},
+    time::Duration,
 };
 
 use axum::{
     Json, Router,
     extract::{MatchedPath, Request, State},
     http::{HeaderValue, Method, StatusCode, header},
-    middleware::Next,
     response::{IntoResponse, Response},
     routing::get,
 };
@@ -39,7 +38,6 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::{
-    assets,
     auth::{ClientInfo, password::Hasher},
     config::{Config, MetricsToken},
     context,
@@ -411,27 +409,15 @@ fn method_label(method: &Method) -> &'static str {
     }
 }
 
-/// The layer: counts every request under its route template (axum's `MatchedPath`, set by the
-/// router before the route's layers run), never its raw path.
-pub async fn record_request(
-    State(metrics): State<Metrics>,
-    request: Request,
-    next: Next,
-) -> Response {
-    if !metrics.is_enabled() {
-        return next.run(request).await;
-    }
-    let route = match request.extensions().get::<MatchedPath>() {
+/// The `route` label of a request: the template of the route it matched (`Router::layer`
+/// wraps each route after the router matched it, so the edge layer sees it), [`STATIC_FILES`]
+/// for static files, [`UNMATCHED`] for the rest.
+pub fn route_label(matched: Option<&MatchedPath>, static_file: bool) -> &str {
+    match matched {
         Some(matched) => matched.as_str(),
-        None if assets::is_static(request.uri().path()) => STATIC_FILES,
+        None if static_file => STATIC_FILES,
         None => UNMATCHED,
     }
-    .to_owned();
-    let method = request.method().clone();
-    let started = Instant::now();
-    let response = next.run(request).await;
-    metrics.request(&route, &method, response.status(), started.elapsed());
-    response
 }
 
 /// `GET /metrics` on the main port: present only when `METRICS_TOKEN` is set, so that without

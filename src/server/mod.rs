@@ -12,6 +12,7 @@ pub mod config;
 pub mod context;
 pub mod csrf;
 pub mod db;
+pub mod edge;
 pub mod email;
 pub mod error;
 pub mod form_posts;

@@ -1,14 +1,9 @@
 //! The router: pages, server functions, static files, and the layers around them.
 
-use axum::{
-    Router,
-    extract::Request,
-    middleware,
-    response::{Redirect, Response},
-    routing::get,
-};
+use axum::{Router, extract::Request, middleware, response::Redirect, routing::get};
 use leptos::prelude::provide_context;
 use leptos_axum::{AxumRouteListing, LeptosRoutes, generate_route_list};
+use tower::ServiceBuilder;
 use tower_cookies::CookieManagerLayer;
 use tower_http::{
     catch_panic::CatchPanicLayer,
@@ -17,7 +12,13 @@ use tower_http::{
     trace::TraceLayer,
 };
 
-use super::{context, error::server_fn_status, state::AppState};
+use super::{
+    config::AppEnv,
+    context,
+    edge::{CsrfLayer, EdgeLayer},
+    error::server_fn_status,
+    state::AppState,
+};
 use crate::{
     app::{App, shell},
     paths,
@@ -31,8 +32,8 @@ pub fn app(state: AppState) -> Router {
     let leptos_options = state.leptos_options.clone();
     let routes = page_routes();
     let context_state = state.clone();
-    let state_for_headers = state.clone();
     let metrics = state.metrics.clone();
+    let production = state.config.env == AppEnv::Production;
     // Health probes, metrics scrapes and static files never need to know the caller, read a
     // cookie or a body, or take a form post's redirect: they join below the layers that do
     // (a layer applies to the routes the router has when it is added), and skip their cost.
@@ -60,59 +61,67 @@ pub fn app(state: AppState) -> Router {
             paths::OLD_SESSIONS,
             get(|| async { Redirect::permanent(paths::ACCOUNT) }),
         )
-        .nest("/api/v1", super::api::router())
         .merge(mailbox)
         .merge(super::api::doc::swagger_ui())
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
-        // Server-function errors leave with their real status instead of Leptos' 500.
-        .layer(middleware::from_fn(server_fn_status))
-        // A plain form post's redirect stays on this site and carries no text in its URL.
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            super::form_posts::rewrite_redirects,
-        ))
-        // A crafted page URL with Leptos' error parameters is sent to the page without them.
-        .layer(middleware::from_fn(super::form_posts::drop_error_params))
+        // Pages and server functions only. Outermost first: a crafted page URL with Leptos'
+        // error parameters is sent to the page without them; a plain form post's redirect stays
+        // on this site and carries no text in its URL; server-function errors leave with their
+        // real status instead of Leptos' 500.
+        .layer(
+            ServiceBuilder::new()
+                .layer(middleware::from_fn(super::form_posts::drop_error_params))
+                .layer(middleware::from_fn_with_state(
+                    state.clone(),
+                    super::form_posts::rewrite_redirects,
+                ))
+                .layer(middleware::from_fn(server_fn_status)),
+        )
+        // The REST API joins below those: a REST error has its status already, its redirects
+        // are its own, and no JSON answer renders text from its URL, so the API pays for none
+        // of them.
+        .nest("/api/v1", super::api::router())
         // Who is calling, decided once (silent refresh, token, session) for everything inside.
         .layer(middleware::from_fn_with_state(
             state.clone(),
             context::establish,
         ))
         .with_state(state)
-        // Outside the routes, so server functions and the context layer share one cookie jar
-        // (tower-cookies only emits Set-Cookie for cookies added through this layer).
-        .layer(CookieManagerLayer::new())
-        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
-        .layer(middleware::from_fn(super::error::json_body_limit))
-        .merge(needs_no_caller)
-        // Before any handler or server function can act on a forged cross-site request.
-        .layer(middleware::from_fn(super::csrf::guard))
-        // A panicking handler answers a generic 500 (and is logged) instead of dropping the
-        // connection; inside the trace span, so the log line has the request id.
-        .layer(CatchPanicLayer::custom(super::error::panic_response))
         .layer(
-            TraceLayer::new_for_http()
-                .make_span_with(request_span)
-                .on_request(())
-                .on_response(log_response),
+            ServiceBuilder::new()
+                .layer(middleware::from_fn(super::error::json_body_limit))
+                .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+                // Inside the body limits and outside the routes, so server functions and the
+                // context layer share one cookie jar (tower-cookies only emits Set-Cookie for
+                // cookies added through this layer).
+                .layer(CookieManagerLayer::new()),
         )
-        .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
-        // Oversized headers are refused before anything parses them.
-        .layer(middleware::from_fn(super::headers::limit_header_size))
-        // Outside every layer that refuses (431 for headers, CSRF, body limit, a panic's 500),
-        // so that each refusal leaves with the security headers too.
-        .layer(middleware::from_fn_with_state(
-            state_for_headers,
-            super::headers::security_headers,
-        ))
-        // Around everything, so every answer is counted (431, CSRF refusals, panics included).
-        // `Router::layer` wraps each route, after the router has matched it, so the layer sees
-        // the route's template (`MatchedPath`).
-        .layer(middleware::from_fn_with_state(
-            metrics,
-            super::metrics::record_request,
-        ))
+        .merge(needs_no_caller)
+        // Around every route, outermost first. Each `Router::layer` call wraps every route in
+        // one more boxed service, cloned and boxed again per request, so the layers go in as
+        // one stack each (BENCHMARKS.md, issue 27).
+        .layer(
+            ServiceBuilder::new()
+                // Every answer is counted (431, CSRF refusals, panics included) and leaves
+                // with the security headers, and oversized headers are refused before anything
+                // parses them. `Router::layer` wraps each route after the router has matched
+                // it, so the layer sees the route's template (`MatchedPath`).
+                .layer(EdgeLayer::new(metrics, production))
+                .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+                .layer(PropagateRequestIdLayer::x_request_id())
+                .layer(
+                    TraceLayer::new_for_http()
+                        .make_span_with(request_span)
+                        .on_request(())
+                        .on_response(log_response),
+                )
+                // A panicking handler answers a generic 500 (and is logged) instead of
+                // dropping the connection; inside the trace span, so the log line has the
+                // request id.
+                .layer(CatchPanicLayer::custom(super::error::panic_response))
+                // Before any handler or server function can act on a forged cross-site request.
+                .layer(CsrfLayer),
+        )
 }
 
 /// The page routes of [`App`], generated once per process.
@@ -144,7 +153,11 @@ fn request_span(request: &Request) -> tracing::Span {
     )
 }
 
-fn log_response(response: &Response, latency: std::time::Duration, _span: &tracing::Span) {
+fn log_response<B>(
+    response: &axum::http::Response<B>,
+    latency: std::time::Duration,
+    _span: &tracing::Span,
+) {
     tracing::info!(
         status = response.status().as_u16(),
         latency_ms = u64::try_from(latency.as_millis()).unwrap_or(u64::MAX),

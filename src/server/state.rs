@@ -62,13 +62,6 @@ impl FromRef<AppState> for LeptosOptions {
     }
 }
 
-/// The metrics layer's own state (`server::metrics::record_request`).
-impl FromRef<AppState> for Metrics {
-    fn from_ref(state: &AppState) -> Self {
-        state.metrics.clone()
-    }
-}
-
 impl AppState {
     /// Builds the state from a validated configuration and an open, migrated pool.
     ///

@@ -194,7 +194,7 @@ impl Modify for Security {
 /// Its online validator is off: by default Swagger UI sends the document's URL to
 /// validator.swagger.io for a badge, which would tell a third party about every deployment
 /// (and fail anyway under our CSP). Its responses carry [`docs_content_security_policy`],
-/// which `headers::security_headers` keeps.
+/// which `server::edge` keeps.
 pub fn swagger_ui() -> Router<AppState> {
     let ui = SwaggerUi::new("/api/v1/docs")
         .url("/api/v1/openapi.json", ApiDoc::openapi())

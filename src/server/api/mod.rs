@@ -101,7 +101,7 @@ fn link_header(next: Option<&str>) -> HeaderMap {
 }
 
 /// Token responses: `no-store` plus `Pragma: no-cache`, as RFC 6749 §5.1 asks of them. (Every
-/// other response gets `no-store` from `headers::security_headers`.)
+/// other response gets `no-store` from `server::edge`.)
 fn no_store() -> [(header::HeaderName, HeaderValue); 2] {
     [
         (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
