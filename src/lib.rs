@@ -8,6 +8,7 @@ pub mod app;
 pub mod components;
 pub mod error;
 pub mod fns;
+pub mod islands;
 pub mod model;
 pub mod pages;
 pub mod passkey;

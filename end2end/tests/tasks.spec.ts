@@ -162,6 +162,9 @@ test.describe('with JavaScript', () => {
     await items.filter({ hasText: 'Call mum' }).getByRole('button', { name: 'Delete' }).click();
     await expect(page.getByRole('checkbox', { name: 'Call mum' })).toHaveCount(0);
     await expect(items).toHaveCount(2);
+    // The row goes at once; the server has it once Undo is offered (a reload before that may
+    // cancel the request, as it would for a person).
+    await expect(page.getByRole('status').filter({ hasText: 'Deleted ‘Call mum’.' })).toBeVisible();
 
     await page.reload();
     await hydrated(page);
