@@ -18,7 +18,10 @@ import { request as httpRequest } from 'node:http';
 // Raised again for issue 16's passkeys (+7.4 % brotli: the WebAuthn calls through web-sys, the
 // login button and autofill, the sign-up button, the account page's list and add form).
 const WASM_BROTLI_CEILING = 520 * 1000; // bytes; 334,541 at e2ea195, 404,935 with issue 13's pages, 440,018 with issue 14's, 471,668 with issue 15's, 506,719 with issue 16's
-const WASM_GZIP_CEILING = 830 * 1000; // bytes, cargo-leptos' gzip; 515,158 at e2ea195, 634,406 with issue 13's pages, 698,600 with issue 14's, 753,373 with issue 15's, 814,310 with issue 16's
+// Issue 28: the gzip copies are made again at gzip -9 after the build (.ci/build): 825,212 bytes
+// as cargo-leptos compresses, 702,757 at -9, so the gzip ceiling came down from 830 KB and would
+// catch a build that served cargo-leptos' own gzip again. The TaskList island added 6,816 brotli.
+const WASM_GZIP_CEILING = 720 * 1000; // bytes; cargo-leptos' gzip: 515,158 at e2ea195, 634,406 with issue 13's pages, 698,600 with issue 14's, 753,373 with issue 15's, 814,310 with issue 16's; gzip -9: 702,757 at issue 28's first island
 
 /** GETs `url` without decoding, so the body's length is what crossed the wire. */
 function rawGet(url: string, acceptEncoding: string): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; bytes: number }> {
