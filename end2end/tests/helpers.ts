@@ -22,9 +22,17 @@ export async function createUser(baseURL: string, name: string, email: string): 
   await api.dispose();
 }
 
-/** Waits until the wasm app has hydrated the server-rendered page. */
+/**
+ * Waits until the wasm app has hydrated the server-rendered page, and every island on it is
+ * live: each island's root element says `data-ready="true"` once its handlers are attached.
+ */
 export async function hydrated(page: Page): Promise<void> {
   await page.locator('body[data-hydrated="true"]').waitFor();
+  await page.waitForFunction(() =>
+    Array.from(document.querySelectorAll('leptos-island')).every(
+      (island) => island.firstElementChild?.getAttribute('data-ready') === 'true',
+    ),
+  );
 }
 
 /**

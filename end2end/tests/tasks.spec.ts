@@ -168,6 +168,10 @@ test.describe('with JavaScript', () => {
 
     await page.reload();
     await hydrated(page);
+    // Loaded from the server, the list is the page's one island, and it is live (an island the
+    // router renders after an in-app navigation has no wrapper element).
+    await expect(page.locator('leptos-island')).toHaveCount(1);
+    await expect(page.locator('leptos-island > .task-island[data-ready="true"]')).toHaveCount(1);
     await expect(items).toHaveCount(2);
     await expect(page.getByRole('checkbox', { name: 'Write the quarterly report' })).not.toBeChecked();
     await expect(page.getByRole('checkbox', { name: 'Buy milk' })).toBeChecked();
