@@ -38,9 +38,36 @@ test('a failed login without JavaScript shows the error on the form', async ({ p
   await expect(page.getByRole('alert').filter({ hasText: 'Incorrect email or password.' })).toBeVisible();
   await expect(page.getByLabel('Email', { exact: true })).toBeFocused();
   await expect(page.getByLabel('Email', { exact: true })).toHaveAttribute('aria-invalid', 'true');
+  // The email comes back as typed; the password never does.
+  await expect(page.getByLabel('Email', { exact: true })).toHaveValue(email);
+  await expect(page.getByLabel('Password', { exact: true })).toHaveValue('');
   // Reloading does not show it again.
   await page.reload();
   await expect(page.getByText('Incorrect email or password.')).toHaveCount(0);
+});
+
+test('a refused sign-up without JavaScript keeps the name and email, never the passwords', async ({ page, baseURL }) => {
+  const taken = uniqueEmail('nojs-taken');
+  await createUser(baseURL!, 'First', taken);
+  await page.goto('/register');
+  await page.getByLabel('Name', { exact: true }).fill('Second Person');
+  await page.getByLabel('Email', { exact: true }).fill(taken);
+  await page.getByLabel('Password', { exact: true }).fill('short');
+  await page.getByLabel('Confirm password', { exact: true }).fill('other');
+  await page.getByRole('button', { name: 'Sign up' }).click();
+  await expect(page).toHaveURL(/\/register$/);
+  await expect(page.locator('#field-password-error')).toHaveText('Password must be at least 8 characters.');
+  await expect(page.getByLabel('Name', { exact: true })).toHaveValue('Second Person');
+  await expect(page.getByLabel('Email', { exact: true })).toHaveValue(taken);
+  await expect(page.getByLabel('Password', { exact: true })).toHaveValue('');
+  await expect(page.getByLabel('Confirm password', { exact: true })).toHaveValue('');
+
+  // Only the passwords typed again: the next refusal is about the address.
+  await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
+  await page.getByLabel('Confirm password', { exact: true }).fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign up' }).click();
+  await expect(page.locator('#field-email-error')).toContainText('already registered');
+  await expect(page.getByLabel('Name', { exact: true })).toHaveValue('Second Person');
 });
 
 test('the task list redirects to login without a session, without JavaScript', async ({ page }) => {
@@ -105,6 +132,8 @@ test('a refused task title without JavaScript comes back on the form with the fo
   await expect(page).toHaveURL(/\/tasks$/);
   await expect(page.locator('#new-task-error')).toHaveText('Enter a title for the task.');
   await expect(page.getByLabel('New task')).toBeFocused();
+  // What was typed comes back with it, to correct rather than retype.
+  await expect(page.getByLabel('New task')).toHaveValue('   ');
 });
 
 test('the account page without JavaScript: activity, and deleting the account', async ({ page }) => {

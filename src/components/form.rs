@@ -38,6 +38,9 @@ pub fn Field(
     /// JavaScript; with it, [`focus_first_invalid`] does this).
     #[prop(optional)]
     autofocus: bool,
+    /// What the field shows on load: what the person had typed into a refused form.
+    #[prop(optional_no_strip)]
+    value: Option<String>,
 ) -> impl IntoView {
     let id = id.map_or_else(|| format!("field-{name}"), |id| format!("field-{id}"));
     let error_id = format!("{id}-error");
@@ -67,6 +70,7 @@ pub fn Field(
             maxlength=maxlength
             required=required
             autofocus=autofocus
+            value=value
             aria-invalid=move || if is_invalid() { "true" } else { "false" }
             aria-describedby=describedby
         />
@@ -142,6 +146,29 @@ pub fn focus_first_invalid(form: NodeRef<leptos::html::Form>, error: Signal<Opti
 /// cannot put text on the page; it is read while the page renders on the server and handed to
 /// the hydrating client with the page.
 pub fn no_js_error<S: ServerFn>() -> Option<AppError> {
+    no_js_refusal::<S>().map(|refusal| refusal.error)
+}
+
+/// What a refused plain form post comes back with: the error, and the fields the person typed
+/// in the open (name, email, title; never a password or code), to fill in again.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Refusal {
+    pub error: AppError,
+    pub fields: Vec<(String, String)>,
+}
+
+impl Refusal {
+    /// The value the person had typed into `field`.
+    pub fn value(&self, field: &str) -> Option<String> {
+        self.fields
+            .iter()
+            .find(|(name, _)| name == field)
+            .map(|(_, value)| value.clone())
+    }
+}
+
+/// [`no_js_error`] with the fields to fill in again.
+pub fn no_js_refusal<S: ServerFn>() -> Option<Refusal> {
     SharedValue::new(|| {
         #[cfg(feature = "ssr")]
         {
@@ -166,7 +193,19 @@ where
     S: ServerFn<Error = AppError> + Clone + Send + Sync + 'static,
     S::Output: Clone + Send + Sync + 'static,
 {
-    let from_url = no_js_error::<S>();
+    action_error_or(action, no_js_error::<S>())
+}
+
+/// [`action_error`] for a page that has read the plain post's refusal itself
+/// ([`no_js_refusal`], to fill the form in again).
+pub fn action_error_or<S>(
+    action: ServerAction<S>,
+    from_url: Option<AppError>,
+) -> Signal<Option<AppError>>
+where
+    S: ServerFn<Error = AppError> + Clone + Send + Sync + 'static,
+    S::Output: Clone + Send + Sync + 'static,
+{
     Signal::derive(move || match action.value().get() {
         Some(result) => result.err(),
         None => from_url.clone(),

@@ -45,6 +45,8 @@ const UNDO_FOR: Duration = Duration::from_secs(8);
 pub struct TaskFormErrors {
     /// "New task".
     pub add: Option<AppError>,
+    /// The title a refused "New task" post had, to show again.
+    pub add_title: Option<String>,
     /// The rename form of the task the page was opened to rename (`?edit=ID`).
     pub rename: Option<AppError>,
     /// Ticking, deleting, "Clear done": said above the list.
@@ -118,7 +120,7 @@ pub fn TaskList(
     // Type-erased: the list's full view type is too deep for the compiler to lay out.
     view! {
         <div class="task-island" data-ready=move || ready.get().then_some("true")>
-            <AddForm list no_js_error=errors.add />
+            <AddForm list no_js_error=errors.add typed=errors.add_title />
             <ListView list before />
         </div>
     }
@@ -127,7 +129,7 @@ pub fn TaskList(
 
 /// "New task": adds at the top of the list, keeps the focus in the field for the next one.
 #[component]
-fn AddForm(list: List, no_js_error: Option<AppError>) -> impl IntoView {
+fn AddForm(list: List, no_js_error: Option<AppError>, typed: Option<String>) -> impl IntoView {
     let input = NodeRef::<html::Input>::new();
     let adding = RwSignal::new(false);
     // Without JavaScript a refused title comes back with the page: focus goes to the field.
@@ -183,6 +185,7 @@ fn AddForm(list: List, no_js_error: Option<AppError>) -> impl IntoView {
                     id="new-task"
                     name="title"
                     node_ref=input
+                    value=typed
                     required
                     maxlength=TITLE_MAX
                     autocomplete="off"

@@ -8,8 +8,10 @@ use leptos_router::{components::A, hooks::use_query_map};
 use crate::{
     app::Auth,
     components::form::{
-        Field, FormError, action_error, field_message, focus_first_invalid, general_message,
+        Field, FormError, action_error_or, field_message, focus_first_invalid, general_message,
+        no_js_refusal,
     },
+    fns::auth::Login,
     pages::passkeys::PasskeySignIn,
     paths,
 };
@@ -21,7 +23,10 @@ pub fn LoginPage() -> impl IntoView {
     let query = use_query_map();
     // Passed through to the server, which accepts only our own pages (no open redirect).
     let next = move || query.read().get("next").unwrap_or_default();
-    let error = action_error(login);
+    // Without JavaScript a refused login comes back with its email filled in again.
+    let refusal = no_js_refusal::<Login>();
+    let email = refusal.as_ref().and_then(|r| r.value("email"));
+    let error = action_error_or(login, refusal.map(|r| r.error));
     let pending = login.pending();
     // "Incorrect email or password." is about both fields: both are marked and name it.
     let general = general_message(error, &["email", "password"]);
@@ -45,6 +50,7 @@ pub fn LoginPage() -> impl IntoView {
                     invalid=refused
                     described_by=Some("login-error")
                     autofocus=came_back_refused
+                    value=email
                 />
                 <Field
                     label="Password"

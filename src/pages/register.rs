@@ -8,8 +8,10 @@ use leptos_router::components::A;
 use crate::{
     app::Auth,
     components::form::{
-        Field, FormError, action_error, field_message, focus_first_invalid, general_message,
+        Field, FormError, action_error_or, field_message, focus_first_invalid, general_message,
+        no_js_refusal,
     },
+    fns::auth::Register,
     model::limits::NAME_MAX,
     pages::passkeys::PasskeySignUp,
     paths,
@@ -21,7 +23,11 @@ const FIELDS: &[&str] = &["name", "email", "password", "password_confirm"];
 pub fn RegisterPage() -> impl IntoView {
     let auth = expect_context::<Auth>();
     let register = auth.register;
-    let error = action_error(register);
+    // Without JavaScript a refused form comes back with its name and email filled in again.
+    let refusal = no_js_refusal::<Register>();
+    let typed = |field: &str| refusal.as_ref().and_then(|r| r.value(field));
+    let (name, email) = (typed("name"), typed("email"));
+    let error = action_error_or(register, refusal.map(|r| r.error));
     let pending = register.pending();
     let form = NodeRef::<leptos::html::Form>::new();
     focus_first_invalid(form, error);
@@ -42,6 +48,7 @@ pub fn RegisterPage() -> impl IntoView {
                     required=true
                     error=field_message(error, "name")
                     autofocus=first_bad == Some("name")
+                    value=name
                 />
                 <Field
                     label="Email"
@@ -51,6 +58,7 @@ pub fn RegisterPage() -> impl IntoView {
                     required=true
                     error=field_message(error, "email")
                     autofocus=first_bad == Some("email")
+                    value=email
                 />
                 <Field
                     label="Password"

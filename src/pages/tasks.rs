@@ -10,7 +10,10 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::{
-    components::{form::no_js_error, page_title},
+    components::{
+        form::{no_js_error, no_js_refusal},
+        page_title,
+    },
     fns::tasks::{AddTask, ClearDoneTasks, DeleteTask, RenameTask, SetTaskDone, list_tasks},
     islands::task_list::{TaskFormErrors, TaskList, tasks_title},
     model::TaskFilter,
@@ -19,13 +22,14 @@ use crate::{
 /// The refusals JavaScript-free form posts came back with, read while the page renders (in the
 /// same order on the server and in the browser, as their shared values require).
 fn form_errors() -> TaskFormErrors {
-    let add = no_js_error::<AddTask>();
+    let add = no_js_refusal::<AddTask>();
     let rename = no_js_error::<RenameTask>();
     let toggle = no_js_error::<SetTaskDone>();
     let delete = no_js_error::<DeleteTask>();
     let clear = no_js_error::<ClearDoneTasks>();
     TaskFormErrors {
-        add,
+        add_title: add.as_ref().and_then(|r| r.value("title")),
+        add: add.map(|r| r.error),
         rename,
         list: toggle.or(delete).or(clear),
     }

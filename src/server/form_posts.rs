@@ -29,8 +29,37 @@ use tower_cookies::{
     cookie::{Cookie, SameSite, time::Duration as CookieDuration},
 };
 
-use super::{config::Config, error::MAX_SERVER_FN_ERROR_BYTES, state::AppState};
-use crate::{error::AppError, paths};
+use super::{
+    config::Config, error::MAX_SERVER_FN_ERROR_BYTES, routes::MAX_BODY_BYTES, state::AppState,
+};
+use crate::{components::form::Refusal, error::AppError, paths};
+
+/// The fields of a refused form that come back filled in, so nobody types them twice: what a
+/// person writes in the open (names, addresses, titles), never a password, code or token.
+const KEPT_FIELDS: &[&str] = &["name", "email", "new_email", "title"];
+/// A kept value longer than this is dropped (the cookie must stay well under 4 KB).
+const KEPT_VALUE_MAX: usize = 500;
+
+/// The kept fields of a urlencoded form body, in order, each at most once.
+fn kept_fields(body: &[u8]) -> Vec<(String, String)> {
+    let mut kept: Vec<(String, String)> = Vec::new();
+    for (name, value) in form_urlencoded::parse(body) {
+        if KEPT_FIELDS.contains(&name.as_ref())
+            && value.chars().count() <= KEPT_VALUE_MAX
+            && !kept.iter().any(|(n, _)| *n == name)
+        {
+            kept.push((name.into_owned(), value.into_owned()));
+        }
+    }
+    kept
+}
+
+fn is_urlencoded(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"))
+}
 
 /// With `Secure`, the `__Host-` prefix: a sibling subdomain cannot plant the cookie.
 const SECURE_NAME: &str = "__Host-tasks_form_error";
@@ -92,6 +121,25 @@ pub async fn rewrite_redirects(
         .map(str::to_owned);
     let has_referer = request.headers().contains_key(header::REFERER);
     let cookies = request.extensions().get::<Cookies>().cloned();
+    // The form's body is read here (within the body limit) to keep what the person typed, and
+    // handed on unchanged.
+    let (request, fields) = if is_urlencoded(request.headers()) {
+        let (parts, body) = request.into_parts();
+        let bytes = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+            Ok(bytes) => bytes,
+            Err(_) => {
+                return (
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "The form is larger than 64 KiB. Shorten what you typed and send it again.",
+                )
+                    .into_response();
+            }
+        };
+        let fields = kept_fields(&bytes);
+        (Request::from_parts(parts, Body::from(bytes)), fields)
+    } else {
+        (request, Vec::new())
+    };
     let response = next.run(request).await;
     if !response.status().is_redirection() {
         return response;
@@ -123,7 +171,7 @@ pub async fn rewrite_redirects(
         };
         match (serde_json::from_slice::<AppError>(&bytes), cookies) {
             (Ok(error), Some(cookies)) => {
-                cookies.add(flash_cookie(&state.config, &path, &error));
+                cookies.add(flash_cookie(&state.config, &path, &error, &fields));
             }
             (Ok(_), None) => {}
             (Err(_), _) => {
@@ -238,8 +286,13 @@ fn same_host_path<'a>(target: &'a str, host: Option<&str>) -> Option<&'a str> {
     Some(path)
 }
 
-fn flash_cookie(config: &Config, server_fn_path: &str, error: &AppError) -> Cookie<'static> {
-    let payload = serde_json::json!({ "path": server_fn_path, "error": error });
+fn flash_cookie(
+    config: &Config,
+    server_fn_path: &str,
+    error: &AppError,
+    fields: &[(String, String)],
+) -> Cookie<'static> {
+    let payload = serde_json::json!({ "path": server_fn_path, "error": error, "fields": fields });
     let value = URL_SAFE_NO_PAD.encode(payload.to_string());
     Cookie::build((cookie_name(config), value))
         .http_only(true)
@@ -250,9 +303,10 @@ fn flash_cookie(config: &Config, server_fn_path: &str, error: &AppError) -> Cook
         .build()
 }
 
-/// The error a plain form post to `server_fn_path` came back with, read from this request's
-/// cookie and removed from the browser. `None` for any other form, or without the cookie.
-pub fn take(config: &Config, cookies: &Cookies, server_fn_path: &str) -> Option<AppError> {
+/// The error a plain form post to `server_fn_path` came back with, and the fields to fill in
+/// again, read from this request's cookie and removed from the browser. `None` for any other
+/// form, or without the cookie.
+pub fn take(config: &Config, cookies: &Cookies, server_fn_path: &str) -> Option<Refusal> {
     let name = cookie_name(config);
     let cookie = cookies.get(name)?;
     let bytes = URL_SAFE_NO_PAD.decode(cookie.value()).ok()?;
@@ -261,15 +315,34 @@ pub fn take(config: &Config, cookies: &Cookies, server_fn_path: &str) -> Option<
         return None;
     }
     let error = serde_json::from_value(payload.get("error")?.clone()).ok()?;
+    let fields: Vec<(String, String)> = payload
+        .get("fields")
+        .and_then(|f| serde_json::from_value(f.clone()).ok())
+        .unwrap_or_default();
     let mut removal = Cookie::build((name, "")).path("/").build();
     removal.set_secure(config.cookie_secure);
     cookies.remove(removal);
-    Some(error)
+    Some(Refusal { error, fields })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_refused_form_keeps_what_was_typed_in_the_open_and_no_secret() {
+        let body = b"name=Ada+L%C3%B6we&email=ada%40example.com&password=hunter22&password_confirm=hunter22&code=123456&email=second%40example.com";
+        assert_eq!(
+            kept_fields(body),
+            vec![
+                ("name".to_owned(), "Ada Löwe".to_owned()),
+                ("email".to_owned(), "ada@example.com".to_owned()),
+            ]
+        );
+        let long = format!("title={}", "x".repeat(KEPT_VALUE_MAX + 1));
+        assert!(kept_fields(long.as_bytes()).is_empty());
+        assert!(kept_fields(b"current_password=x&token=y&new_password=z").is_empty());
+    }
 
     /// A redirect as Leptos builds it for a failed call: the Referer plus `__path` and `__err`.
     fn leptos_url(base: &str, error: &AppError) -> String {
