@@ -26,11 +26,30 @@ use crate::{
         login_code::LoginCodePage,
         mail_links::{ConfirmEmailPage, ResetPasswordPage, VerifyEmailPage},
         not_found::NotFound,
-        register::RegisterPage,
+        register::{RegisterPage, RegisterPasskeyPage},
         tasks::TasksPage,
         two_step::TwoStepPage,
     },
 };
+
+/// The pages with an island ([`crate::islands`]): only they load the wasm bundle. Every other
+/// page is HTML and forms, with no script at all (or only the passkey module, which its
+/// parts load themselves).
+#[cfg(feature = "ssr")]
+const PAGES_WITH_ISLANDS: &[&str] = &[crate::paths::TASKS];
+
+/// Whether this request's page has an island.
+fn has_islands() -> bool {
+    #[cfg(feature = "ssr")]
+    {
+        use_context::<http::request::Parts>()
+            .is_some_and(|parts| PAGES_WITH_ISLANDS.contains(&parts.uri.path()))
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        false
+    }
+}
 
 /// The document around every server-rendered page.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -43,6 +62,12 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
         &crate::server::headers::content_security_policy(Some(&nonce)),
     ) {
         response.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
+    }
+    // A page without islands hydrates nothing: its resources are not serialised into it (the
+    // islands' own `HydrationScripts` turns this off for the rest of their pages too).
+    let islands = has_islands();
+    if !islands && let Some(context) = Owner::current_shared_context() {
+        context.set_is_hydrating(false);
     }
     view! {
         <!DOCTYPE html>
@@ -59,7 +84,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 // The stylesheet's hashed name (a release build) comes from the server's options.
                 <HashedStylesheet options=options.clone() id="leptos" />
                 <AutoReload options=options.clone() />
-                <HydrationScripts options />
+                {islands.then(|| view! { <HydrationScripts options islands=true /> })}
                 <MetaTags />
             </head>
             <body>
@@ -93,13 +118,6 @@ impl Auth {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    // Effects run only in the browser, after hydration: mark the page interactive, so that
-    // browser tests (and curious people) can tell server HTML from the live app.
-    Effect::new(|_| {
-        if let Some(body) = document().body() {
-            let _ = body.set_attribute("data-hydrated", "true");
-        }
-    });
     view! {
         <Router>
             <Layout />
@@ -155,6 +173,11 @@ fn Layout() -> impl IntoView {
                     // The second step: signed out until the code is right.
                     <Route path=path!("/login/code") view=LoginCodePage ssr=SsrMode::Async />
                     <Route path=path!("/register") view=RegisterPage ssr=SsrMode::Async />
+                    <Route
+                        path=path!("/register/passkey")
+                        view=RegisterPasskeyPage
+                        ssr=SsrMode::Async
+                    />
                 </ParentRoute>
                 <ParentRoute path=path!("") view=SignedInOnly ssr=SsrMode::Async>
                     <Route path=path!("/tasks") view=TasksPage ssr=SsrMode::Async />

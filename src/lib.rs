@@ -11,16 +11,16 @@ pub mod fns;
 pub mod islands;
 pub mod model;
 pub mod pages;
-pub mod passkey;
 pub mod paths;
 
 #[cfg(feature = "ssr")]
 pub mod server;
 
-/// Entry point of the wasm bundle: attaches the reactive app to the server-rendered HTML.
+/// Entry point of the wasm bundle: brings the page's islands ([`islands`]) to life. The rest
+/// of the page is server-rendered HTML that stays as it is.
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
+    leptos::mount::hydrate_islands();
 }

@@ -7,6 +7,8 @@ use crate::model::TaskFilter;
 pub const HOME: &str = "/";
 pub const LOGIN: &str = "/login";
 pub const REGISTER: &str = "/register";
+/// Signing up with a passkey instead of a password (the page loads the passkey module).
+pub const REGISTER_PASSKEY: &str = "/register/passkey";
 pub const TASKS: &str = "/tasks";
 /// The person's own account: sessions, password, activity, their data, deleting it.
 pub const ACCOUNT: &str = "/account";

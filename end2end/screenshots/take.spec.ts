@@ -46,7 +46,7 @@ for (const [device, viewport] of [
         if (device === 'phone') {
           await page.goto('/tasks');
           await page.locator('body[data-hydrated="true"]').waitFor();
-          await page.getByRole('button', { name: 'Menu' }).click();
+          await page.locator('header summary', { hasText: 'Menu' }).click();
           await page.screenshot({ path: `screenshots/${device}-menu.png` });
         }
       }

@@ -4,6 +4,7 @@ import {
   PASSWORD,
   createAdmin,
   createUser,
+  headerMenu,
   hydrated,
   linkTo,
   logIn,
@@ -56,6 +57,10 @@ test('pages for visitors: start, log in (with an error), sign up (with errors), 
   await page.getByRole('button', { name: 'Sign up' }).click();
   await expect(page.locator('#field-password-error')).not.toBeEmpty();
   await expectNoViolations(page, 'the sign-up page with errors');
+
+  await page.goto('/register/passkey');
+  await hydrated(page);
+  await expectNoViolations(page, 'the passkey sign-up page');
 
   await page.goto('/no-such-page');
   await expectNoViolations(page, 'the not-found page');
@@ -145,7 +150,7 @@ test('the account page (and a refused deletion), the admin pages (after an actio
 test('the phone layout, menu open', async ({ page, baseURL }) => {
   await page.setViewportSize({ width: 390, height: 844 });
   await onTaskListAs(page, baseURL!, 'Axe phone');
-  await page.getByRole('button', { name: 'Menu' }).click();
+  await headerMenu(page).toggle.click();
   await expect(page.getByRole('link', { name: 'Account', exact: true })).toBeVisible();
   await expectNoViolations(page, 'the task list on a phone with the menu open');
 });

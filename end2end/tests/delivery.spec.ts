@@ -1,27 +1,22 @@
-import { expect, test } from '@playwright/test';
+import { expect, test, type Page } from '@playwright/test';
 import { request as httpRequest } from 'node:http';
+import { apiToken, createAdmin, createUser, hydrated, logInFromScratch, uniqueEmail } from './helpers';
 
-// What a phone downloads: the release build's files, as the server sends them. A size budget is
-// a fact of the build, not a timing, so it is a test.
+// What a phone downloads to run each page: the release build's files, as the server sends them.
+// A size is a fact of the build, not a timing, so it is a test.
 //
-// Issue 12 asks for at most 220 KB gzip. That is below what a near-empty Leptos 0.8 app with
-// a router, one server function, one ActionForm and one Suspense weighs with the same profile
-// (250 KB gzip as cargo-leptos compresses, 215 KB with gzip -9, 174 KB brotli), so it cannot
-// be met with full hydration; BENCHMARKS.md ("Bundle size") has the measurements. Until that
-// is decided, these ceilings keep the bundle from growing: a few percent above today's build.
-// Raised for issue 13's account and admin pages (+21 % brotli), and again for issue 14's mail
-// pages (+8.5 % brotli: four pages, the banner and the account page's email section; the
-// README's "Known limits" lists what each costs and what was tried). Each raise is a decision
-// recorded in the issue notes; islands or per-route splitting (issue 12) would undo them.
-// Raised again for issue 15's two-step sign-in (+6.5 % brotli: the code page, the setup page,
-// the account page's section and the admin action, all plain form posts).
-// Raised again for issue 16's passkeys (+7.4 % brotli: the WebAuthn calls through web-sys, the
-// login button and autofill, the sign-up button, the account page's list and add form).
-const WASM_BROTLI_CEILING = 520 * 1000; // bytes; 334,541 at e2ea195, 404,935 with issue 13's pages, 440,018 with issue 14's, 471,668 with issue 15's, 506,719 with issue 16's
-// Issue 28: the gzip copies are made again at gzip -9 after the build (.ci/build): 825,212 bytes
-// as cargo-leptos compresses, 702,757 at -9, so the gzip ceiling came down from 830 KB and would
-// catch a build that served cargo-leptos' own gzip again. The TaskList island added 6,816 brotli.
-const WASM_GZIP_CEILING = 720 * 1000; // bytes; cargo-leptos' gzip: 515,158 at e2ea195, 634,406 with issue 13's pages, 698,600 with issue 14's, 753,373 with issue 15's, 814,310 with issue 16's; gzip -9: 702,757 at issue 28's first island
+// Issue 28 (islands): only pages with an island load the wasm bundle; a page without one loads
+// no wasm and no script at all, except the small passkey module where a passkey ceremony is on
+// the page (the login page, /register/passkey, the account page). The issue's budgets:
+//   /login: script + wasm ≤ 30 KB brotli;
+//   /register, /forgot-password, /admin, 404: nothing;
+//   /tasks: ≤ 120 KB brotli / ≤ 160 KB gzip.
+// The first two are met and tested as they are. /tasks is not met yet (the islands bundle is
+// 175 KB brotli / 222 KB gzip): its ceilings below are today's size plus a few percent, so the
+// bundle cannot grow while it is brought down (issue 28 stays open until it is).
+const LOGIN_BROTLI_BUDGET = 30 * 1000;
+const TASKS_BROTLI_CEILING = 185 * 1000; // bytes, wasm + its JavaScript; 180,068 at the switch to islands; goal 120,000
+const TASKS_GZIP_CEILING = 235 * 1000; // bytes; 227,788 at the switch to islands (gzip -9); goal 160,000
 
 /** GETs `url` without decoding, so the body's length is what crossed the wire. */
 function rawGet(url: string, acceptEncoding: string): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; bytes: number }> {
@@ -36,39 +31,106 @@ function rawGet(url: string, acceptEncoding: string): Promise<{ status: number; 
   });
 }
 
-test('the wasm bundle stays under its ceilings, precompressed, hashed and cached for a year', async ({ page, baseURL }) => {
-  const wasmUrls: string[] = [];
-  page.on('request', (r) => {
-    if (r.url().endsWith('.wasm')) wasmUrls.push(r.url());
-  });
-  await page.goto('/login');
-  await page.locator('body[data-hydrated="true"]').waitFor();
-  expect(wasmUrls, 'the page loaded one wasm bundle').toHaveLength(1);
-  const wasm = wasmUrls[0];
-  // A content hash in the name: a new build is a new URL.
-  expect(new URL(wasm).pathname).toMatch(/^\/pkg\/tasks\.[A-Za-z0-9_-]{8,}\.wasm$/);
+/** The scripts and wasm files `path` makes the browser fetch as it loads and comes alive. */
+async function scriptsOf(page: Page, path: string): Promise<string[]> {
+  const urls: string[] = [];
+  const collect = (r: { url(): string; resourceType(): string }) => {
+    if (r.resourceType() === 'script' || r.url().endsWith('.wasm')) urls.push(r.url());
+  };
+  page.on('request', collect);
+  await page.goto(path);
+  await hydrated(page);
+  await page.waitForLoadState('networkidle');
+  page.off('request', collect);
+  return urls;
+}
 
-  const gzip = await rawGet(wasm, 'gzip');
-  expect(gzip.status).toBe(200);
-  expect(gzip.headers['content-encoding']).toBe('gzip');
-  expect(gzip.headers['cache-control']).toBe('public, max-age=31536000, immutable');
-  expect(String(gzip.headers['vary']).toLowerCase()).toContain('accept-encoding');
-  console.log(`wasm: ${gzip.bytes} bytes gzip`);
-  expect(gzip.bytes, 'the wasm bundle, gzip').toBeLessThanOrEqual(WASM_GZIP_CEILING);
-
-  const brotli = await rawGet(wasm, 'br, gzip');
-  expect(brotli.headers['content-encoding']).toBe('br');
-  expect(brotli.bytes).toBeLessThan(gzip.bytes);
-  console.log(`wasm: ${brotli.bytes} bytes brotli`);
-  expect(brotli.bytes, 'the wasm bundle, brotli').toBeLessThanOrEqual(WASM_BROTLI_CEILING);
-
-  // The stylesheet and the JavaScript glue are hashed and precompressed too.
-  const html = await (await page.request.get('/login')).text();
-  for (const pattern of [/href="(\/pkg\/tasks\.[^"]+\.css)"/, /(\/pkg\/tasks\.[A-Za-z0-9_-]+\.js)/]) {
-    const path = html.match(pattern)?.[1];
-    expect(path, `${pattern} in the page`).toBeTruthy();
-    const asset = await rawGet(new URL(path!, baseURL).toString(), 'br');
-    expect(asset.headers['content-encoding'], path).toBe('br');
-    expect(asset.headers['cache-control'], path).toBe('public, max-age=31536000, immutable');
+/** What `urls` weigh as sent with `encoding` (each file once). */
+async function transferred(urls: string[], encoding: string): Promise<number> {
+  let total = 0;
+  for (const url of new Set(urls)) {
+    const response = await rawGet(url, encoding);
+    expect(response.status, url).toBe(200);
+    total += response.bytes;
   }
+  return total;
+}
+
+/** The page's HTML has no script element and no preload of one. */
+async function expectNoScriptIn(page: Page, path: string): Promise<void> {
+  const html = await (await page.request.get(path)).text();
+  expect(html, `${path}: a <script>`).not.toMatch(/<script/i);
+  expect(html, `${path}: a preload`).not.toMatch(/rel="(modulepreload|preload)"/);
+}
+
+test('pages without an island load no script; the login page loads only the passkey module', async ({ page, baseURL }) => {
+  for (const path of ['/register', '/forgot-password', '/no-such-page', '/reset-password?token=x', '/']) {
+    expect(await scriptsOf(page, path), `${path} loads no script`).toEqual([]);
+    await expectNoScriptIn(page, path);
+  }
+
+  const login = await scriptsOf(page, '/login');
+  expect(login.map((u) => new URL(u).pathname)).toEqual(['/passkeys.js']);
+  const loginBrotli = await transferred(login, 'br, gzip');
+  console.log(`/login: ${loginBrotli} bytes of script, brotli`);
+  expect(loginBrotli).toBeLessThanOrEqual(LOGIN_BROTLI_BUDGET);
+  const module = await rawGet(login[0], 'br, gzip');
+  expect(module.headers['content-encoding']).toBe('br');
+  expect(module.headers['cache-control']).toBe('no-cache');
+
+  // An administrator's pages: HTML and forms only.
+  const admin = await createAdmin(baseURL!, 'Delivery Admin');
+  await logInFromScratch(page, admin);
+  expect(await scriptsOf(page, '/admin'), '/admin loads no script').toEqual([]);
+  await expectNoScriptIn(page, '/admin');
+  // The account page: the passkey module for "Add a passkey", no wasm.
+  const account = await scriptsOf(page, '/account');
+  expect(account.map((u) => new URL(u).pathname)).toEqual(['/passkeys.js']);
+});
+
+test('the task list loads its island: the wasm bundle, precompressed, hashed, cached for a year, under its ceilings', async ({
+  page,
+  baseURL,
+}) => {
+  // Fifty tasks, as the issue measures.
+  const email = uniqueEmail('delivery');
+  await createUser(baseURL!, 'Delivery', email);
+  const token = await apiToken(baseURL!, email);
+  for (let i = 1; i <= 50; i++) {
+    const response = await page.request.post('/api/v1/tasks', {
+      headers: { Authorization: `Bearer ${token}` },
+      data: { title: `Task number ${i}` },
+    });
+    expect(response.status()).toBe(201);
+  }
+  await logInFromScratch(page, email);
+  const urls = await scriptsOf(page, '/tasks');
+  const wasm = urls.filter((u) => u.endsWith('.wasm'));
+  expect(wasm, 'the page loaded one wasm bundle').toHaveLength(1);
+  // A content hash in the name: a new build is a new URL.
+  expect(new URL(wasm[0]).pathname).toMatch(/^\/pkg\/tasks\.[A-Za-z0-9_-]{8,}\.wasm$/);
+  for (const url of urls) {
+    expect(new URL(url).pathname, 'only the bundle and its glue').toMatch(/^\/pkg\/tasks\.[A-Za-z0-9_-]+\.(js|wasm)$/);
+    const gzip = await rawGet(url, 'gzip');
+    expect(gzip.headers['content-encoding'], url).toBe('gzip');
+    expect(gzip.headers['cache-control'], url).toBe('public, max-age=31536000, immutable');
+    expect(String(gzip.headers['vary']).toLowerCase()).toContain('accept-encoding');
+    const brotli = await rawGet(url, 'br, gzip');
+    expect(brotli.headers['content-encoding'], url).toBe('br');
+    expect(brotli.bytes).toBeLessThan(gzip.bytes);
+  }
+  const gzip = await transferred(urls, 'gzip');
+  const brotli = await transferred(urls, 'br, gzip');
+  const html = (await (await page.request.get('/tasks')).body()).length;
+  console.log(`/tasks (50 tasks): script + wasm ${brotli} bytes brotli, ${gzip} bytes gzip; HTML ${html} bytes`);
+  expect(brotli, '/tasks, brotli').toBeLessThanOrEqual(TASKS_BROTLI_CEILING);
+  expect(gzip, '/tasks, gzip').toBeLessThanOrEqual(TASKS_GZIP_CEILING);
+
+  // The stylesheet is hashed and precompressed too.
+  const page_html = await (await page.request.get('/tasks')).text();
+  const css = page_html.match(/href="(\/pkg\/tasks\.[^"]+\.css)"/)?.[1];
+  expect(css, 'the stylesheet in the page').toBeTruthy();
+  const sheet = await rawGet(new URL(css!, baseURL).toString(), 'br');
+  expect(sheet.headers['content-encoding']).toBe('br');
+  expect(sheet.headers['cache-control']).toBe('public, max-age=31536000, immutable');
 });

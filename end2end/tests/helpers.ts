@@ -23,16 +23,31 @@ export async function createUser(baseURL: string, name: string, email: string): 
 }
 
 /**
- * Waits until the wasm app has hydrated the server-rendered page, and every island on it is
- * live: each island's root element says `data-ready="true"` once its handlers are attached.
+ * Waits until every part of the page that runs in the browser is live: each island's root
+ * element says `data-ready="true"` once its handlers are attached, and so does each part the
+ * passkey module sets up. A page without either is live as it loads.
  */
 export async function hydrated(page: Page): Promise<void> {
-  await page.locator('body[data-hydrated="true"]').waitFor();
-  await page.waitForFunction(() =>
-    Array.from(document.querySelectorAll('leptos-island')).every(
-      (island) => island.firstElementChild?.getAttribute('data-ready') === 'true',
-    ),
+  await page.waitForLoadState('load');
+  await page.waitForFunction(
+    () =>
+      Array.from(document.querySelectorAll('leptos-island')).every(
+        (island) => island.firstElementChild?.getAttribute('data-ready') === 'true',
+      ) &&
+      // The passkey module's parts (public/passkeys.js), in a browser that has passkeys.
+      (!window.PublicKeyCredential ||
+        Array.from(document.querySelectorAll('[data-passkey]')).every((part) => part.getAttribute('data-ready') === 'true')),
   );
+}
+
+/**
+ * The header's Menu disclosure on a phone: a `<details>` whose summary the browser announces as
+ * a button, expanded or collapsed (Playwright gives `summary` no role, so it is found by text),
+ * and whether it is open (its `open` attribute, which is that state).
+ */
+export function headerMenu(page: Page) {
+  const details = page.locator('header details.site-nav');
+  return { toggle: details.locator('summary', { hasText: 'Menu' }), details };
 }
 
 /**

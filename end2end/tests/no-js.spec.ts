@@ -159,6 +159,40 @@ test('the account page without JavaScript: activity, and deleting the account', 
   await expect(page).toHaveURL(/\/login\?next=\/tasks$/);
 });
 
+test('signing out other sessions and changing the password say what they did, without JavaScript', async ({
+  page,
+  baseURL,
+}) => {
+  // Two sessions: the one createUser signed in through the API, and this browser.
+  const email = uniqueEmail('nojs-rotator');
+  await createUser(baseURL!, 'Plain Rotator', email);
+  await page.goto('/login');
+  await page.getByLabel('Email', { exact: true }).fill(email);
+  await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await expect(page).toHaveURL(/\/tasks$/);
+  await page.getByRole('link', { name: 'Account', exact: true }).click();
+  const sessions = page.getByRole('list', { name: 'Your sessions' }).getByRole('listitem');
+  await expect(sessions).toHaveCount(2);
+
+  await page.getByRole('button', { name: 'Sign out everywhere else' }).click();
+  await expect(page).toHaveURL(/\/account$/);
+  await expect(page.getByText('1 other session was signed out.')).toBeVisible();
+  await expect(sessions).toHaveCount(1);
+
+  const newPassword = 'a much longer passphrase now';
+  await page.getByLabel('Current password').fill(PASSWORD);
+  await page.getByLabel('New password', { exact: true }).fill(newPassword);
+  await page.getByLabel('Confirm new password').fill(newPassword);
+  await page.getByRole('button', { name: 'Change password' }).click();
+  await expect(page).toHaveURL(/\/account$/);
+  await expect(page.getByText('Password changed.', { exact: true })).toBeVisible();
+  // Said once: the message came with that answer, not with the page.
+  await page.reload();
+  await expect(page.getByText('Password changed.', { exact: true })).toHaveCount(0);
+  await expect(page.getByText('1 other session was signed out.')).toHaveCount(0);
+});
+
 test('an admin changes, disables and deletes an account without JavaScript', async ({ page, baseURL }) => {
   const email = uniqueEmail('nojs-managed');
   await createUser(baseURL!, 'Managed', email);
@@ -184,10 +218,20 @@ test('an admin changes, disables and deletes an account without JavaScript', asy
   await expect(page).toHaveURL(accountPage);
   await expect(page.getByText('Disabled: cannot sign in')).toBeVisible();
 
-  // Without JavaScript the button cannot wait for the email: the server checks it.
+  // The browser holds a mismatch back (the field's `pattern`, no script)...
   await page.getByLabel(`Type ${email} to confirm`).fill('not the address');
   await page.getByRole('button', { name: 'Delete this account' }).click();
   await expect(page).toHaveURL(accountPage);
+  await expect(page.locator('#field-confirm_email:invalid')).toHaveCount(1);
+  // ...and a post that skips the browser's check (this browser's cookies, sent by hand) is
+  // refused by the server, which says why on the page.
+  const refused = await page.request.post('/api/admin/delete', {
+    headers: { Accept: 'text/html', Referer: accountPage },
+    form: { id: accountPage.match(/(\d+)$/)![1], confirm_email: 'not the address' },
+    maxRedirects: 0,
+  });
+  expect(refused.status()).toBe(303);
+  await page.reload();
   await expect(page.locator('#field-confirm_email-error')).toContainText('Type it exactly to confirm the deletion.');
   await page.getByLabel(`Type ${email} to confirm`).fill(email);
   await page.getByRole('button', { name: 'Delete this account' }).click();

@@ -1,12 +1,12 @@
 import { expect, test } from '@playwright/test';
-import { createAdmin, createUser, hydrated, logInFromScratch, onTaskListAs, uniqueEmail } from './helpers';
+import { createAdmin, createUser, headerMenu, hydrated, logInFromScratch, onTaskListAs, uniqueEmail } from './helpers';
 
 // Runs in the `phone` project (a 390 px wide touch screen, playwright.config.ts).
 
 test('the header folds into a menu, and the list never gets wider than the screen', async ({ page, baseURL }) => {
   await onTaskListAs(page, baseURL!, 'Phone');
-  const menu = page.getByRole('button', { name: 'Menu' });
-  await expect(menu).toHaveAttribute('aria-expanded', 'false');
+  const { toggle: menu, details } = headerMenu(page);
+  await expect(details).not.toHaveAttribute('open');
   await expect(page.getByRole('button', { name: 'Log out' })).toBeHidden();
 
   const long = 'Prepare the onboarding checklist for the new colleagues starting in January';
@@ -44,10 +44,11 @@ test('the header folds into a menu, and the list never gets wider than the scree
   await page.keyboard.press('Escape');
 
   await menu.click();
-  await expect(menu).toHaveAttribute('aria-expanded', 'true');
+  await expect(details).toHaveAttribute('open');
   await page.getByRole('link', { name: 'Account', exact: true }).click();
   await expect(page).toHaveURL(/\/account$/);
-  await expect(menu).toHaveAttribute('aria-expanded', 'false');
+  await expect(details).not.toHaveAttribute('open');
+  await expect(page.getByRole('link', { name: 'Account', exact: true })).toBeHidden();
   expect(await fits(), 'the account page fits too').toBe(true);
   await menu.click();
   await page.getByRole('button', { name: 'Log out' }).click();
@@ -61,7 +62,7 @@ test('the admin pages fit the screen: the account table stacks, the menu has Adm
   await createUser(baseURL!, 'Someone With A Long Name To Wrap', email);
   const admin = await createAdmin(baseURL!, 'Phone Admin');
   await logInFromScratch(page, admin);
-  const menu = page.getByRole('button', { name: 'Menu' });
+  const { toggle: menu } = headerMenu(page);
   await menu.click();
   await page.getByRole('link', { name: 'Admin', exact: true }).click();
   await expect(page).toHaveURL(/\/admin$/);
@@ -93,11 +94,17 @@ test('the admin pages fit the screen: the account table stacks, the menu has Adm
 test.describe('without JavaScript', () => {
   test.use({ javaScriptEnabled: false });
 
-  test('the Menu link opens the folded menu', async ({ page }) => {
+  test('the Menu opens and closes the folded menu', async ({ page }) => {
     await page.goto('/login');
+    const { toggle, details } = headerMenu(page);
     await expect(page.getByRole('link', { name: 'Sign up' })).toBeHidden();
-    await page.getByRole('button', { name: 'Menu' }).click();
-    await expect(page).toHaveURL(/#site-menu$/);
+    await toggle.click();
+    await expect(details).toHaveAttribute('open');
     await expect(page.getByRole('link', { name: 'Sign up' })).toBeVisible();
+    // From the keyboard too: the summary takes the focus and Enter toggles it.
+    await toggle.focus();
+    await page.keyboard.press('Enter');
+    await expect(details).not.toHaveAttribute('open');
+    await expect(page.getByRole('link', { name: 'Sign up' })).toBeHidden();
   });
 });

@@ -2,6 +2,7 @@ import { expect, test } from '@playwright/test';
 import {
   PASSWORD,
   createUser,
+  headerMenu,
   hydrated,
   logIn,
   onTaskListAs,
@@ -31,7 +32,8 @@ test.describe('with JavaScript', () => {
     await expect(page.getByRole('heading', { name: 'Your tasks' })).toBeVisible();
     await expect(page.getByText('Signed in as Grace Hopper')).toBeVisible();
     // On a desktop the header's links are all there; the phone's Menu button is not.
-    await expect(page.getByRole('button', { name: 'Menu' })).toBeHidden();
+    await expect(headerMenu(page).toggle).toBeHidden();
+    await expect(page.getByRole('link', { name: 'Account', exact: true })).toBeVisible();
 
     await page.getByRole('button', { name: 'Log out' }).click();
     await expect(page).toHaveURL(/\/login$/);

@@ -186,6 +186,47 @@ pub fn no_js_refusal<S: ServerFn>() -> Option<Refusal> {
     .into_inner()
 }
 
+/// The answer of a plain form post that went through, for the forms whose pages say what they
+/// did (`server::form_posts::SAYS_WHAT_IT_DID`), with the fields typed in the open (the new
+/// address of an email change). Read once, like [`no_js_refusal`].
+pub fn no_js_done<S>() -> Option<(S::Output, Vec<(String, String)>)>
+where
+    S: ServerFn,
+    S::Output: serde::Serialize + serde::de::DeserializeOwned,
+{
+    SharedValue::new(|| {
+        #[cfg(feature = "ssr")]
+        {
+            use axum::http::request::Parts;
+            let parts = use_context::<Parts>()?;
+            let cookies = parts.extensions.get::<tower_cookies::Cookies>()?;
+            let state = use_context::<crate::server::AppState>()?;
+            let (answer, fields) =
+                crate::server::form_posts::take_done(&state.config, cookies, S::PATH)?;
+            Some((serde_json::from_value(answer).ok()?, fields))
+        }
+        #[cfg(not(feature = "ssr"))]
+        {
+            None
+        }
+    })
+    .into_inner()
+}
+
+/// The answer of `action` when it went through: its last result when it has run here,
+/// otherwise the answer a JavaScript-free submission came back with ([`no_js_done`]).
+pub fn action_done<S>(action: ServerAction<S>) -> Signal<Option<S::Output>>
+where
+    S: ServerFn<Error = AppError> + Clone + Send + Sync + 'static,
+    S::Output: Clone + Send + Sync + serde::Serialize + serde::de::DeserializeOwned + 'static,
+{
+    let from_post = no_js_done::<S>().map(|(answer, _)| answer);
+    Signal::derive(move || match action.value().get() {
+        Some(result) => result.ok(),
+        None => from_post.clone(),
+    })
+}
+
 /// The latest error of `action`: its last result when it has run here, otherwise the error a
 /// JavaScript-free submission came back with.
 pub fn action_error<S>(action: ServerAction<S>) -> Signal<Option<AppError>>

@@ -1,5 +1,7 @@
 //! The site header: the wordmark, where you are, who is signed in, and the way out. On phones
-//! its links fold into a menu behind a "Menu" button.
+//! its links fold into a menu behind a "Menu" button: a `<details>` disclosure, which the
+//! browser opens, closes and announces (expanded or collapsed) with no script at all; on wider
+//! screens the stylesheet keeps it open with its summary hidden.
 
 use leptos::prelude::*;
 use leptos_router::{components::A, hooks::use_location};
@@ -29,11 +31,14 @@ pub fn Header() -> impl IntoView {
     let auth = expect_context::<Auth>();
     let logout = auth.logout;
     let location = use_location();
-    let open = RwSignal::new(false);
-    // Following a link closes the menu.
+    let menu = NodeRef::<leptos::html::Details>::new();
+    // Following a link closes the menu (on a page the router changes in place; a loaded page
+    // starts closed anyway).
     Effect::new(move |_| {
         location.pathname.track();
-        open.set(false);
+        if let Some(menu) = menu.get_untracked() {
+            menu.set_open(false);
+        }
     });
     let current =
         move |path: &'static str| move || (location.pathname.get() == path).then_some("page");
@@ -50,31 +55,9 @@ pub fn Header() -> impl IntoView {
                 <Logo />
                 <span>"Tasks"</span>
             </A>
-            // A link to the menu, so that it opens without JavaScript too (`:target`); with
-            // JavaScript it is a disclosure button. Folded from the first paint on a phone
-            // either way, so hydrating moves nothing (no layout shift).
-            <a
-                href="#site-menu"
-                rel="external"
-                role="button"
-                class="menu-toggle button secondary"
-                aria-expanded=move || open.get().to_string()
-                aria-controls="site-menu"
-                on:click=move |ev| {
-                    ev.prevent_default();
-                    open.update(|o| *o = !*o);
-                }
-                on:keydown=move |ev| {
-                    // Space activates a button (Enter already clicks a link).
-                    if ev.key() == " " {
-                        ev.prevent_default();
-                        open.update(|o| *o = !*o);
-                    }
-                }
-            >
-                "Menu"
-            </a>
-            <nav id="site-menu" class="site-menu" class:open=move || open.get() aria-label="Main">
+            <details class="site-nav" node_ref=menu>
+                <summary class="menu-toggle button secondary">"Menu"</summary>
+                <nav id="site-menu" class="site-menu" aria-label="Main">
                 <Transition fallback=|| ()>
                     {move || Suspend::new(async move {
                         match auth.user.await {
@@ -130,7 +113,8 @@ pub fn Header() -> impl IntoView {
                         }
                     })}
                 </Transition>
-            </nav>
+                </nav>
+            </details>
         </header>
     }
 }

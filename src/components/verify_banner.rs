@@ -6,7 +6,7 @@ use leptos_router::hooks::use_location;
 
 use crate::{
     app::Auth,
-    components::form::{FormError, action_error, general_message},
+    components::form::{FormError, action_done, action_error, general_message},
     fns::email::ResendVerification,
     paths,
 };
@@ -21,8 +21,9 @@ pub fn VerifyBanner() -> impl IntoView {
     let error = action_error(resend);
     let pending = resend.pending();
     let location = use_location();
-    let sent =
-        move || matches!(resend.value().get(), Some(Ok(()))).then_some("Sent. Check your inbox.");
+    // With JavaScript or without (the plain post's answer comes back with the page).
+    let done = action_done(resend);
+    let sent = move || done.get().map(|()| "Sent. Check your inbox.");
     view! {
         <Transition fallback=|| ()>
             {move || {

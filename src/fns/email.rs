@@ -5,14 +5,6 @@ use leptos::prelude::*;
 
 use crate::error::AppError;
 
-/// Where a plain form post of the "Forgot your password?" form returns: the same page, saying
-/// a link was sent if an account has the address.
-pub const FORGOT_PASSWORD_SENT: &str = "/forgot-password?sent=1";
-/// Where a plain form post of "Send again" returns.
-pub const VERIFICATION_SENT: &str = "/account?verification=sent";
-/// Where a plain form post of the email-change form returns.
-pub const EMAIL_CHANGE_SENT: &str = "/account?email_change=sent";
-
 /// "Forgot your password?": mails a reset link if an enabled account has `email`. Answers the
 /// same for every address.
 #[server(endpoint = "email/forgot")]
@@ -21,7 +13,8 @@ pub async fn request_password_reset(email: String) -> Result<(), AppError> {
     let state = server_fn::state()?;
     let context = server_fn::context()?;
     email::request_password_reset(&state, &email, &context.client).await?;
-    server_fn::return_to_after_form_post(FORGOT_PASSWORD_SENT);
+    // The page says a link went out (`server::form_posts::SAYS_WHAT_IT_DID`).
+    server_fn::return_to_after_form_post(crate::paths::FORGOT_PASSWORD);
     Ok(())
 }
 
@@ -84,8 +77,8 @@ pub async fn resend_verification() -> Result<(), AppError> {
     use crate::server::{email, server_fn};
     let (state, principal) = server_fn::signed_in()?;
     let context = server_fn::context()?;
+    // A plain form post returns to the page it came from, whose banner says it was sent.
     email::resend_verification(&state, &principal, &context.client).await?;
-    server_fn::return_to_after_form_post(VERIFICATION_SENT);
     Ok(())
 }
 
@@ -96,7 +89,7 @@ pub async fn request_email_change(new_email: String, password: String) -> Result
     let (state, principal) = server_fn::signed_in()?;
     let context = server_fn::context()?;
     email::request_email_change(&state, &principal, &new_email, password, &context.client).await?;
-    server_fn::return_to_after_form_post(EMAIL_CHANGE_SENT);
+    server_fn::return_to_after_form_post(crate::paths::ACCOUNT);
     Ok(())
 }
 

@@ -77,13 +77,14 @@ pub async fn add_start(password: Option<String>) -> Result<PasskeyCeremony, AppE
     passkeys::start_add(&state, &principal, password).await
 }
 
-/// Finishes adding a passkey under `name`. Every other session is signed out.
+/// Finishes adding a passkey under `name`. Every other session is signed out; returns how
+/// many were.
 #[server(endpoint = "passkeys/add/finish")]
 pub async fn add_finish(ticket: String, credential: String, name: String) -> Result<u64, AppError> {
     use crate::server::{passkeys, server_fn};
     let (state, principal) = server_fn::signed_in()?;
     let context = server_fn::context()?;
-    passkeys::finish_add(
+    let ended = passkeys::finish_add(
         &state,
         &principal,
         &ticket,
@@ -91,7 +92,11 @@ pub async fn add_finish(ticket: String, credential: String, name: String) -> Res
         &name,
         &context.client,
     )
-    .await
+    .await?;
+    // The page's module posts the answer as a plain form: back to the account page, which
+    // says it was added (`server::form_posts::SAYS_WHAT_IT_DID`).
+    server_fn::return_to_after_form_post(crate::paths::ACCOUNT);
+    Ok(ended)
 }
 
 /// The signed-in person's passkeys, and whether the account has a password.

@@ -6,15 +6,15 @@
 use crate::components::page_title;
 use leptos::{html, prelude::*, server_fn::ServerFn};
 use leptos_meta::Title;
-use leptos_router::hooks::{use_navigate, use_query_map};
+use leptos_router::hooks::use_navigate;
 
 use crate::{
     app::Auth,
     components::{
         activity::ActivityEntry,
         form::{
-            Field, FormError, action_error, field_message, focus_first_invalid, general_message,
-            no_js_error,
+            Field, FormError, action_done, action_error, action_error_or, field_message,
+            focus_first_invalid, general_message, no_js_done, no_js_error, no_js_refusal,
         },
     },
     error::AppError,
@@ -80,26 +80,21 @@ pub fn AccountPage() -> impl IntoView {
             form.reset();
         }
     });
+    // With JavaScript or without (a plain post's answer comes back with the page).
+    let password_changed = action_done(change_password);
+    let others_ended = action_done(revoke_others);
     let password_done = move || {
-        change_password
-            .value()
-            .get()
-            .and_then(Result::ok)
-            .map(|ended| match ended {
-                0 => "Password changed.".to_owned(),
-                1 => "Password changed. 1 other session was signed out.".to_owned(),
-                n => format!("Password changed. {n} other sessions were signed out."),
-            })
+        password_changed.get().map(|ended| match ended {
+            0 => "Password changed.".to_owned(),
+            1 => "Password changed. 1 other session was signed out.".to_owned(),
+            n => format!("Password changed. {n} other sessions were signed out."),
+        })
     };
     let others_done = move || {
-        revoke_others
-            .value()
-            .get()
-            .and_then(Result::ok)
-            .map(|ended| match ended {
-                1 => "1 other session was signed out.".to_owned(),
-                n => format!("{n} other sessions were signed out."),
-            })
+        others_ended.get().map(|ended| match ended {
+            1 => "1 other session was signed out.".to_owned(),
+            n => format!("{n} other sessions were signed out."),
+        })
     };
     let list_error = Signal::derive(move || {
         revoke_error
@@ -252,7 +247,10 @@ pub fn AccountPage() -> impl IntoView {
 #[component]
 fn EmailSection(auth: Auth) -> impl IntoView {
     let change = ServerAction::<RequestEmailChange>::new();
-    let error = action_error(change);
+    // A refused plain post comes back with the address that was typed, to correct.
+    let refusal = no_js_refusal::<RequestEmailChange>();
+    let typed = refusal.as_ref().and_then(|r| r.value("new_email"));
+    let error = action_error_or(change, refusal.map(|r| r.error));
     let form = NodeRef::<html::Form>::new();
     focus_first_invalid(form, error);
     // Without JavaScript the refused form comes back: the focus starts on its first bad field.
@@ -263,8 +261,18 @@ fn EmailSection(auth: Auth) -> impl IntoView {
             .find(|f| e.message_for(f).is_some())
     });
     // The address asked for, for the message once the mail is out (the action forgets its
-    // input when it completes).
+    // input when it completes; a plain form post keeps it beside the answer).
     let asked_for = RwSignal::new(String::new());
+    let from_post = no_js_done::<RequestEmailChange>().map(|((), fields)| {
+        fields
+            .into_iter()
+            .find_map(|(name, value)| (name == "new_email").then_some(value))
+            .unwrap_or_default()
+    });
+    let posted = from_post.is_some();
+    if let Some(address) = from_post {
+        asked_for.set(address);
+    }
     Effect::new(move |_| {
         if let Some(input) = change.input().get() {
             asked_for.set(input.new_email);
@@ -278,28 +286,18 @@ fn EmailSection(auth: Auth) -> impl IntoView {
         }
     });
     let changing = change.pending();
-    // What went out: in place with JavaScript, after the redirect of a plain form post
-    // without (`?email_change=sent`, `?verification=sent` from the banner's "Send again").
-    let query = use_query_map();
+    // What went out: in place with JavaScript, with the page after a plain form post.
     let sent = move || {
-        if let Some(Ok(())) = change.value().get() {
-            return Some(format!(
+        let done = match change.value().get() {
+            Some(result) => result.is_ok(),
+            None => posted,
+        };
+        done.then(|| {
+            format!(
                 "We sent a confirmation link to {}; your address changes when you open it.",
                 asked_for.get()
-            ));
-        }
-        let query = query.read();
-        if query.get("email_change").as_deref() == Some("sent") {
-            Some(
-                "We sent a confirmation link to your new address; your address changes when \
-                 you open it."
-                    .to_owned(),
             )
-        } else if query.get("verification").as_deref() == Some("sent") {
-            Some("We sent a new verification link. Check your inbox.".to_owned())
-        } else {
-            None
-        }
+        })
     };
     view! {
         <section class="card" aria-labelledby="email-heading">
@@ -346,6 +344,7 @@ fn EmailSection(auth: Auth) -> impl IntoView {
                     required=true
                     error=field_message(error, "new_email")
                     autofocus=first_bad == Some("new_email")
+                    value=typed
                 />
                 <Field
                     label="Password"

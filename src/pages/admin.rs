@@ -548,19 +548,27 @@ fn Controls(account: Account, refusals: Refusals) -> impl IntoView {
     }
 }
 
-/// Deleting the account: enabled once the administrator has typed its email (the server
-/// checks it again).
+/// `text` as an HTML `pattern` that matches exactly it: the characters regular expressions give
+/// a meaning are escaped, nothing else (browsers compile `pattern` with the `v` flag, where
+/// escaping any other character is a syntax error that turns the check off).
+fn exact_pattern(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if "^$\\.*+?()[]{}|/".contains(c) {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern
+}
+
+/// Deleting the account, after typing its email: the browser holds the form back until the
+/// field matches it (`pattern`, no script needed), and the server checks it again.
 #[component]
 fn DeleteForm(account: Account, refused: Option<AppError>) -> impl IntoView {
     let id = account.user.id;
     let email = account.user.email;
-    let typed = RwSignal::new(String::new());
-    // The button is disabled until the email matches only once the page is live: without
-    // JavaScript nothing could enable it, and the server's check stands alone.
-    let live = RwSignal::new(false);
-    Effect::new(move |_| live.set(true));
-    let expected = email.clone();
-    let matches = move || typed.with(|t| t.trim().eq_ignore_ascii_case(&expected));
+    let pattern = exact_pattern(&email);
     // A refused confirmation comes back with the page: the focus goes to the field.
     let field_error = refused
         .as_ref()
@@ -595,25 +603,42 @@ fn DeleteForm(account: Account, refused: Option<AppError>) -> impl IntoView {
                         autocapitalize="none"
                         spellcheck="false"
                         maxlength=EMAIL_MAX
+                        pattern=pattern
+                        title="The account's email address, exactly as shown"
                         autofocus=refused.is_some()
                         aria-invalid=invalid
                         aria-describedby="field-confirm_email-error delete-hint"
-                        on:input=move |ev| typed.set(event_target_value(&ev))
                     />
                     <p class="field-error" id="field-confirm_email-error" role="alert">
                         {field_error}
                     </p>
                     <p class="muted" id="delete-hint">
-                        "The button deletes the account once the email matches."
+                        "The account is deleted only when the email matches."
                     </p>
                 </div>
                 <p class="form-error" role="alert">
                     {general}
                 </p>
-                <button type="submit" class="danger" disabled=move || live.get() && !matches()>
+                <button type="submit" class="danger">
                     "Delete this account"
                 </button>
             </form>
         </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::exact_pattern;
+
+    #[test]
+    fn the_delete_pattern_matches_the_email_and_nothing_else() {
+        assert_eq!(exact_pattern("ada@example.com"), "ada@example\\.com");
+        assert_eq!(
+            exact_pattern("a+b(c)|d$^*?[x]{2}/\\@x.org"),
+            "a\\+b\\(c\\)\\|d\\$\\^\\*\\?\\[x\\]\\{2\\}\\/\\\\@x\\.org"
+        );
+        // `-`, `_`, `'`, `@` and the rest are literal without escaping in the `v` mode.
+        assert_eq!(exact_pattern("o'neil-x_y@b.c"), "o'neil-x_y@b\\.c");
     }
 }

@@ -4,12 +4,12 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_query_map;
 
 use crate::{
     components::{
         form::{
-            Field, FormError, action_error, field_message, focus_first_invalid, general_message,
+            Field, FormError, action_done, action_error, field_message, focus_first_invalid,
+            general_message,
         },
         page_title,
     },
@@ -30,15 +30,8 @@ pub fn ForgotPasswordPage() -> impl IntoView {
     let form = NodeRef::<leptos::html::Form>::new();
     focus_first_invalid(form, error);
     let came_back_refused = error.get_untracked().is_some();
-    // Without JavaScript a successful request comes back as `?sent=1`.
-    let query = use_query_map();
-    let sent = move || {
-        let sent = match forgot.value().get() {
-            Some(result) => result.is_ok(),
-            None => query.read().get("sent").is_some(),
-        };
-        sent.then_some(SENT)
-    };
+    let done = action_done(forgot);
+    let sent = move || done.get().map(|()| SENT);
     view! {
         <Title text=page_title("Forgot your password") />
         <section class="card">

@@ -68,7 +68,7 @@ pub fn LoginPage() -> impl IntoView {
                     {move || if pending.get() { "Logging in…" } else { "Log in" }}
                 </button>
             </ActionForm>
-            <PasskeySignIn next=Signal::derive(next) />
+            <PasskeySignIn next=next() />
             <p>
                 <A href=paths::FORGOT_PASSWORD>"Forgot your password?"</A>
             </p>

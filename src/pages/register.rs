@@ -1,4 +1,5 @@
-//! `/register`: create an account.
+//! `/register`: create an account with a password (a page with no script), and
+//! `/register/passkey`: with a passkey instead (the page that loads the passkey module).
 
 use crate::components::page_title;
 use leptos::prelude::*;
@@ -83,7 +84,50 @@ pub fn RegisterPage() -> impl IntoView {
                     {move || if pending.get() { "Signing up…" } else { "Sign up" }}
                 </button>
             </ActionForm>
-            <PasskeySignUp form />
+            <p>
+                "Or skip the password: "
+                <A href=paths::REGISTER_PASSKEY>"create an account with a passkey"</A>
+            </p>
+            <p>"Already have an account? " <A href=paths::LOGIN>"Log in"</A></p>
+        </section>
+    }
+}
+
+/// `/register/passkey`: a name and an email, then the device's passkey (fingerprint, face or
+/// PIN) instead of a password. The ceremony is the passkey module's (`public/passkeys.js`);
+/// without JavaScript the page says so and points to the password sign-up.
+#[component]
+pub fn RegisterPasskeyPage() -> impl IntoView {
+    view! {
+        <Title text=page_title("Sign up with a passkey") />
+        <section class="card">
+            <h1>"Sign up with a passkey"</h1>
+            <p class="muted">
+                "Your device's passkey (fingerprint, face or PIN) signs you in: no password to \
+                 choose or remember. You can add a password later on your account page."
+            </p>
+            <form id="passkey-sign-up-form">
+                <Field
+                    label="Name"
+                    name="name"
+                    autocomplete="name"
+                    maxlength=NAME_MAX
+                    required=true
+                    error=Signal::stored(None::<String>)
+                />
+                <Field
+                    label="Email"
+                    name="email"
+                    kind="email"
+                    autocomplete="email"
+                    required=true
+                    error=Signal::stored(None::<String>)
+                />
+                <PasskeySignUp form="passkey-sign-up-form" />
+            </form>
+            <p>
+                "Rather use a password? " <A href=paths::REGISTER>"Sign up with a password"</A>
+            </p>
             <p>"Already have an account? " <A href=paths::LOGIN>"Log in"</A></p>
         </section>
     }

@@ -1,5 +1,5 @@
-//! Static files: the wasm bundle, its JavaScript and the stylesheet under `/pkg/`, and the
-//! favicon.
+//! Static files: the wasm bundle, its JavaScript and the stylesheet under `/pkg/`, the favicon,
+//! and the passkey module.
 //!
 //! A release build made with `cargo leptos build --release --precompress` puts a brotli (`.br`)
 //! and a gzip (`.gz`) copy beside each file, and with `hash-files` (Cargo.toml) each name
@@ -24,6 +24,8 @@ use super::state::AppState;
 
 /// The favicon, served from the site root.
 pub const FAVICON: &str = "/favicon.svg";
+/// The passkey module (`public/passkeys.js`), served from the site root.
+pub const PASSKEYS_JS: &str = crate::pages::passkeys::PASSKEYS_JS;
 
 /// `Cache-Control` of a file whose name changes with its content.
 pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
@@ -32,7 +34,7 @@ pub const REVALIDATE: &str = "no-cache";
 
 /// Whether a path is one of the static files (which keep their own `Cache-Control`).
 pub fn is_static(path: &str) -> bool {
-    path.starts_with("/pkg/") || path == FAVICON
+    path.starts_with("/pkg/") || path == FAVICON || path == PASSKEYS_JS
 }
 
 /// The hash file cargo-leptos writes beside the server binary when `hash-files` is on; Leptos
@@ -71,6 +73,9 @@ pub fn router(options: &LeptosOptions) -> Router<AppState> {
     let favicon = ServeFile::new(root.join(FAVICON.trim_start_matches('/')))
         .precompressed_br()
         .precompressed_gzip();
+    let passkeys = ServeFile::new(root.join(PASSKEYS_JS.trim_start_matches('/')))
+        .precompressed_br()
+        .precompressed_gzip();
     Router::new()
         .nest_service(
             &format!("/{}", options.site_pkg_dir),
@@ -92,5 +97,17 @@ pub fn router(options: &LeptosOptions) -> Router<AppState> {
                 ))
                 .layer(vary_on_encoding())
                 .service(favicon),
+        )
+        .route_service(
+            PASSKEYS_JS,
+            tower::ServiceBuilder::new()
+                .layer(SetResponseHeaderLayer::overriding(
+                    header::CACHE_CONTROL,
+                    // Not hashed, and it must match the server that serves the page: the
+                    // browser asks again each time (a 304 while it is unchanged).
+                    HeaderValue::from_static(REVALIDATE),
+                ))
+                .layer(vary_on_encoding())
+                .service(passkeys),
         )
 }

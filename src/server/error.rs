@@ -418,10 +418,24 @@ pub async fn server_fn_status(request: Request, next: Next) -> Response {
             if let Some(value) = err.retry_after() {
                 parts.headers.insert(header::RETRY_AFTER, value);
             }
+            let body = with_message(&err).unwrap_or(bytes);
+            parts.headers.remove(header::CONTENT_LENGTH);
+            return Response::from_parts(parts, Body::from(body));
         }
         Err(_) => tracing::error!("a server function answered an error that is not an AppError"),
     }
     Response::from_parts(parts, Body::from(bytes))
+}
+
+/// The encoded error with its sentence added as `message`, for the scripts that are not the
+/// wasm client (the passkey module, `public/passkeys.js`): they show it as it is. The wasm
+/// client's decoder ignores the extra member.
+fn with_message(err: &AppError) -> Option<axum::body::Bytes> {
+    let mut value = serde_json::to_value(err).ok()?;
+    value
+        .as_object_mut()?
+        .insert("message".to_owned(), err.to_string().into());
+    serde_json::to_vec(&value).ok().map(Into::into)
 }
 
 /// The answer to a request whose handler panicked: the generic 500 body, nothing about the
@@ -502,6 +516,21 @@ mod tests {
 
     use super::*;
     use crate::error::FieldError;
+
+    #[test]
+    fn a_server_function_error_carries_its_sentence_and_still_decodes() {
+        for err in [
+            AppError::field("email", "That email is already registered."),
+            AppError::Unauthorized,
+            AppError::PayloadTooLarge,
+        ] {
+            let bytes = with_message(&err).expect("encodes");
+            let value: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+            assert_eq!(value["message"], err.to_string());
+            let decoded: AppError = serde_json::from_slice(&bytes).expect("decodes");
+            assert_eq!(decoded, err);
+        }
+    }
 
     async fn body_json(response: Response) -> serde_json::Value {
         let bytes = response.into_body().collect().await.unwrap().to_bytes();

@@ -1,5 +1,5 @@
 //! Plain HTML form posts to server functions (JavaScript off): where the browser goes next, and
-//! how the error comes back onto the form.
+//! how the error (or, for a few forms, the answer) comes back onto the form.
 //!
 //! Leptos answers such a post with a redirect to the `Referer`, and on failure appends the error
 //! to that URL (`__path`, `__err`), which the page would decode and show. A URL anyone can craft
@@ -10,6 +10,8 @@
 //! - the error leaves the URL and travels in a short-lived HttpOnly cookie set by this response,
 //!   which only the page of that form reads (once: reading removes it). A crafted link cannot
 //!   set a cookie, so every message a page shows is one our server produced for this browser.
+//!   The forms whose pages say what they did ([`SAYS_WHAT_IT_DID`]) get their answer back the
+//!   same way.
 //!
 //! Leptos' router still reads `__err` from any page URL, on the server and again in the browser,
 //! so [`drop_error_params`] answers a page request carrying those parameters with a redirect to
@@ -39,6 +41,20 @@ use crate::{components::form::Refusal, error::AppError, paths};
 const KEPT_FIELDS: &[&str] = &["name", "email", "new_email", "title"];
 /// A kept value longer than this is dropped (the cookie must stay well under 4 KB).
 const KEPT_VALUE_MAX: usize = 500;
+/// The server functions whose pages say what they did ("Sent. Check your inbox.", "2 other
+/// sessions were signed out."): a plain form post to one of them that went through comes back
+/// with the function's answer in the same one-time cookie a refusal uses, so the page shows
+/// the same message with JavaScript or without, and the URL stays clean.
+const SAYS_WHAT_IT_DID: &[&str] = &[
+    "/api/email/forgot",
+    "/api/email/resend",
+    "/api/email/change",
+    "/api/password",
+    "/api/sessions/revoke-others",
+    "/api/passkeys/add/finish",
+];
+/// An answer larger than this is not kept (those above are a number or nothing).
+const ANSWER_MAX: usize = 256;
 
 /// The kept fields of a urlencoded form body, in order, each at most once.
 fn kept_fields(body: &[u8]) -> Vec<(String, String)> {
@@ -161,22 +177,35 @@ pub async fn rewrite_redirects(
         rewrite(location, host.as_deref(), &path)
     };
     let (mut parts, body) = response.into_parts();
-    let body = if failed {
-        let bytes = match axum::body::to_bytes(body, MAX_SERVER_FN_ERROR_BYTES).await {
+    let says_what_it_did = SAYS_WHAT_IT_DID.contains(&path.as_str());
+    let body = if failed || says_what_it_did {
+        let limit = if failed {
+            MAX_SERVER_FN_ERROR_BYTES
+        } else {
+            ANSWER_MAX
+        };
+        let bytes = match axum::body::to_bytes(body, limit).await {
             Ok(bytes) => bytes,
             Err(err) => {
-                tracing::error!(error = %err, "could not read a server function's error body");
+                tracing::error!(error = %err, path, "could not read a server function's answer to a form post");
                 return AppError::Internal.into_response();
             }
         };
-        match (serde_json::from_slice::<AppError>(&bytes), cookies) {
-            (Ok(error), Some(cookies)) => {
-                cookies.add(flash_cookie(&state.config, &path, &error, &fields));
+        let outcome = if failed {
+            match serde_json::from_slice::<AppError>(&bytes) {
+                Ok(error) => Some(Outcome::Refused(error)),
+                Err(_) => {
+                    tracing::error!("a server function answered an error that is not an AppError");
+                    None
+                }
             }
-            (Ok(_), None) => {}
-            (Err(_), _) => {
-                tracing::error!("a server function answered an error that is not an AppError");
-            }
+        } else {
+            serde_json::from_slice::<serde_json::Value>(&bytes)
+                .ok()
+                .map(Outcome::Done)
+        };
+        if let (Some(outcome), Some(cookies)) = (outcome, cookies) {
+            cookies.add(flash_cookie(&state.config, &path, &outcome, &fields));
         }
         Body::from(bytes)
     } else {
@@ -286,13 +315,27 @@ fn same_host_path<'a>(target: &'a str, host: Option<&str>) -> Option<&'a str> {
     Some(path)
 }
 
+/// What a plain form post came back with.
+enum Outcome {
+    Refused(AppError),
+    /// The server function's answer (JSON), for a function in [`SAYS_WHAT_IT_DID`].
+    Done(serde_json::Value),
+}
+
 fn flash_cookie(
     config: &Config,
     server_fn_path: &str,
-    error: &AppError,
+    outcome: &Outcome,
     fields: &[(String, String)],
 ) -> Cookie<'static> {
-    let payload = serde_json::json!({ "path": server_fn_path, "error": error, "fields": fields });
+    let payload = match outcome {
+        Outcome::Refused(error) => {
+            serde_json::json!({ "path": server_fn_path, "error": error, "fields": fields })
+        }
+        Outcome::Done(answer) => {
+            serde_json::json!({ "path": server_fn_path, "done": answer, "fields": fields })
+        }
+    };
     let value = URL_SAFE_NO_PAD.encode(payload.to_string());
     Cookie::build((cookie_name(config), value))
         .http_only(true)
@@ -305,16 +348,40 @@ fn flash_cookie(
 
 /// The error a plain form post to `server_fn_path` came back with, and the fields to fill in
 /// again, read from this request's cookie and removed from the browser. `None` for any other
-/// form, or without the cookie.
+/// form, for one that went through, or without the cookie.
 pub fn take(config: &Config, cookies: &Cookies, server_fn_path: &str) -> Option<Refusal> {
+    let (payload, fields) = take_payload(config, cookies, server_fn_path, "error")?;
+    let error = serde_json::from_value(payload).ok()?;
+    Some(Refusal { error, fields })
+}
+
+/// The answer of a plain form post to `server_fn_path` that went through (one of
+/// [`SAYS_WHAT_IT_DID`]), and the fields typed in the open, read from this request's cookie
+/// and removed from the browser.
+pub fn take_done(
+    config: &Config,
+    cookies: &Cookies,
+    server_fn_path: &str,
+) -> Option<(serde_json::Value, Vec<(String, String)>)> {
+    take_payload(config, cookies, server_fn_path, "done")
+}
+
+/// The cookie's `kind` part and its fields when the cookie is for `server_fn_path` and holds
+/// that kind; the cookie is then removed (only then: the other kind belongs to another read).
+fn take_payload(
+    config: &Config,
+    cookies: &Cookies,
+    server_fn_path: &str,
+    kind: &str,
+) -> Option<(serde_json::Value, Vec<(String, String)>)> {
     let name = cookie_name(config);
     let cookie = cookies.get(name)?;
     let bytes = URL_SAFE_NO_PAD.decode(cookie.value()).ok()?;
-    let payload: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    let mut payload: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
     if payload.get("path")?.as_str()? != server_fn_path {
         return None;
     }
-    let error = serde_json::from_value(payload.get("error")?.clone()).ok()?;
+    let part = payload.get_mut(kind)?.take();
     let fields: Vec<(String, String)> = payload
         .get("fields")
         .and_then(|f| serde_json::from_value(f.clone()).ok())
@@ -322,7 +389,7 @@ pub fn take(config: &Config, cookies: &Cookies, server_fn_path: &str) -> Option<
     let mut removal = Cookie::build((name, "")).path("/").build();
     removal.set_secure(config.cookie_secure);
     cookies.remove(removal);
-    Some(Refusal { error, fields })
+    Some((part, fields))
 }
 
 #[cfg(test)]

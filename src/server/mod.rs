@@ -20,6 +20,7 @@ pub mod headers;
 pub mod health;
 pub mod mail;
 pub mod metrics;
+pub mod page_scripts;
 pub mod passkeys;
 pub mod routes;
 pub mod serve;

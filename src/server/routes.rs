@@ -71,6 +71,10 @@ pub fn app(state: AppState) -> Router {
         .layer(
             ServiceBuilder::new()
                 .layer(middleware::from_fn(super::form_posts::drop_error_params))
+                // A page without islands leaves with no script (not even Leptos' empty data).
+                .layer(middleware::from_fn(
+                    super::page_scripts::drop_empty_hydration_data,
+                ))
                 .layer(middleware::from_fn_with_state(
                     state.clone(),
                     super::form_posts::rewrite_redirects,
