@@ -10,6 +10,11 @@
 //   sign-up  "Create account with a passkey" on /register/passkey, with that page's name and email
 //   add      the account page's form: starts here, then posts as a plain form, so the page that
 //            comes back says what happened (added, or why not) and lists the new passkey
+//
+// The pages that load it for passkeys (login, account, passkey sign-up) are also where people
+// type their password most, so it also brings their password fields' Show button to life
+// ([`reveal`]); pages without this module (sign-up, reset) ship no script at all and keep the
+// button hidden.
 
 /** Leaves the page for `path` with a full load: the new session's cookies are in place. */
 const goTo = (path) => window.location.assign(path);
@@ -265,7 +270,22 @@ function add(form) {
   form.hidden = false;
 }
 
-// Each part, once set up, is marked `data-ready` (the browser tests wait for it).
+/** A password field's Show button: shows what was typed as plain text, and hides it again. */
+function reveal(button) {
+  const field = document.getElementById(button.getAttribute('aria-controls'));
+  const word = button.firstChild;
+  if (!field || !word || word.nodeType !== Node.TEXT_NODE) return;
+  button.addEventListener('click', () => {
+    const shown = field.type === 'password';
+    field.type = shown ? 'text' : 'password';
+    word.textContent = shown ? 'Hide' : 'Show';
+  });
+  button.dataset.ready = 'true';
+}
+
+// Each part, once set up, is marked `data-ready` (the stylesheet shows a Show button only then;
+// the browser tests wait for it).
+for (const button of document.querySelectorAll('.password-field .reveal')) reveal(button);
 if (window.PublicKeyCredential) {
   for (const part of document.querySelectorAll('[data-passkey]')) {
     ({ 'sign-in': signIn, 'sign-up': signUp, add })[part.dataset.passkey]?.(part);

@@ -16,6 +16,35 @@ test.describe('the account page', () => {
     expect(consoleProblems, 'console errors').toEqual([]);
   });
 
+  test('a password field can be shown as plain text where the page has a script, and offers nothing where it has none', async ({
+    page,
+    baseURL,
+  }) => {
+    // The login page loads the passkey module, which brings the Show button to life.
+    await page.goto('/login');
+    await hydrated(page);
+    const password = page.getByLabel('Password', { exact: true });
+    await password.fill('correct horse battery');
+    await expect(password).toHaveAttribute('type', 'password');
+    await page.getByRole('button', { name: 'Show password' }).click();
+    await expect(password).toHaveAttribute('type', 'text');
+    await expect(password).toHaveValue('correct horse battery');
+    await page.getByRole('button', { name: 'Hide password' }).click();
+    await expect(password).toHaveAttribute('type', 'password');
+    // Sign-up has no script at all (issue 28): no button that would do nothing.
+    await page.goto('/register');
+    await expect(page.getByLabel('Password', { exact: true })).toBeVisible();
+    await expect(page.getByRole('button', { name: /^Show/ })).toHaveCount(0);
+    // The account page has the module too (for "Add a passkey"): its password fields have it.
+    await onTaskListAs(page, baseURL!, 'Reveal');
+    await page.goto('/account');
+    await hydrated(page);
+    const current = page.getByLabel('Current password', { exact: true }).first();
+    await current.fill('what I typed');
+    await page.getByRole('button', { name: 'Show current password' }).first().click();
+    await expect(current).toHaveAttribute('type', 'text');
+  });
+
   test('the old /sessions address opens the account page', async ({ page, baseURL }) => {
     await onTaskListAs(page, baseURL!, 'Bookmark');
     await page.goto('/sessions');

@@ -134,3 +134,82 @@ test('the task list loads its island: the wasm bundle, precompressed, hashed, ca
   expect(sheet.headers['content-encoding']).toBe('br');
   expect(sheet.headers['cache-control']).toBe('public, max-age=31536000, immutable');
 });
+
+/** Speculation events of `page` (Chromium's DevTools `Preload` domain): each prefetch's URL and
+ * status as it changes (`Running`, `Ready`, `Success`, `Failure` with its reason). */
+async function watchPrefetches(page: Page): Promise<{ url: string; status: string; reason?: string }[]> {
+  const seen: { url: string; status: string; reason?: string }[] = [];
+  const cdp = await page.context().newCDPSession(page);
+  cdp.on('Preload.prefetchStatusUpdated', (event) =>
+    seen.push({ url: event.prefetchUrl, status: event.status, reason: event.prefetchStatus }),
+  );
+  await cdp.send('Preload.enable');
+  return seen;
+}
+
+/** How the current document arrived: 'navigational-prefetch' when from a prefetch, '' when
+ * fetched at the click; and when its first byte came, in ms after the click's navigation. */
+async function delivery(page: Page): Promise<{ type: string; firstByte: number }> {
+  return page.evaluate(() => {
+    const nav = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming & { deliveryType?: string };
+    return { type: nav.deliveryType ?? '', firstByte: nav.responseStart - nav.startTime };
+  });
+}
+
+test('links to our pages are fetched ahead: the click shows the prefetched page; a renewal waits for the real visit', async ({
+  page,
+  baseURL,
+}) => {
+  const ttl = Number(process.env.ACCESS_TOKEN_TTL_SECONDS ?? '0') * 1000;
+  expect(ttl, 'ACCESS_TOKEN_TTL_SECONDS must be set for this test').toBeGreaterThan(0);
+  test.setTimeout(ttl + 60_000);
+  // The rules travel in a header (no inline script) and are served as browsers require.
+  const landing = await page.request.get('/');
+  expect(landing.headers()['speculation-rules']).toBe('"/speculation-rules.json"');
+  const rules = await page.request.get('/speculation-rules.json');
+  expect(rules.headers()['content-type']).toBe('application/speculationrules+json');
+  expect((await rules.json()).prefetch[0].eagerness).toBe('moderate');
+
+  const email = uniqueEmail('prefetch');
+  await createUser(baseURL!, 'Prefetch', email);
+  await logInFromScratch(page, email);
+  await page.goto('/tasks');
+  await hydrated(page);
+  const prefetches = await watchPrefetches(page);
+  const account = page.getByRole('link', { name: 'Account', exact: true });
+
+  // A pointer resting on a link fetches its page; the click then shows it without a request.
+  await account.hover();
+  await expect.poll(() => prefetches.some((p) => p.url.endsWith('/account') && p.status === 'Ready')).toBe(true);
+  await account.click();
+  await expect(page.getByRole('heading', { name: 'Sessions' })).toBeVisible();
+  const ahead = await delivery(page);
+  expect(ahead.type, 'the account page came from the prefetch').toBe('navigational-prefetch');
+
+  // The same click without a prefetch, for the record.
+  await page.goto('/tasks');
+  await hydrated(page);
+  await page.goto('/account');
+  const fetched = await delivery(page);
+  expect(fetched.type).toBe('');
+  console.log(`/tasks -> /account: first byte ${ahead.firstByte.toFixed(1)} ms prefetched, ${fetched.firstByte.toFixed(1)} ms fetched at the click`);
+
+  // After the access cookie expired, opening a page renews the session (rotates the refresh
+  // token). A prefetch must not do that: the server refuses it (425), the browser drops it, and
+  // the click loads the page for real, renewing the session once; the person stays signed in.
+  await page.goto('/tasks');
+  await hydrated(page);
+  prefetches.length = 0;
+  const renewals = await watchPrefetches(page);
+  // Waiting is the behaviour under test: the access cookie expires.
+  await page.waitForTimeout(ttl + 1_500);
+  await account.hover();
+  await expect.poll(() => renewals.some((p) => p.url.endsWith('/account') && p.status === 'Failure')).toBe(true);
+  expect(renewals.find((p) => p.status === 'Failure')?.reason).toBe('PrefetchFailedNon2XX');
+  await account.click();
+  await expect(page.getByRole('heading', { name: 'Sessions' })).toBeVisible();
+  expect((await delivery(page)).type).toBe('');
+  await page.goto('/tasks');
+  await expect(page).toHaveURL(/\/tasks$/);
+  await expect(page.getByRole('heading', { name: 'Your tasks' })).toBeVisible();
+});

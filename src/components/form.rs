@@ -51,20 +51,11 @@ pub fn Field(
         None => error_id.clone(),
     };
     let password = kind == "password";
-    // Password fields can be shown as plain text, to check what was typed (on a phone above all).
-    let shown = RwSignal::new(false);
-    let input_type = move || {
-        if password && shown.get() {
-            "text"
-        } else {
-            kind
-        }
-    };
     let input = view! {
         <input
             id=id.clone()
             name=name
-            type=input_type
+            type=kind
             autocomplete=autocomplete
             inputmode=inputmode
             maxlength=maxlength
@@ -82,14 +73,11 @@ pub fn Field(
                 view! {
                     <div class="password-field">
                         {input}
-                        // Needs JavaScript, so the stylesheet shows it only once the page is live.
-                        <button
-                            type="button"
-                            class="reveal secondary"
-                            aria-controls=id
-                            on:click=move |_| shown.update(|s| *s = !*s)
-                        >
-                            {move || if shown.get() { "Hide" } else { "Show" }}
+                        // Shows what was typed as plain text (on a phone above all). It needs
+                        // a script: the pages that load the passkey module (public/passkeys.js)
+                        // bring it to life, and the stylesheet hides it everywhere else.
+                        <button type="button" class="reveal secondary" aria-controls=id>
+                            "Show"
                             <span class="visually-hidden">{format!(" {}", label.to_lowercase())}</span>
                         </button>
                     </div>

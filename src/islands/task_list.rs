@@ -40,17 +40,55 @@ use crate::{
 /// How long the page offers Undo after a delete.
 const UNDO_FOR: Duration = Duration::from_secs(8);
 
-/// The refusals JavaScript-free form posts came back with (the page reads them on the server).
+/// The refusals JavaScript-free form posts came back with, as the sentences the list shows:
+/// the page reads them on the server, and the island gets only the text (the bundle then has
+/// no code to decode an error from its props).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TaskFormErrors {
-    /// "New task".
-    pub add: Option<AppError>,
+    /// "New task": the message under the title field.
+    pub add_field: Option<String>,
+    /// "New task": a refusal that is not about the title.
+    pub add_form: Option<String>,
     /// The title a refused "New task" post had, to show again.
     pub add_title: Option<String>,
     /// The rename form of the task the page was opened to rename (`?edit=ID`).
-    pub rename: Option<AppError>,
+    pub rename: Option<String>,
     /// Ticking, deleting, "Clear done": said above the list.
-    pub list: Option<AppError>,
+    pub list: Option<String>,
+}
+
+impl TaskFormErrors {
+    /// The refusals as the list shows them.
+    pub fn new(
+        add: Option<AppError>,
+        add_title: Option<String>,
+        rename: Option<AppError>,
+        list: Option<AppError>,
+    ) -> Self {
+        let (add_field, add_form) = add.as_ref().map(title_and_form_error).unwrap_or_default();
+        Self {
+            add_field,
+            add_form,
+            add_title,
+            rename: rename.as_ref().map(rename_message),
+            list: list.as_ref().map(ToString::to_string),
+        }
+    }
+}
+
+/// What a refusal says under a title field, and what it says about the form (one of the two).
+fn title_and_form_error(error: &AppError) -> (Option<String>, Option<String>) {
+    match error.message_for("title") {
+        Some(field) => (Some(field), None),
+        None => (None, Some(error.to_string())),
+    }
+}
+
+/// A refusal of a rename, said under its field.
+fn rename_message(error: &AppError) -> String {
+    error
+        .message_for("title")
+        .unwrap_or_else(|| error.to_string())
 }
 
 fn is_signed_out(error: &AppError) -> bool {
@@ -120,7 +158,7 @@ pub fn TaskList(
     // Type-erased: the list's full view type is too deep for the compiler to lay out.
     view! {
         <div class="task-island" data-ready=move || ready.get().then_some("true")>
-            <AddForm list no_js_error=errors.add typed=errors.add_title />
+            <AddForm list field_error=errors.add_field form_error=errors.add_form typed=errors.add_title />
             <ListView list before />
         </div>
     }
@@ -129,19 +167,18 @@ pub fn TaskList(
 
 /// "New task": adds at the top of the list, keeps the focus in the field for the next one.
 #[component]
-fn AddForm(list: List, no_js_error: Option<AppError>, typed: Option<String>) -> impl IntoView {
+fn AddForm(
+    list: List,
+    field_error: Option<String>,
+    form_error: Option<String>,
+    typed: Option<String>,
+) -> impl IntoView {
     let input = NodeRef::<html::Input>::new();
     let adding = RwSignal::new(false);
     // Without JavaScript a refused title comes back with the page: focus goes to the field.
-    let refused = no_js_error.is_some();
-    let error = RwSignal::new(no_js_error);
-    let title_error = move || error.get().and_then(|e| e.message_for("title"));
-    let general = move || {
-        error
-            .get()
-            .filter(|e| e.message_for("title").is_none())
-            .map(|e| e.to_string())
-    };
+    let refused = field_error.is_some() || form_error.is_some();
+    let title_error = RwSignal::new(field_error);
+    let general = RwSignal::new(form_error);
     let on_submit = move |ev: SubmitEvent| {
         ev.prevent_default();
         // aria-disabled, not disabled: the button keeps the focus while the task is saved.
@@ -161,7 +198,8 @@ fn AddForm(list: List, no_js_error: Option<AppError>, typed: Option<String>) -> 
             }
             match result {
                 Ok(task) => {
-                    error.set(None);
+                    title_error.set(None);
+                    general.set(None);
                     if let Some(field) = input.get_untracked() {
                         field.set_value("");
                     }
@@ -171,7 +209,9 @@ fn AddForm(list: List, no_js_error: Option<AppError>, typed: Option<String>) -> 
                     if is_signed_out(&err) {
                         list.signed_out.set(true);
                     }
-                    error.set(Some(err));
+                    let (field, form) = title_and_form_error(&err);
+                    title_error.set(field);
+                    general.set(form);
                     focus_soon("new-task".to_owned());
                 }
             }
@@ -190,7 +230,7 @@ fn AddForm(list: List, no_js_error: Option<AppError>, typed: Option<String>) -> 
                     maxlength=TITLE_MAX
                     autocomplete="off"
                     autofocus=refused
-                    aria-invalid=move || if title_error().is_some() { "true" } else { "false" }
+                    aria-invalid=move || if title_error.with(Option::is_some) { "true" } else { "false" }
                     aria-describedby="new-task-error"
                 />
                 <button type="submit" aria-disabled=move || adding.get().to_string()>
@@ -198,40 +238,63 @@ fn AddForm(list: List, no_js_error: Option<AppError>, typed: Option<String>) -> 
                 </button>
             </div>
             <p class="field-error" id="new-task-error" role="alert">
-                {title_error}
+                {move || title_error.get()}
             </p>
             <p class="form-error" role="alert">
-                {general}
+                {move || general.get()}
             </p>
         </form>
     }
 }
 
-/// One task on screen: its own signals, so a change re-renders only this row.
+/// One task on screen. Its state is one signal: a list of fifty tasks is fifty signals to create
+/// (and, on the server, to render and drop on every request), not three hundred; a change
+/// re-runs only this row's few bindings.
 #[derive(Clone, Copy)]
 struct Row {
     id: i64,
-    title: RwSignal<String>,
-    done: RwSignal<bool>,
+    state: RwSignal<RowState>,
+}
+
+#[derive(Clone)]
+struct RowState {
+    title: String,
+    done: bool,
     /// A change of this row is on its way to the server.
-    busy: RwSignal<bool>,
-    editing: RwSignal<bool>,
-    edit_error: RwSignal<Option<String>>,
+    busy: bool,
+    editing: bool,
+    edit_error: Option<String>,
     /// Counts the row's toggles, so only the answer to the latest one is applied.
-    toggles: StoredValue<u32>,
+    toggles: u32,
 }
 
 impl Row {
     fn new(task: Task, editing: bool, edit_error: Option<String>) -> Self {
         Self {
             id: task.id,
-            title: RwSignal::new(task.title),
-            done: RwSignal::new(task.done),
-            busy: RwSignal::new(false),
-            editing: RwSignal::new(editing),
-            edit_error: RwSignal::new(edit_error),
-            toggles: StoredValue::new(0),
+            state: RwSignal::new(RowState {
+                title: task.title,
+                done: task.done,
+                busy: false,
+                editing,
+                edit_error,
+                toggles: 0,
+            }),
         }
+    }
+
+    /// Reads the state, tracked (in a binding, which re-runs when the row changes).
+    fn read<T>(self, f: impl FnOnce(&RowState) -> T) -> T {
+        self.state.with(f)
+    }
+
+    /// Reads the state without tracking (in an event handler).
+    fn peek<T>(self, f: impl FnOnce(&RowState) -> T) -> T {
+        self.state.with_untracked(f)
+    }
+
+    fn update(self, f: impl FnOnce(&mut RowState)) {
+        self.state.update(f);
     }
 }
 
@@ -271,10 +334,7 @@ impl List {
         no_js: &TaskFormErrors,
         signed_out: RwSignal<bool>,
     ) -> Self {
-        let rename_error = no_js
-            .rename
-            .as_ref()
-            .map(|e| e.message_for("title").unwrap_or_else(|| e.to_string()));
+        let rename_error = no_js.rename.clone();
         let rows = page
             .tasks
             .into_iter()
@@ -291,7 +351,7 @@ impl List {
             done: RwSignal::new(page.done),
             next: RwSignal::new(page.next),
             loading_more: RwSignal::new(false),
-            error: RwSignal::new(no_js.list.as_ref().map(ToString::to_string)),
+            error: RwSignal::new(no_js.list.clone()),
             undo_message: RwSignal::new(None),
             offer: StoredValue::new(None),
             owner: StoredValue::new(Owner::current().unwrap_or_default()),
@@ -346,30 +406,32 @@ impl List {
 
     /// Ticks or unticks at once; the server's refusal puts it back and says why.
     fn toggle(self, row: Row) {
-        let done = !row.done.get_untracked();
-        row.done.set(done);
+        let done = !row.peek(|r| r.done);
+        row.update(|r| r.done = done);
         self.count(done, 1);
         self.count(!done, -1);
-        let toggle = row.toggles.get_value().wrapping_add(1);
-        row.toggles.set_value(toggle);
-        row.busy.set(true);
+        let toggle = row.peek(|r| r.toggles).wrapping_add(1);
+        row.update(|r| {
+            r.toggles = toggle;
+            r.busy = true;
+        });
         spawn_local(async move {
             let result = set_task_done(row.id, done).await;
             // A later click decided this row's state (its own answer will settle it), or the
             // list is gone.
-            if row.toggles.try_get_value() != Some(toggle) || !self.alive() {
+            if row.state.try_with_untracked(|r| r.toggles) != Some(toggle) || !self.alive() {
                 return;
             }
-            row.busy.set(false);
+            row.update(|r| r.busy = false);
             match result {
-                Ok(task) => row.title.set(task.title),
+                Ok(task) => row.update(|r| r.title = task.title),
                 Err(AppError::NotFound(Missing::Task)) => self.vanished(row),
                 Err(err) => {
-                    row.done.set(!done);
+                    row.update(|r| r.done = !done);
                     self.count(!done, 1);
                     self.count(done, -1);
                     let state = if done { "done" } else { "not done" };
-                    let title = row.title.get_untracked();
+                    let title = row.peek(|r| r.title.clone());
                     self.fail(format!("Could not mark ‘{title}’ {state}"), &err);
                 }
             }
@@ -382,34 +444,38 @@ impl List {
             self.rows.update(|rows| {
                 rows.remove(index);
             });
-            self.count(row.done.get_untracked(), -1);
+            self.count(row.peek(|r| r.done), -1);
         }
-        let title = row.title.get_untracked();
+        let title = row.peek(|r| r.title.clone());
         self.error
             .set(Some(format!("‘{title}’ was deleted elsewhere.")));
     }
 
     fn rename(self, row: Row, title: String, saving: RwSignal<bool>) {
-        if title.trim() == row.title.get_untracked() {
-            row.edit_error.set(None);
-            row.editing.set(false);
+        if row.peek(|r| title.trim() == r.title) {
+            row.update(|r| {
+                r.edit_error = None;
+                r.editing = false;
+            });
             focus_soon(rename_button_id(row.id));
             return;
         }
         saving.set(true);
-        row.busy.set(true);
+        row.update(|r| r.busy = true);
         spawn_local(async move {
             let result = rename_task(row.id, title).await;
             if !self.alive() {
                 return;
             }
-            row.busy.set(false);
+            row.update(|r| r.busy = false);
             saving.try_set(false);
             match result {
                 Ok(task) => {
-                    row.title.set(task.title);
-                    row.edit_error.set(None);
-                    row.editing.set(false);
+                    row.update(|r| {
+                        r.title = task.title;
+                        r.edit_error = None;
+                        r.editing = false;
+                    });
                     focus_soon(rename_button_id(row.id));
                 }
                 Err(AppError::NotFound(Missing::Task)) => self.vanished(row),
@@ -417,8 +483,8 @@ impl List {
                     if is_signed_out(&err) {
                         self.signed_out.set(true);
                     }
-                    let message = err.message_for("title").unwrap_or_else(|| err.to_string());
-                    row.edit_error.set(Some(message));
+                    let message = rename_message(&err);
+                    row.update(|r| r.edit_error = Some(message));
                     focus_soon(format!("rename-input-{}", row.id));
                 }
             }
@@ -441,10 +507,10 @@ impl List {
         self.rows.update(|rows| {
             rows.remove(index);
         });
-        self.count(row.done.get_untracked(), -1);
+        self.count(row.peek(|r| r.done), -1);
         focus_soon(neighbour.unwrap_or_else(|| "new-task".to_owned()));
         let removed = vec![(index, row)];
-        let title = row.title.get_untracked();
+        let title = row.peek(|r| r.title.clone());
         spawn_local(async move {
             match delete_task(row.id).await {
                 Ok(deleted) => {
@@ -467,7 +533,7 @@ impl List {
         self.rows.update(|rows| {
             let mut index = 0;
             rows.retain(|row| {
-                let keep = !row.done.get_untracked();
+                let keep = !row.peek(|r| r.done);
                 if !keep {
                     removed.push((index, *row));
                 }
@@ -770,12 +836,15 @@ fn trash_icon() -> impl IntoView {
 fn TaskRow(row: Row, list: List) -> impl IntoView {
     let id = row.id;
     let filter = list.filter;
+    // The title or its rename form: switched only when `editing` changes, not on every change
+    // of the row (a save in progress must not rebuild the form it came from).
+    let editing = Memo::new(move |_| row.read(|r| r.editing));
     view! {
         <li
             class="task"
-            class:done=move || row.done.get()
-            class:editing=move || row.editing.get()
-            aria-busy=move || row.busy.get().to_string()
+            class:done=move || row.read(|r| r.done)
+            class:editing=move || editing.get()
+            aria-busy=move || row.read(|r| r.busy).to_string()
         >
             <form
                 method="post"
@@ -787,7 +856,7 @@ fn TaskRow(row: Row, list: List) -> impl IntoView {
                 }
             >
                 <input type="hidden" name="id" value=id />
-                <input type="hidden" name="done" value=move || (!row.done.get()).to_string() />
+                <input type="hidden" name="done" value=move || (!row.read(|r| r.done)).to_string() />
                 // A button, so that ticking works as a plain form post without JavaScript; to
                 // assistive technology it is the checkbox it looks like.
                 <button
@@ -795,19 +864,19 @@ fn TaskRow(row: Row, list: List) -> impl IntoView {
                     class="check"
                     id=checkbox_id(id)
                     role="checkbox"
-                    aria-checked=move || row.done.get().to_string()
-                    aria-label=move || row.title.get()
+                    aria-checked=move || row.read(|r| r.done).to_string()
+                    aria-label=move || row.read(|r| r.title.clone())
                 >
                     {check_icon()}
                 </button>
             </form>
             {move || {
-                if row.editing.get() {
+                if editing.get() {
                     view! { <RenameForm row list /> }.into_any()
                 } else {
                     view! {
-                        <span class="title" on:click=move |_| row.editing.set(true)>
-                            {move || row.title.get()}
+                        <span class="title" on:click=move |_| row.update(|r| r.editing = true)>
+                            {move || row.read(|r| r.title.clone())}
                         </span>
                         <form
                             method="get"
@@ -815,7 +884,7 @@ fn TaskRow(row: Row, list: List) -> impl IntoView {
                             class="row-action"
                             on:submit=move |ev: SubmitEvent| {
                                 ev.prevent_default();
-                                row.editing.set(true);
+                                row.update(|r| r.editing = true);
                             }
                         >
                             {filter_field(filter)}
@@ -824,7 +893,7 @@ fn TaskRow(row: Row, list: List) -> impl IntoView {
                                 type="submit"
                                 class="icon"
                                 id=rename_button_id(id)
-                                aria-label=move || format!("Rename ‘{}’", row.title.get())
+                                aria-label=move || row.read(|r| format!("Rename ‘{}’", r.title))
                                 title="Rename"
                             >
                                 {pencil_icon()}
@@ -847,7 +916,7 @@ fn TaskRow(row: Row, list: List) -> impl IntoView {
                 <button
                     type="submit"
                     class="icon danger"
-                    aria-label=move || format!("Delete ‘{}’", row.title.get())
+                    aria-label=move || row.read(|r| format!("Delete ‘{}’", r.title))
                     title="Delete"
                 >
                     {trash_icon()}
@@ -873,8 +942,10 @@ fn RenameForm(row: Row, list: List) -> impl IntoView {
         }
     });
     let cancel = move || {
-        row.edit_error.set(None);
-        row.editing.set(false);
+        row.update(|r| {
+            r.edit_error = None;
+            r.editing = false;
+        });
         focus_soon(rename_button_id(id));
     };
     let on_submit = move |ev: SubmitEvent| {
@@ -894,7 +965,7 @@ fn RenameForm(row: Row, list: List) -> impl IntoView {
             cancel();
         }
     };
-    let original = row.title.get_untracked();
+    let original = row.peek(|r| r.title.clone());
     view! {
         <form
             method="post"
@@ -916,7 +987,7 @@ fn RenameForm(row: Row, list: List) -> impl IntoView {
                 maxlength=TITLE_MAX
                 autocomplete="off"
                 autofocus
-                aria-invalid=move || if row.edit_error.get().is_some() { "true" } else { "false" }
+                aria-invalid=move || if row.read(|r| r.edit_error.is_some()) { "true" } else { "false" }
                 aria-describedby=error_id.clone()
             />
             <button type="submit" aria-disabled=move || saving.get().to_string()>
@@ -936,7 +1007,7 @@ fn RenameForm(row: Row, list: List) -> impl IntoView {
                 "Cancel"
             </a>
             <p class="field-error" id=error_id role="alert">
-                {move || row.edit_error.get()}
+                {move || row.read(|r| r.edit_error.clone())}
             </p>
         </form>
     }

@@ -27,12 +27,12 @@ fn form_errors() -> TaskFormErrors {
     let toggle = no_js_error::<SetTaskDone>();
     let delete = no_js_error::<DeleteTask>();
     let clear = no_js_error::<ClearDoneTasks>();
-    TaskFormErrors {
-        add_title: add.as_ref().and_then(|r| r.value("title")),
-        add: add.map(|r| r.error),
+    TaskFormErrors::new(
+        add.as_ref().map(|r| r.error.clone()),
+        add.as_ref().and_then(|r| r.value("title")),
         rename,
-        list: toggle.or(delete).or(clear),
-    }
+        toggle.or(delete).or(clear),
+    )
 }
 
 #[component]

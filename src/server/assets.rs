@@ -34,7 +34,10 @@ pub const REVALIDATE: &str = "no-cache";
 
 /// Whether a path is one of the static files (which keep their own `Cache-Control`).
 pub fn is_static(path: &str) -> bool {
-    path.starts_with("/pkg/") || path == FAVICON || path == PASSKEYS_JS
+    path.starts_with("/pkg/")
+        || path == FAVICON
+        || path == PASSKEYS_JS
+        || path == super::speculation::RULES_PATH
 }
 
 /// The hash file cargo-leptos writes beside the server binary when `hash-files` is on; Leptos

@@ -20,7 +20,7 @@ use super::{
     accounts,
     auth::{ClientInfo, cookie},
     db::{self, now_millis, per_request},
-    sessions,
+    sessions, speculation,
     state::AppState,
 };
 use crate::{error::AppError, model::User};
@@ -103,6 +103,9 @@ pub async fn establish(
     mut request: Request,
     next: Next,
 ) -> Response {
+    if speculation::is_speculative(request.headers()) && needs_renewal(&state, request.headers()) {
+        return speculation::not_now();
+    }
     let client = ClientInfo::of(request.headers(), request.extensions(), &state.config);
     if !handled_in_this_task(request.uri().path()) {
         let caller =
@@ -121,6 +124,20 @@ pub async fn establish(
         next.run(request).await
     })
     .await
+}
+
+/// Whether serving this browser request would rotate its refresh token (the access cookie is
+/// gone or no longer verifies, and a refresh cookie is there). A prefetch must not: if the
+/// browser dropped the prefetched page, and the new cookies with it, the next real request
+/// would present the spent token and end the session as a suspected theft.
+fn needs_renewal(state: &AppState, headers: &HeaderMap) -> bool {
+    let config = &state.config;
+    if headers.contains_key(header::AUTHORIZATION) {
+        return false;
+    }
+    let verified = cookie::read(headers, cookie::access_name(config))
+        .is_some_and(|token| verify(state, &token).is_some());
+    !verified && cookie::read(headers, cookie::refresh_name(config)).is_some()
 }
 
 /// Whether the request's database work all runs in this task: server functions and the REST

@@ -32,6 +32,7 @@ use tower::{Layer, Service};
 use super::{
     assets, csrf, headers,
     metrics::{self, Metrics},
+    speculation,
 };
 
 /// The outermost layer; see the module's documentation.
@@ -94,7 +95,8 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, request: Request) -> Self::Future {
+    fn call(&mut self, mut request: Request) -> Self::Future {
+        speculation::hide_one_time_cookies(&mut request);
         let metrics = &self.layer.metrics;
         let static_file = assets::is_static(request.uri().path());
         let counted = metrics.is_enabled().then(|| {

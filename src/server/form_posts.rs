@@ -78,8 +78,8 @@ fn is_urlencoded(headers: &HeaderMap) -> bool {
 }
 
 /// With `Secure`, the `__Host-` prefix: a sibling subdomain cannot plant the cookie.
-const SECURE_NAME: &str = "__Host-tasks_form_error";
-const DEV_NAME: &str = "tasks_form_error";
+pub(crate) const SECURE_NAME: &str = "__Host-tasks_form_error";
+pub(crate) const DEV_NAME: &str = "tasks_form_error";
 /// Long enough for the redirect to be followed, short enough not to linger.
 const LIFETIME_SECS: i64 = 60;
 /// Where server functions are mounted (`/api/login`, ...); the REST API under it is not theirs.

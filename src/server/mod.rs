@@ -26,6 +26,7 @@ pub mod routes;
 pub mod serve;
 pub mod server_fn;
 pub mod sessions;
+pub mod speculation;
 pub mod state;
 pub mod tasks;
 pub mod two_step;

@@ -6,6 +6,8 @@
 //! it starts); a page without has nothing to hydrate, and its resources are not serialised
 //! (`app::shell` turns that off), so both are empty boilerplate. This layer takes exactly that
 //! empty boilerplate out of HTML pages that have no island; anything else is left as it is.
+//! It also gives every page the `Speculation-Rules` header (`server::speculation`): pages
+//! link to each other by full page loads, fetched ahead where the browser can.
 
 use axum::{
     body::Body,
@@ -15,6 +17,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
+use super::speculation;
 use crate::error::AppError;
 
 /// Largest page this layer reads (ours are a few tens of kilobytes).
@@ -36,6 +39,10 @@ pub async fn drop_empty_hydration_data(request: Request, next: Next) -> Response
         return response;
     }
     let (mut parts, body) = response.into_parts();
+    // Every page points the browser at the prefetch rules for its links.
+    parts
+        .headers
+        .insert(speculation::HEADER, speculation::HEADER_VALUE);
     let bytes = match axum::body::to_bytes(body, MAX_PAGE_BYTES).await {
         Ok(bytes) => bytes,
         Err(err) => {

@@ -41,6 +41,7 @@ pub fn app(state: AppState) -> Router {
         .merge(super::health::router())
         .merge(super::metrics::router(&state.config))
         .merge(super::assets::router(&state.leptos_options))
+        .merge(super::speculation::router())
         .with_state(state.clone());
     // Development without SMTP_URL: the mail the server would have sent, at /dev/mailbox.
     let mailbox = if state.mail.is_mailbox() {

@@ -590,8 +590,8 @@ pub fn cookie_token(config: &Config, cookies: &Cookies) -> Option<String> {
 }
 
 /// With `Secure`, the `__Host-` prefix, like the other cookies (which demands `Path=/`).
-const SECURE_CODES_COOKIE: &str = "__Host-tasks_recovery_codes";
-const DEV_CODES_COOKIE: &str = "tasks_recovery_codes";
+pub(crate) const SECURE_CODES_COOKIE: &str = "__Host-tasks_recovery_codes";
+pub(crate) const DEV_CODES_COOKIE: &str = "tasks_recovery_codes";
 
 fn codes_cookie_name(config: &Config) -> &'static str {
     if config.cookie_secure {
