@@ -609,3 +609,82 @@ async fn the_last_administrator_cannot_delete_their_account_from_the_account_pag
     assert_contains(&shown, "This is the last administrator.");
     assert_eq!(app.count_users().await, 1);
 }
+
+/// The same page request a browser makes ahead of a click (speculation rules, issue 28).
+async fn prefetch(app: &TestApp, path: &str, cookie: &str) -> Reply {
+    let request = Request::get(path)
+        .header(header::ACCEPT, "text/html")
+        .header("sec-purpose", "prefetch")
+        .header(header::COOKIE, cookie)
+        .body(Body::empty())
+        .unwrap();
+    app.send(request).await
+}
+
+#[tokio::test]
+async fn a_prefetch_uses_up_no_one_time_message_and_renews_no_session() {
+    let app = spawn().await;
+    let cookie = browser(&app, "ahead@example.com").await;
+    // Every page names the rule set, which is served as browsers require it.
+    let page = app.get("/tasks", Some(&cookie)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(
+        page.headers["speculation-rules"],
+        "\"/speculation-rules.json\""
+    );
+    let rules = app.get("/speculation-rules.json", None).await;
+    assert_eq!(rules.status, StatusCode::OK);
+    assert_eq!(
+        rules.headers[header::CONTENT_TYPE],
+        "application/speculationrules+json"
+    );
+    assert!(rules.json()["prefetch"].is_array());
+
+    // A refused plain "New task" post: its message waits in the one-time cookie. A prefetch of
+    // the page neither shows nor removes it; the visit that follows shows it, once.
+    let message = "Enter a title for the task.";
+    let refused = post_no_js(&app, "tasks/add", &[("title", "")], "/tasks", &cookie).await;
+    let flash = refused
+        .form_error_cookie()
+        .expect("the refusal travels in the one-time cookie");
+    let with_flash = format!("{cookie}; {flash}");
+    let ahead = prefetch(&app, "/tasks", &with_flash).await;
+    assert_eq!(ahead.status, StatusCode::OK, "{}", ahead.body);
+    assert!(!ahead.body.contains(message));
+    assert!(
+        ahead
+            .set_cookies()
+            .iter()
+            .all(|c| !c.starts_with("__Host-tasks_form_error")),
+        "{:?}",
+        ahead.set_cookies()
+    );
+    let visit = app.get("/tasks", Some(&with_flash)).await;
+    assert_contains(&visit, message);
+    assert!(
+        visit
+            .set_cookies()
+            .iter()
+            .any(|c| c.starts_with("__Host-tasks_form_error=;")),
+        "the visit removes the cookie: {:?}",
+        visit.set_cookies()
+    );
+
+    // The access cookie expired (only the refresh cookie is left): opening a page renews the
+    // session. A prefetch must not spend the refresh token (a dropped prefetch would take the
+    // new one with it), so it is refused as too early and changes nothing; the visit renews.
+    let refresh_only = cookie
+        .split("; ")
+        .find(|pair| !pair.starts_with(&format!("{}=", common::COOKIE_NAME)))
+        .expect("the refresh cookie")
+        .to_owned();
+    let ahead = prefetch(&app, "/tasks", &refresh_only).await;
+    assert_eq!(ahead.status, StatusCode::TOO_EARLY, "{}", ahead.body);
+    assert!(ahead.set_cookies().is_empty(), "{:?}", ahead.set_cookies());
+    let visit = app.get("/tasks", Some(&refresh_only)).await;
+    assert_eq!(visit.status, StatusCode::OK, "{}", visit.body);
+    assert!(
+        visit.refresh_cookie().is_some(),
+        "the visit renewed the session"
+    );
+}
