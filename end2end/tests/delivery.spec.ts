@@ -12,8 +12,8 @@ import { apiToken, createAdmin, createUser, hydrated, logInFromScratch, uniqueEm
 //   /register, /forgot-password, /admin, 404: nothing;
 //   /tasks: ≤ 120 KB brotli / ≤ 160 KB gzip.
 // The first two are met and tested as they are. /tasks is not met yet (the islands bundle is
-// 175 KB brotli / 222 KB gzip): its ceilings below are today's size plus a few percent, so the
-// bundle cannot grow while it is brought down (issue 28 stays open until it is).
+// 178 KB brotli / 223 KB gzip): its ceilings below are its size at the switch plus a few
+// percent, so the bundle cannot grow while it is brought down (issue 28 stays open until it is).
 const LOGIN_BROTLI_BUDGET = 30 * 1000;
 const TASKS_BROTLI_CEILING = 185 * 1000; // bytes, wasm + its JavaScript; 180,068 at the switch to islands; goal 120,000
 const TASKS_GZIP_CEILING = 235 * 1000; // bytes; 227,788 at the switch to islands (gzip -9); goal 160,000
