@@ -24,7 +24,7 @@ use crate::{
         landing::Landing,
         login::LoginPage,
         login_code::LoginCodePage,
-        mail_links::{ConfirmEmailPage, ResetPasswordPage, VerifyEmailPage},
+        mail_links::{ConfirmEmailPage, ResetPasswordPage, SecureAccountPage, VerifyEmailPage},
         not_found::NotFound,
         register::{RegisterPage, RegisterPasskeyPage},
         tasks::TasksPage,
@@ -190,6 +190,7 @@ fn Layout() -> impl IntoView {
                 <Route path=path!("/reset-password") view=ResetPasswordPage ssr=SsrMode::Async />
                 <Route path=path!("/verify-email") view=VerifyEmailPage ssr=SsrMode::Async />
                 <Route path=path!("/confirm-email") view=ConfirmEmailPage ssr=SsrMode::Async />
+                <Route path=path!("/secure-account") view=SecureAccountPage ssr=SsrMode::Async />
                 <ParentRoute path=path!("") view=AdminOnly ssr=SsrMode::Async>
                     <Route path=path!("/admin") view=AdminPage ssr=SsrMode::Async />
                     <Route

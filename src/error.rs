@@ -193,9 +193,20 @@ pub enum PasskeyRule {
     Unknown,
     #[error(
         "This passkey was refused: its signature counter went backwards, which happens when a \
-         passkey has been copied. Sign in another way and check your account's passkeys."
+         passkey has been copied. It is suspended now: sign in another way, then re-enable or \
+         remove it on your account page."
     )]
     Cloned,
+    #[error(
+        "This passkey is suspended (a copy of it may exist, or “This wasn't me” was used). Sign \
+         in another way, then re-enable or remove it on your account page."
+    )]
+    Suspended,
+    #[error(
+        "Too many passkey sign-ins are waiting for an answer right now. Try again in a minute, \
+         or sign in with your password."
+    )]
+    Busy,
     #[error("This passkey is already registered with your account.")]
     AlreadyRegistered,
     #[error(
@@ -273,7 +284,8 @@ impl AppError {
                 | PasskeyRule::NotAccepted
                 | PasskeyRule::Unknown
                 | PasskeyRule::Cloned => 400,
-                PasskeyRule::NeedsRecentSignIn => 403,
+                PasskeyRule::NeedsRecentSignIn | PasskeyRule::Suspended => 403,
+                PasskeyRule::Busy => 503,
                 PasskeyRule::Unavailable
                 | PasskeyRule::AlreadyRegistered
                 | PasskeyRule::LastSignInMethod

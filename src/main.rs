@@ -185,8 +185,11 @@ mod server_main {
                  Merge or delete one of each pair (README: \"Email addresses\")"
             );
         }
-        let (header_read_timeout, max_connections) =
-            (config.header_read_timeout, config.max_connections);
+        let (header_read_timeout, max_connections, max_connections_per_ip) = (
+            config.header_read_timeout,
+            config.max_connections,
+            config.max_connections_per_ip,
+        );
         let metrics_addr = config.metrics_addr;
         if config.metrics_token.is_some() {
             tracing::info!("metrics: GET /metrics on the main port, with METRICS_TOKEN");
@@ -218,6 +221,7 @@ mod server_main {
         let limits = server::serve::ConnectionLimits {
             header_read_timeout,
             max_connections: server::serve::connection_cap(max_connections, open_files),
+            max_connections_per_ip,
         };
         if limits.max_connections < max_connections {
             tracing::warn!(
@@ -270,6 +274,7 @@ mod server_main {
             header_read_timeout,
             // A few Prometheus servers scrape it, one connection each.
             max_connections: 32,
+            max_connections_per_ip: 0,
         };
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let serving = tokio::spawn(server::serve::serve(

@@ -268,6 +268,8 @@ pub struct PasskeyInfo {
     /// The passkey is synced by its provider (a password manager or platform account), so it
     /// survives losing one device.
     pub backed_up: bool,
+    /// Why and since when it is suspended (it signs in nowhere until re-enabled), if it is.
+    pub suspended: Option<String>,
 }
 
 /// The account page's passkeys section: the passkeys, and whether the account has a password

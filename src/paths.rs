@@ -24,6 +24,9 @@ pub const RESET_PASSWORD: &str = "/reset-password";
 pub const VERIFY_EMAIL: &str = "/verify-email";
 /// Where a mailed email-change link leads (`?token=…`): opening it makes the change.
 pub const CONFIRM_EMAIL: &str = "/confirm-email";
+/// Where a mailed "This wasn't me" link leads (`?token=…`): secures the account, then on to
+/// choosing a new password.
+pub const SECURE_ACCOUNT: &str = "/secure-account";
 /// Sign-in's second step: the authenticator code (or a recovery code) after a correct password,
 /// for accounts with two-step sign-in.
 pub const LOGIN_CODE: &str = "/login/code";

@@ -530,7 +530,12 @@ async fn the_export_holds_the_profile_tasks_sessions_and_activity() {
         .iter()
         .map(|e| e["event"].as_str().unwrap())
         .collect();
-    assert_eq!(events, ["login_succeeded", "sign_up"], "newest first");
+    // The first sign-in of a client never seen before is mailed as a new device (issue 29).
+    assert_eq!(
+        events,
+        ["login_succeeded", "new_device_alert", "sign_up"],
+        "newest first"
+    );
     assert!(!reply.body.contains("not yours") && !reply.body.contains("other@example.com"));
     assert!(!reply.body.contains("argon2") && !reply.body.contains(&user));
     // The download itself is recorded.
@@ -593,8 +598,11 @@ async fn security_events_are_recorded_with_their_client_and_never_a_secret() {
     }
 
     let events = events_of(&app, &admin, id).await;
+    // Only the first sign-in is from a new device: the later ones come from the same address
+    // and User-Agent (a client that keeps no cookies, as scripts are).
     let expected = [
         "sign_up",
+        "new_device_alert",
         "login_succeeded",
         "refresh_token_reuse",
         "login_succeeded",
@@ -758,12 +766,15 @@ async fn old_audit_events_are_erased_after_the_retention() {
     let erased = tasks::server::audit::purge(&app.state, now, retention)
         .await
         .unwrap();
-    assert_eq!(erased, 2, "the first account's sign-up and login");
+    assert_eq!(
+        erased, 3,
+        "the first account's sign-up, new-device alert and login"
+    );
     let left: i64 = on_db!(&app.state.db, |c| sqlx::query_scalar(
         "SELECT COUNT(*) FROM audit_events"
     )
     .fetch_one(c)
     .await)
     .unwrap();
-    assert_eq!(left, 2);
+    assert_eq!(left, 3);
 }

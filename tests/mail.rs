@@ -537,8 +537,18 @@ async fn changing_the_email_needs_the_password_and_the_new_address_link() {
     let notice = nth_mail(&sink, old, CHANGE_NOTICE, 1).await;
     assert!(notice["text"].as_str().unwrap().contains(new));
     assert!(
-        !notice["text"].as_str().unwrap().contains("token="),
+        !notice["text"]
+            .as_str()
+            .unwrap()
+            .contains("/confirm-email?token="),
         "the old address must not get the link"
+    );
+    // It gets "This wasn't me" instead, which cancels the change.
+    assert!(
+        notice["text"]
+            .as_str()
+            .unwrap()
+            .contains("/secure-account?token=")
     );
     // Nothing changed yet.
     assert_eq!(me(&app, &access).await.json()["email"], old);
@@ -818,6 +828,8 @@ async fn every_mail_flow_is_in_the_audit_trail_without_its_tokens() {
             "email_verified",
             "password_reset_requested",
             "password_reset",
+            // The first sign-in of this client (issue 29).
+            "new_device_alert",
             "email_change_requested",
             "email_changed"
         ]

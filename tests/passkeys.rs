@@ -814,30 +814,176 @@ async fn a_passkey_answer_for_another_origin_or_rp_is_refused() {
 }
 
 #[tokio::test]
-async fn a_cloned_passkey_with_an_old_counter_is_refused() {
+async fn a_cloned_passkey_is_suspended_and_stays_refused_until_its_owner_re_enables_it() {
     let app = app().await;
-    let (_, mut passkey) = passkey_account(&app, "clone@example.com", json!({})).await;
+    let (cookie, mut passkey) = passkey_account(&app, "clone@example.com", json!({})).await;
     signed_in(&app, &mut passkey).await;
     // A copy taken now, while the original goes on being used.
     let mut clone = passkey.clone();
     signed_in(&app, &mut passkey).await;
     assert_eq!(stored_sign_count(&app, passkey.credential_id()).await, 2);
 
-    // The copy's next counter (2) equals the stored one; then lower ones.
+    // The copy's next counter (2) equals the stored one: refused, and the passkey suspended.
     let reply = sign_in(&app, &mut clone, json!({})).await;
     assert_refused(&reply, "a counter equal to the stored one");
-    for count in [1, 0] {
-        let reply = sign_in(&app, &mut clone, json!({"sign_count": count})).await;
-        assert_refused(&reply, &format!("sign count {count} after 2"));
+    // Retrying raises the copy's counter past the stored one (3, 4, ... 22): still refused.
+    for attempt in 0..20 {
+        let reply = sign_in(&app, &mut clone, json!({})).await;
+        assert_refused(&reply, &format!("retry {attempt} of the copy"));
+        assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.body);
+        assert!(reply.body.contains("suspended"), "{}", reply.body);
     }
-    // The refused ones did not lower what is stored: 2 is still not enough.
-    let reply = sign_in(&app, &mut clone, json!({"sign_count": 2})).await;
-    assert_refused(&reply, "sign count 2 after refused lower ones");
+    // The original is suspended too: nobody can tell which one is the copy.
+    let reply = sign_in(&app, &mut passkey, json!({})).await;
+    assert_refused(&reply, "the original while suspended");
     assert_eq!(stored_sign_count(&app, passkey.credential_id()).await, 2);
 
-    // The original, counting on, still signs in.
+    // The owner sees why, once in the audit trail; the API says so too.
+    let listed = overview(&app, &cookie).await;
+    let suspended = listed["passkeys"][0]["suspended"]
+        .as_str()
+        .expect("a reason");
+    assert!(suspended.contains("copy"), "{suspended}");
+    let items = activity(&app, &cookie).await;
+    assert_eq!(events(&items, "passkey_suspected_clone").len(), 1);
+    let request = Request::get("/api/v1/users/me/passkeys")
+        .header(header::COOKIE, &cookie)
+        .header(header::ACCEPT, "application/json")
+        .body(Body::empty())
+        .unwrap();
+    let api = app.send(request).await.json();
+    assert_eq!(api[0]["suspended"], true, "{api}");
+    assert_eq!(api[0]["suspended_reason"], "cloned", "{api}");
+
+    // Re-enabled (a passkey-only account: its sign-in is recent), the original signs in again.
+    let id = passkeys(&app, &cookie).await[0].0.to_string();
+    let reply = app
+        .call("passkeys/reenable", &[("id", &id)], Some(&cookie))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert!(overview(&app, &cookie).await["passkeys"][0]["suspended"].is_null());
+    // (Its refused try while suspended counted 3 on the device; this one counts 4.)
     signed_in(&app, &mut passkey).await;
-    assert_eq!(stored_sign_count(&app, passkey.credential_id()).await, 3);
+    assert_eq!(stored_sign_count(&app, passkey.credential_id()).await, 4);
+    let items = activity(&app, &cookie).await;
+    assert_eq!(events(&items, "passkey_reenabled").len(), 1);
+}
+
+#[tokio::test]
+async fn re_enabling_a_passkey_needs_the_password_of_an_account_that_has_one() {
+    let app = app().await;
+    let cookie = app.signed_up("reenable@example.com").await;
+    let mut passkey = add_passkey(&app, &cookie, Some(PASSWORD), json!({})).await;
+    signed_in(&app, &mut passkey).await;
+    let mut clone = passkey.clone();
+    signed_in(&app, &mut passkey).await;
+    assert_refused(&sign_in(&app, &mut clone, json!({})).await, "the copy");
+    let id = passkeys(&app, &cookie).await[0].0.to_string();
+    let cookie = app
+        .login("reenable@example.com", PASSWORD)
+        .await
+        .auth_cookies();
+
+    let wrong = app
+        .call(
+            "passkeys/reenable",
+            &[("id", &id), ("password", "not the password at all")],
+            Some(&cookie),
+        )
+        .await;
+    assert_eq!(
+        wrong.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        wrong.body
+    );
+    assert_refused(
+        &sign_in(&app, &mut passkey, json!({})).await,
+        "still suspended",
+    );
+    let right = app
+        .call(
+            "passkeys/reenable",
+            &[("id", &id), ("password", PASSWORD)],
+            Some(&cookie),
+        )
+        .await;
+    assert_eq!(right.status, StatusCode::OK, "{}", right.body);
+    signed_in(&app, &mut passkey).await;
+}
+
+#[tokio::test]
+async fn a_passkey_without_a_counter_is_never_suspended() {
+    let app = app().await;
+    let (_, mut passkey) =
+        passkey_account(&app, "no-counter@example.com", json!({"sign_count": 0})).await;
+    for _ in 0..3 {
+        let reply = sign_in(&app, &mut passkey, json!({"sign_count": 0})).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    }
+    assert_eq!(stored_sign_count(&app, passkey.credential_id()).await, 0);
+}
+
+#[tokio::test]
+async fn passkey_sign_in_starts_and_failures_are_limited_per_address() {
+    let limited = spawn_with(&[("PUBLIC_URL", ORIGIN), ("LOGIN_FAILURES_PER_IP", "3")]).await;
+    // A passkey of another server (same site name): this one does not know it.
+    let (_, mut stranger) = passkey_account(&app().await, "stranger@example.com", json!({})).await;
+    let app = limited;
+    // 3 failures per address allow 12 starts in the window; the 13th is refused.
+    for n in 0..12 {
+        let reply = app.call("passkeys/sign-in/start", &[], None).await;
+        assert_eq!(reply.status, StatusCode::OK, "start {n}: {}", reply.body);
+    }
+    let reply = app.call("passkeys/sign-in/start", &[], None).await;
+    assert_eq!(
+        reply.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        reply.body
+    );
+    assert!(reply.headers.contains_key(header::RETRY_AFTER));
+    // Another address is not affected; its refused finishes (a passkey unknown here) count
+    // like wrong passwords.
+    let other = "192.0.2.44";
+    let start = |()| {
+        Request::post("/api/passkeys/sign-in/start")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::ACCEPT, "application/json")
+            .body(Body::empty())
+            .unwrap()
+    };
+    let reply = app.send_from(other, start(())).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    for n in 0..3 {
+        let ceremony: Value = app.send_from(other, start(())).await.json();
+        let options = ceremony["options"].as_str().expect("options");
+        let credential = stranger.assert(options, json!({}));
+        let body = serde_urlencoded::to_string([
+            ("ticket", ceremony["ticket"].as_str().unwrap()),
+            ("credential", credential.as_str()),
+        ])
+        .unwrap();
+        let finish = Request::post("/api/passkeys/sign-in/finish")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::ACCEPT, "application/json")
+            .body(Body::from(body))
+            .unwrap();
+        let reply = app.send_from(other, finish).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::BAD_REQUEST,
+            "finish {n}: {}",
+            reply.body
+        );
+    }
+    let reply = app.send_from(other, start(())).await;
+    assert_eq!(
+        reply.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        reply.body
+    );
 }
 
 #[tokio::test]

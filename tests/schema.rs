@@ -254,6 +254,7 @@ async fn sqlite_and_postgres_migrations_build_the_same_schema() {
     assert_eq!(
         names,
         [
+            "alert_links",
             "audit_events",
             "deleted_tasks",
             "email_tokens",

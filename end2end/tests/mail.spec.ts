@@ -85,6 +85,62 @@ test.describe('with JavaScript', () => {
     await expect(page.getByLabel('New password', { exact: true })).toHaveCount(0);
   });
 
+  test('a sign-in from a new browser is mailed, and "This wasn\'t me" signs everyone out and leads to a new password', async ({
+    page,
+    browser,
+    baseURL,
+  }) => {
+    const email = await signUp(page, 'Alerted Owner', 'alerted');
+    // Someone else, in another browser, with the password.
+    const elsewhere = await browser.newContext({ baseURL });
+    const thief = await elsewhere.newPage();
+    await thief.goto('/login');
+    await hydrated(thief);
+    await logIn(thief, email);
+    await expect(thief).toHaveURL(/\/tasks$/);
+
+    await openMail(page, email, 'New sign-in to your Tasks account');
+    await expect(page.getByText('with your password').first()).toBeVisible();
+    await page.locator('pre a[href*="/secure-account?token="]').click();
+    await expect(page).toHaveURL(/\/secure-account\?token=/);
+    await expect(page).toHaveTitle('Secure your account · Tasks');
+    await expect(page.getByRole('heading', { name: 'Secure your account' })).toBeVisible();
+    const link = page.url();
+    // Opening the link changed nothing yet.
+    await thief.reload();
+    await expect(thief).toHaveURL(/\/tasks$/);
+
+    await page.getByRole('button', { name: 'Sign out everywhere and secure my account' }).click();
+    await expect(page).toHaveURL(/\/reset-password\?token=/);
+    await expect(page.getByRole('heading', { name: 'Choose a new password' })).toBeVisible();
+    await thief.goto('/tasks');
+    await expect(thief).toHaveURL(/\/login/);
+    await elsewhere.close();
+
+    await page.getByLabel('New password', { exact: true }).fill(NEW_PASSWORD);
+    await page.getByLabel('Confirm new password', { exact: true }).fill(NEW_PASSWORD);
+    await page.getByRole('button', { name: 'Set new password' }).click();
+    await expect(page).toHaveURL(/\/tasks$/);
+    await page.goto('/account');
+    await hydrated(page);
+    await expect(
+      page.getByRole('list', { name: 'Recent activity' }).getByRole('listitem').filter({ hasText: 'Account secured' }),
+    ).toHaveCount(1);
+
+    // The mail about new browsers can be turned off here.
+    const alerts = page.getByRole('region', { name: 'Sign-in alerts' });
+    const choice = alerts.getByLabel('Email me about sign-ins from new devices');
+    await expect(choice).toBeChecked();
+    await choice.uncheck();
+    await alerts.getByRole('button', { name: 'Save' }).click();
+    await expect(page.getByRole('status').filter({ hasText: 'no more emails about sign-ins from new devices' })).toBeVisible();
+    await expect(page.getByRole('region', { name: 'Sign-in alerts' }).getByLabel('Email me about sign-ins from new devices')).not.toBeChecked();
+
+    // The link worked once.
+    await page.goto(link);
+    await expect(page.getByRole('heading', { name: 'This link cannot be used' })).toBeVisible();
+  });
+
   test('an unknown address gets the same answer as a known one', async ({ page }) => {
     const known = await signUp(page, 'Known', 'forgot-known');
     await hydrated(page);

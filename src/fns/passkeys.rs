@@ -13,7 +13,8 @@ use crate::{
 #[server(endpoint = "passkeys/sign-in/start")]
 pub async fn sign_in_start() -> Result<PasskeyCeremony, AppError> {
     use crate::server::{passkeys, server_fn};
-    passkeys::start_sign_in(&server_fn::state()?).await
+    let context = server_fn::context()?;
+    passkeys::start_sign_in(&server_fn::state()?, &context.client).await
 }
 
 /// Finishes a passkey sign-in: sets the auth cookies and returns where to go (`next` if it is
@@ -28,7 +29,8 @@ pub async fn sign_in_finish(
     let state = server_fn::state()?;
     let context = server_fn::context()?;
     let cookies = server_fn::cookies().await?;
-    let user = passkeys::finish_sign_in(&state, &ticket, &credential, &context.client).await?;
+    let user =
+        passkeys::finish_sign_in(&state, &ticket, &credential, &context.client, &cookies).await?;
     // A password sign-in waiting for its code in this browser is over too.
     two_step::clear_cookie(&state.config, &cookies);
     accounts::sign_in_browser(&state, &cookies, &user, &context.client).await?;
@@ -131,6 +133,21 @@ pub async fn remove(id: i64) -> Result<u64, AppError> {
     let (state, principal) = server_fn::signed_in()?;
     let context = server_fn::context()?;
     let ended = passkeys::remove(&state, &principal, id, &context.client).await?;
+    server_fn::return_to_after_form_post(paths::ACCOUNT);
+    Ok(ended)
+}
+
+/// Lifts the suspension of one of the person's passkeys (`password` required when the account
+/// has one). Every other session is signed out.
+#[server(endpoint = "passkeys/reenable")]
+pub async fn reenable(id: i64, password: Option<String>) -> Result<u64, AppError> {
+    use crate::{
+        paths,
+        server::{passkeys, server_fn},
+    };
+    let (state, principal) = server_fn::signed_in()?;
+    let context = server_fn::context()?;
+    let ended = passkeys::reenable(&state, &principal, id, password, &context.client).await?;
     server_fn::return_to_after_form_post(paths::ACCOUNT);
     Ok(ended)
 }

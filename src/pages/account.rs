@@ -20,6 +20,7 @@ use crate::{
     error::AppError,
     fns::{
         account::{DeleteMyAccount, my_activity},
+        alerts::{SetNewDeviceMail, new_device_mail},
         auth::{ChangePassword, RevokeOtherSessions, RevokeSession, list_sessions},
         email::RequestEmailChange,
     },
@@ -184,6 +185,7 @@ pub fn AccountPage() -> impl IntoView {
                 </button>
             </ActionForm>
         </section>
+        <SignInAlerts />
         <PasskeysSection />
         <TwoStepSection />
         <section class="card" aria-labelledby="activity-heading">
@@ -239,6 +241,60 @@ pub fn AccountPage() -> impl IntoView {
             </a>
         </section>
         <DeleteAccount error=delete_error />
+    }
+}
+
+/// Sign-in alerts: whether a sign-in from a new browser is mailed (security-change mails always
+/// go). A plain form post, with JavaScript or without.
+#[component]
+fn SignInAlerts() -> impl IntoView {
+    let refused = no_js_error::<SetNewDeviceMail>().map(|e| e.to_string());
+    let saved = no_js_done::<SetNewDeviceMail>().map(|(on, _)| {
+        if on {
+            "Saved: we will email you about sign-ins from new devices."
+        } else {
+            "Saved: no more emails about sign-ins from new devices."
+        }
+    });
+    let current = Resource::new(|| (), |()| new_device_mail());
+    view! {
+        <section class="card" aria-labelledby="alerts-heading">
+            <h2 id="alerts-heading">"Sign-in alerts"</h2>
+            <p class="muted">
+                "We email you when your account is signed in to from a browser or app it has not \
+                 used before, and always when your password, email address, two-step sign-in or \
+                 passkeys change. Each of those emails has a “This wasn't me” link: it signs out \
+                 every device, suspends your passkeys and lets you choose a new password."
+            </p>
+            <FormError error=Signal::stored(refused) />
+            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match current.await {
+                        Ok(on) => {
+                            view! {
+                                <form method="post" action=SetNewDeviceMail::PATH aria-labelledby="alerts-heading">
+                                    <div class="choice">
+                                        <input type="checkbox" id="new-device-mail" name="on" value="on" checked=on />
+                                        <label for="new-device-mail">"Email me about sign-ins from new devices"</label>
+                                    </div>
+                                    <button type="submit" class="secondary">"Save"</button>
+                                </form>
+                            }
+                                .into_any()
+                        }
+                        Err(err) => {
+                            view! {
+                                <p class="form-error" role="alert">
+                                    {format!("Could not load your alert settings. {err}")}
+                                </p>
+                            }
+                                .into_any()
+                        }
+                    }
+                })}
+            </Transition>
+            <p class="notice" role="status">{saved}</p>
+        </section>
     }
 }
 

@@ -3,7 +3,10 @@
 //! - `/reset-password`: asks whether the reset link still works, then offers the form for the
 //!   new password;
 //! - `/verify-email`: verifies the address (opening the link again still says so);
-//! - `/confirm-email`: moves the account to the new address.
+//! - `/confirm-email`: moves the account to the new address;
+//! - `/secure-account`: "This wasn't me" in a security mail: asks whether the link still works,
+//!   then offers the one button that secures the account (opening the link changes nothing:
+//!   mail scanners open links too).
 //!
 //! The server function runs while the server renders the page (a resource in `SsrMode::Async`),
 //! so the answer is in the HTML without JavaScript.
@@ -26,7 +29,10 @@ use crate::{
         page_title,
     },
     error::AppError,
-    fns::email::{ResetPassword, check_reset_link, confirm_email_change, verify_email},
+    fns::{
+        alerts::{SecureAccount, check_secure_link},
+        email::{ResetPassword, check_reset_link, confirm_email_change, verify_email},
+    },
     paths,
 };
 
@@ -44,6 +50,8 @@ struct Outcome {
     after: &'static str,
     /// Whether to offer the new-password form (a reset link that works).
     reset_form: bool,
+    /// Whether to offer the "secure my account" button (a "This wasn't me" link that works).
+    secure_form: bool,
     /// Where to go from here.
     next: Option<Next>,
 }
@@ -86,6 +94,7 @@ impl Outcome {
             address: None,
             after: "",
             reset_form: false,
+            secure_form: false,
             next,
         }
     }
@@ -103,6 +112,7 @@ impl Outcome {
             address: Some(address),
             after,
             reset_form: false,
+            secure_form: false,
             next: None,
         }
     }
@@ -226,6 +236,55 @@ pub fn ConfirmEmailPage() -> impl IntoView {
     }
 }
 
+/// `/secure-account?token=…`: "This wasn't me". The button is a plain form post, with
+/// JavaScript too: securing ends every session, this browser's included, and the page it leads
+/// to (choosing a new password) is best loaded afresh.
+#[component]
+pub fn SecureAccountPage() -> impl IntoView {
+    let form_error = no_js_error::<SecureAccount>();
+    view! {
+        <LinkPage
+            title="Secure your account"
+            check=|token| Box::pin(check_secure_link(token))
+            says=|answer, _| match answer {
+                Ok(email) => {
+                    Outcome {
+                        secure_form: true,
+                        ..Outcome::about(
+                            "Secure your account",
+                            "Someone else may be able to sign in to ",
+                            email,
+                            ". Securing it signs out every device (this one too), suspends \
+                             its passkeys, withdraws every browser's standing as a known \
+                             device, cancels a pending email change, and then asks you to \
+                             choose a new password.",
+                        )
+                    }
+                }
+                Err(err) => {
+                    let heading = refused_heading(&err, "This link cannot be used");
+                    let why = match err {
+                        AppError::InvalidLink => {
+                            "This link cannot be used: it was used already (the account was \
+                             secured then), it is older than 7 days, or it is not complete. \
+                             If you still think someone else is in your account, reset your \
+                             password."
+                                .to_owned()
+                        }
+                        err => err.to_string(),
+                    };
+                    Outcome::refused(
+                        heading,
+                        why,
+                        Next::link(paths::FORGOT_PASSWORD, "Reset your password"),
+                    )
+                }
+            }
+            form_error
+        />
+    }
+}
+
 /// A page for a mailed link: asks `check` about the link's token, and shows what `says` makes
 /// of the answer (`says` also learns whether someone is signed in here).
 #[component]
@@ -238,7 +297,7 @@ fn LinkPage(
     /// again who is signed in, so the verification banner and the account page follow.
     #[prop(optional)]
     refresh_user: bool,
-    /// The reset form's error, after a refused plain form post.
+    /// The form's error (reset or secure), after a refused plain form post.
     #[prop(default = None)]
     form_error: Option<AppError>,
 ) -> impl IntoView {
@@ -272,6 +331,9 @@ fn LinkPage(
                                 {outcome.address.map(|address| view! { <strong>{address}</strong> })}
                                 {outcome.after}
                             </p>
+                            {outcome
+                                .secure_form
+                                .then(|| view! { <SecureForm token=token.clone() error=form_error.clone() /> })}
                             {outcome
                                 .reset_form
                                 .then(|| view! { <ResetForm token error=form_error /> })}
@@ -330,6 +392,19 @@ fn ResetForm(token: String, error: Option<AppError>) -> impl IntoView {
             />
             <FormError error=general_message(error, RESET_FIELDS) />
             <button type="submit">"Set new password"</button>
+        </form>
+    }
+}
+
+/// The one button of "This wasn't me", with the link's token: a plain form post (see
+/// [`SecureAccountPage`]).
+#[component]
+fn SecureForm(token: String, error: Option<AppError>) -> impl IntoView {
+    view! {
+        <form method="post" action=SecureAccount::PATH>
+            <input type="hidden" name="token" value=token />
+            <FormError error=Signal::stored(error.map(|e| e.to_string())) />
+            <button type="submit" class="danger">"Sign out everywhere and secure my account"</button>
         </form>
     }
 }

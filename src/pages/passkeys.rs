@@ -13,7 +13,7 @@ use leptos::{either::either, prelude::*, server_fn::ServerFn};
 
 use crate::{
     components::form::{FormError, Input, PostForm, no_js_done, no_js_error},
-    fns::passkeys::{AddFinish, AddPassword, Remove, Rename, overview},
+    fns::passkeys::{AddFinish, AddPassword, Reenable, Remove, Rename, overview},
     model::{PasskeyInfo, limits::PASSKEY_NAME_MAX},
 };
 
@@ -94,13 +94,19 @@ pub fn PasskeysSection() -> impl IntoView {
     // Read in this order on the server and in the browser, as their shared values need.
     let rename_refused = no_js_error::<Rename>();
     let remove_refused = no_js_error::<Remove>();
+    let reenable_refused = no_js_error::<Reenable>();
     let password_refused = no_js_error::<AddPassword>();
     let add_refused =
         no_js_error::<AddFinish>().map(|e| e.message_for("name").unwrap_or_else(|| e.to_string()));
     let added =
         no_js_done::<AddFinish>().map(|_| "Passkey added. Your other sessions were signed out.");
     let state = Resource::new(|| (), |()| overview());
-    let refused = rename_refused.or(remove_refused).map(|e| e.to_string());
+    let reenabled = no_js_done::<Reenable>()
+        .map(|_| "Passkey enabled again. Your other sessions were signed out.");
+    let refused = rename_refused
+        .or(remove_refused)
+        .or(reenable_refused)
+        .map(|e| e.message_for("password").unwrap_or_else(|| e.to_string()));
     view! {
         <section class="card" aria-labelledby="passkeys-heading">
             <h2 id="passkeys-heading">"Passkeys"</h2>
@@ -117,7 +123,7 @@ pub fn PasskeysSection() -> impl IntoView {
                         either!(
                             state.await,
                             Ok(overview) => view! {
-                                <PasskeyList passkeys=overview.passkeys />
+                                <PasskeyList passkeys=overview.passkeys has_password=overview.has_password />
                                 <AddPasskey has_password=overview.has_password refused=add_refused.clone() />
                                 {(!overview.has_password).then(|| view! {
                                     <h3 id="add-password-heading">"Add a password"</h3>
@@ -143,27 +149,36 @@ pub fn PasskeysSection() -> impl IntoView {
                     })
                 }}
             </Transition>
-            <p role="status">{added}</p>
+            <p role="status">{added.or(reenabled)}</p>
         </section>
     }
 }
 
 #[component]
-fn PasskeyList(passkeys: Vec<PasskeyInfo>) -> impl IntoView {
+fn PasskeyList(passkeys: Vec<PasskeyInfo>, has_password: bool) -> impl IntoView {
     if passkeys.is_empty() {
         return view! { <p>"You have no passkeys yet."</p> }.into_any();
     }
     view! {
         <ul class="passkeys" aria-label="Your passkeys">
-            {passkeys.into_iter().map(|p| view! { <PasskeyItem passkey=p /> }).collect_view()}
+            {passkeys
+                .into_iter()
+                .map(|p| view! { <PasskeyItem passkey=p has_password /> })
+                .collect_view()}
         </ul>
     }
     .into_any()
 }
 
 #[component]
-fn PasskeyItem(passkey: PasskeyInfo) -> impl IntoView {
+fn PasskeyItem(passkey: PasskeyInfo, has_password: bool) -> impl IntoView {
     let input_id = format!("passkey-name-{}", passkey.id);
+    let suspended = passkey.suspended.clone().map(|why| {
+        view! {
+            <p class="form-error">{why}</p>
+            <ReenableForm id=passkey.id name=passkey.name.clone() has_password />
+        }
+    });
     let id = passkey.id.to_string();
     let used = passkey
         .last_used
@@ -173,8 +188,13 @@ fn PasskeyItem(passkey: PasskeyInfo) -> impl IntoView {
             <p>
                 <strong>{passkey.name.clone()}</strong>
                 {passkey.backed_up.then(|| view! { " " <span class="badge">"Synced"</span> })}
+                {passkey
+                    .suspended
+                    .is_some()
+                    .then(|| view! { " " <span class="badge warning">"Suspended"</span> })}
             </p>
             <p class="muted">{format!("Added {} · {used}", passkey.added)}</p>
+            {suspended}
             <div class="actions">
                 <form method="post" action=Rename::PATH class="inline">
                     <input type="hidden" name="id" value=id.clone() />
@@ -203,6 +223,29 @@ fn PasskeyItem(passkey: PasskeyInfo) -> impl IntoView {
                 </form>
             </div>
         </li>
+    }
+}
+
+/// "Re-enable" for a suspended passkey: the account's password (when it has one; otherwise a
+/// recent sign-in is required), a plain form post.
+#[component]
+fn ReenableForm(id: i64, name: String, has_password: bool) -> impl IntoView {
+    let field_id = format!("reenable-password-{id}");
+    view! {
+        <form method="post" action=Reenable::PATH class="inline">
+            <input type="hidden" name="id" value=id.to_string() />
+            {has_password.then(|| view! {
+                <label for=field_id.clone()>{format!("Password to re-enable {name}")}</label>
+                <input
+                    id=field_id.clone()
+                    name="password"
+                    type="password"
+                    autocomplete="current-password"
+                    required=true
+                />
+            })}
+            <button type="submit" class="secondary">"Re-enable"</button>
+        </form>
     }
 }
 

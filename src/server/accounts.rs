@@ -3,11 +3,12 @@
 use tower_cookies::Cookies;
 
 use super::{
-    attempt_limits,
+    alerts, attempt_limits,
     audit::{self, Event, Record},
     auth::{ClientInfo, cookie},
     context::Principal,
     db,
+    mail::templates::{self, Template, TwoStepChange},
     metrics::LoginOutcome,
     sessions::{self, Issued, reason},
     state::AppState,
@@ -109,9 +110,11 @@ async fn check_credentials(
             // Two-step accounts: the password alone proves too little to forget this client's
             // failures or make it a known device; the second step does that.
             let needs_code = db::two_step::enabled(&state.db, user.id).await?;
-            if !needs_code {
-                attempt_limits::login_succeeded(state, &attempt, cookies).await?;
-            }
+            let seen = if needs_code {
+                None
+            } else {
+                Some(attempt_limits::login_succeeded(state, &attempt, cookies).await?)
+            };
             if disabled {
                 tracing::warn!(target: "security", event = "login_disabled_account", user_id = user.id, ip = %client.ip_text(), "login refused: account disabled");
                 let failed = Record {
@@ -121,9 +124,10 @@ async fn check_credentials(
                 audit::record(state, failed.detail(audit::detail::DISABLED_ACCOUNT)).await;
                 return Err(AppError::AccountDisabled);
             }
-            if needs_code {
+            let Some(seen) = seen else {
                 return Ok(Login::NeedsCode(user));
-            }
+            };
+            alerts::signed_in(state, &user, client, seen, alerts::Method::Password).await;
             audit::record(state, Record::own(Event::LoginSucceeded, user.id, client)).await;
             Ok(Login::Complete(user))
         }
@@ -220,6 +224,20 @@ pub async fn set_password(
     tracing::info!(target: "security", event = "password_changed", user_id = user.id, "password changed");
     let record = Record::own(Event::PasswordChanged, user.id, client).detail(detail);
     audit::record(state, record).await;
+    let change = if detail == audit::detail::PASSWORD_ADDED {
+        TwoStepChange::PasswordAdded
+    } else {
+        TwoStepChange::PasswordChanged
+    };
+    alerts::security_mail(state, user, |secure_link, account_link| {
+        templates::render(Template::TwoStepChanged {
+            name: &user.name,
+            change,
+            account_link,
+            secure_link,
+        })
+    })
+    .await;
     Ok(ended)
 }
 

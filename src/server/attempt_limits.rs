@@ -104,11 +104,15 @@ pub async fn check_login(
     let window = duration_millis(limits.window);
     let now = now_millis();
     let account = sha256_hex(email);
-    let device = cookies
-        .get(cookie::device_name(&state.config))
-        .and_then(|c| state.jwt.verify_device(c.value()))
-        .filter(|claims| claims.sub == account)
-        .map(|claims| claims.jti);
+    let mut device = previous_device(state, cookies, &account);
+    if let Some(claims) = &device {
+        // "This wasn't me" withdraws the allowance of every device cookie signed before it.
+        let reset = db::alerts::devices_reset_at_by_email(&state.db, email).await?;
+        if !signed_since(claims.iat, reset.unwrap_or(0)) {
+            device = None;
+        }
+    }
+    let device = device.map(|claims| claims.jti);
     let mut attempt = LoginAttempt {
         account,
         ip: client.ip_text(),
@@ -186,9 +190,39 @@ pub async fn login_failed(state: &AppState, attempt: &LoginAttempt) -> Result<bo
     Ok(throttled)
 }
 
+/// The device cookie this client holds for the account `account` (the SHA-256 of its
+/// normalized email), if it is valid. Whether "This wasn't me" disowned it since is for the
+/// caller to check ([`signed_since`]).
+fn previous_device(
+    state: &AppState,
+    cookies: &Cookies,
+    account: &str,
+) -> Option<crate::server::auth::jwt::DeviceClaims> {
+    cookies
+        .get(cookie::device_name(&state.config))
+        .and_then(|c| state.jwt.verify_device(c.value()))
+        .filter(|claims| claims.sub == account)
+}
+
+/// Whether a device cookie issued at `iat` (Unix seconds) was signed at or after `reset_at` (Unix ms; the account's
+/// `devices_reset_at`).
+pub fn signed_since(iat: u64, reset_at: i64) -> bool {
+    i64::try_from(iat)
+        .unwrap_or(i64::MAX)
+        .saturating_mul(1000)
+        .saturating_add(999)
+        >= reset_at
+}
+
+/// Whether the client that just signed in held a device cookie of the account, and when it was
+/// signed (`None`: it held none, so it may be a new device; see `server::alerts`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SeenBefore(pub Option<u64>);
+
 /// After a successful login: forgets this client's own failures and makes it a known device of
 /// the account (a fresh device cookie). The account's count of strangers' failures stays, and
-/// so does the address's: a success does not give guessers a new budget.
+/// so does the address's: a success does not give guessers a new budget. Returns whether the
+/// client held a device cookie of the account before.
 ///
 /// # Errors
 /// Database failures; [`AppError::Internal`] if signing the device token fails.
@@ -196,13 +230,114 @@ pub async fn login_succeeded(
     state: &AppState,
     attempt: &LoginAttempt,
     cookies: &Cookies,
-) -> Result<(), AppError> {
+) -> Result<SeenBefore, AppError> {
     let key = match &attempt.device {
         Some(device) => LoginAttempt::device_key(device),
         None => attempt.pair_key(),
     };
     db::rate_limits::clear(&state.db, &key).await?;
-    remember_device(state, &attempt.account, cookies)
+    let seen = SeenBefore(previous_device(state, cookies, &attempt.account).map(|c| c.iat));
+    remember_device(state, &attempt.account, cookies)?;
+    Ok(seen)
+}
+
+/// After a passkey sign-in to the account with normalized email `email`: makes this browser a
+/// known device of it, and returns whether it was one before.
+///
+/// # Errors
+/// [`AppError::Internal`] if signing the device token fails.
+pub fn passkey_signed_in(
+    state: &AppState,
+    email: &str,
+    cookies: &Cookies,
+) -> Result<SeenBefore, AppError> {
+    let account = sha256_hex(email);
+    let seen = SeenBefore(previous_device(state, cookies, &account).map(|c| c.iat));
+    remember_device(state, &account, cookies)?;
+    Ok(seen)
+}
+
+fn passkey_start_key(client: &ClientInfo) -> String {
+    format!("passkey:start:ip:{}", client.ip_text())
+}
+
+fn ip_failures_key(client: &ClientInfo) -> String {
+    format!("login:ip:{}", client.ip_text())
+}
+
+/// How many passkey sign-ins one address may start per window, for each failure it may have
+/// (`LOGIN_FAILURES_PER_IP`): a sign-in page load starts one, and the page restarts a refused
+/// one at most a few times.
+const PASSKEY_STARTS_PER_FAILURE: i64 = 4;
+
+/// Counts a passkey sign-in start from `client` and refuses it while the address is over its
+/// starts (`LOGIN_FAILURES_PER_IP` × 4 per window) or its failed sign-ins
+/// (`LOGIN_FAILURES_PER_IP`, shared with passwords).
+///
+/// # Errors
+/// [`AppError::RateLimited`]; database failures.
+pub async fn passkey_sign_in_start(state: &AppState, client: &ClientInfo) -> Result<(), AppError> {
+    let limits = state.config.limits;
+    let window = duration_millis(limits.window);
+    let now = now_millis();
+    let per_ip = i64::from(limits.login_failures_per_ip);
+    let mut wait = 0;
+    let started = db::rate_limits::hit(&state.db, &passkey_start_key(client), now, window).await?;
+    if started.count > per_ip.saturating_mul(PASSKEY_STARTS_PER_FAILURE) {
+        wait = retry_after(started.window_start, window, now);
+    }
+    if let Some(failed) =
+        db::rate_limits::current(&state.db, &ip_failures_key(client), now, window).await?
+        && failed.count >= per_ip
+    {
+        wait = wait.max(retry_after(failed.window_start, window, now));
+    }
+    refuse_while_waiting(
+        state,
+        Limit::Login,
+        wait,
+        "passkey_sign_in_rate_limited",
+        client,
+        "passkey sign-in refused: too many attempts from this address",
+    )
+}
+
+/// Refuses a passkey sign-in's finish while the address is over its failed sign-ins
+/// (`LOGIN_FAILURES_PER_IP`, shared with passwords).
+///
+/// # Errors
+/// [`AppError::RateLimited`]; database failures.
+pub async fn passkey_sign_in_finish(state: &AppState, client: &ClientInfo) -> Result<(), AppError> {
+    let limits = state.config.limits;
+    let window = duration_millis(limits.window);
+    let now = now_millis();
+    let mut wait = 0;
+    if let Some(failed) =
+        db::rate_limits::current(&state.db, &ip_failures_key(client), now, window).await?
+        && failed.count >= i64::from(limits.login_failures_per_ip)
+    {
+        wait = retry_after(failed.window_start, window, now);
+    }
+    refuse_while_waiting(
+        state,
+        Limit::Login,
+        wait,
+        "passkey_sign_in_rate_limited",
+        client,
+        "passkey sign-in refused: too many failed attempts from this address",
+    )
+}
+
+/// Counts a refused passkey sign-in against the client's address (with password failures).
+/// Returns whether this failure starts a wait.
+///
+/// # Errors
+/// Database failures.
+pub async fn passkey_failed(state: &AppState, client: &ClientInfo) -> Result<bool, AppError> {
+    let window = duration_millis(state.config.limits.window);
+    let counted =
+        db::rate_limits::hit(&state.db, &ip_failures_key(client), now_millis(), window).await?;
+    Ok(counted.count == i64::from(state.config.limits.login_failures_per_ip))
 }
 
 /// Makes this browser a known device of the account with normalized email `email` (after a

@@ -55,11 +55,20 @@ pub enum Event {
     PasskeyAdded,
     /// A passkey was removed (detail: its name); every other session ended.
     PasskeyRemoved,
+    /// A passkey's signature counter did not go up at a sign-in: a copy of it may exist. The
+    /// passkey was suspended (detail: its name).
+    PasskeySuspectedClone,
+    /// The owner lifted a passkey's suspension (detail: its name).
+    PasskeyReenabled,
+    /// "This wasn't me": every session ended, passkeys suspended, device allowances withdrawn.
+    AccountSecured,
+    /// A sign-in from a browser the account had not used before was mailed to the owner.
+    NewDeviceAlert,
 }
 
 impl Event {
     /// Every event, for documentation and tests.
-    pub const ALL: [Self; 23] = [
+    pub const ALL: [Self; 27] = [
         Self::SignUp,
         Self::LoginSucceeded,
         Self::LoginFailed,
@@ -83,6 +92,10 @@ impl Event {
         Self::RecoveryCodesReplaced,
         Self::PasskeyAdded,
         Self::PasskeyRemoved,
+        Self::PasskeySuspectedClone,
+        Self::PasskeyReenabled,
+        Self::AccountSecured,
+        Self::NewDeviceAlert,
     ];
 
     /// The name stored in `audit_events.event`.
@@ -111,6 +124,10 @@ impl Event {
             Self::RecoveryCodesReplaced => "recovery_codes_replaced",
             Self::PasskeyAdded => "passkey_added",
             Self::PasskeyRemoved => "passkey_removed",
+            Self::PasskeySuspectedClone => "passkey_suspected_clone",
+            Self::PasskeyReenabled => "passkey_reenabled",
+            Self::AccountSecured => "account_secured",
+            Self::NewDeviceAlert => "new_device_alert",
         }
     }
 
@@ -132,6 +149,7 @@ pub mod detail {
     pub const WRONG_CODE: &str = "wrong two-step code";
     pub const WITH_PASSKEY: &str = "with a passkey";
     pub const PASSKEY_REFUSED: &str = "passkey refused";
+    pub const PASSKEY_SUSPENDED: &str = "passkey suspended";
     pub const PASSKEY_CLONED: &str = "passkey refused: its signature counter went backwards";
     pub const PASSWORD_ADDED: &str = "added to an account made with a passkey";
 
@@ -272,6 +290,16 @@ pub fn summary(row: &EventRow) -> String {
         Some(Event::PasskeyAdded) => with_detail("Passkey added; every other device signed out"),
         Some(Event::PasskeyRemoved) => {
             with_detail("Passkey removed; every other device signed out")
+        }
+        Some(Event::PasskeySuspectedClone) => with_detail(
+            "Passkey suspended: a copy of it may exist (its signature counter went backwards)",
+        ),
+        Some(Event::PasskeyReenabled) => with_detail("Suspended passkey enabled again"),
+        Some(Event::AccountSecured) => with_detail(
+            "Account secured with “This wasn't me”: every device signed out, passkeys suspended",
+        ),
+        Some(Event::NewDeviceAlert) => {
+            format!("Sign-in from a new device ({device}) mailed to you")
         }
         None => row.event.clone(),
     }

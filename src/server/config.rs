@@ -326,20 +326,28 @@ pub struct Config {
     pub writes_per_minute: u32,
     /// `HEADER_READ_TIMEOUT` (default 10s, 1s to 5m): a connection that has not sent a whole
     /// request head this long after the server started waiting for one (a new connection, or
-    /// an idle kept-alive one) is closed.
+    /// an idle kept-alive one) is closed; so is any connection, HTTP/2 included, that has had
+    /// no request in flight for this long.
     #[serde(
         default = "defaults::header_read_timeout",
         deserialize_with = "parse::duration"
     )]
     pub header_read_timeout: Duration,
-    /// `MAX_CONNECTIONS` (default 4096, at least 1): most client connections open at once;
-    /// past it new ones get `503` + `Retry-After`. Lowered at startup to what the open-files
-    /// limit leaves room for.
+    /// `MAX_CONNECTIONS` (default 4096, at least 1): most client connections open at once; at
+    /// the cap the longest-idle keep-alive connection is closed to make room, and only when none
+    /// is idle does a new one get `503` + `Retry-After`. Lowered at startup to what the
+    /// open-files limit leaves room for.
     #[serde(
         default = "defaults::max_connections",
         deserialize_with = "parse::number"
     )]
     pub max_connections: usize,
+    /// `MAX_CONNECTIONS_PER_IP` (default 256 without `TRUSTED_PROXIES`, 0 with; 0 is off):
+    /// most connections open at once from one TCP peer address; at it that address's
+    /// longest-idle connection makes room, or a new one gets `503` + `Retry-After`. Default
+    /// filled in by `Config::load`.
+    #[serde(deserialize_with = "parse::number")]
+    pub max_connections_per_ip: usize,
     /// `METRICS_ADDR` (default off): an IP address and port such as `127.0.0.1:9100` where a
     /// second listener serves `GET /metrics` without authentication, for a Prometheus on the
     /// same host or private network. Never the main port: that one needs `METRICS_TOKEN`.
@@ -438,6 +446,12 @@ mod defaults {
     pub fn max_connections() -> usize {
         4096
     }
+    /// `MAX_CONNECTIONS_PER_IP` when the peers are the clients themselves: a browser opens at
+    /// most 6 HTTP/1 connections to a host, so 256 is some 40 browsers busy at once behind one
+    /// NAT (an office, a carrier's shared address), while one address takes at most a
+    /// sixteenth of the default `MAX_CONNECTIONS`. Idle connections make room for their own
+    /// address's new ones, so an address is refused only with 256 connections busy at once.
+    pub const MAX_CONNECTIONS_PER_IP: &str = "256";
     pub fn cookie_secure() -> bool {
         true
     }
@@ -700,6 +714,20 @@ impl Config {
                 "log_format".into(),
                 LogFormat::default_for(env).as_str().into(),
             );
+        }
+        // MAX_CONNECTIONS_PER_IP's default depends on TRUSTED_PROXIES. Behind a proxy every
+        // connection comes from the proxy's address (the client's is only known per request,
+        // from X-Forwarded-For), so a per-address cap would cap all clients together: off.
+        if !vars.contains_key("max_connections_per_ip") {
+            let behind_proxy = vars
+                .get("trusted_proxies")
+                .is_some_and(|list| list.split(',').any(|entry| !entry.trim().is_empty()));
+            let default = if behind_proxy {
+                "0"
+            } else {
+                defaults::MAX_CONNECTIONS_PER_IP
+            };
+            vars.insert("max_connections_per_ip".into(), default.into());
         }
         // Values stay strings (no `try_parsing`) until a field's type asks for a number, so a
         // secret made only of digits is still read as text.
@@ -1564,6 +1592,55 @@ mod tests {
             err.contains("LOG_FORMAT") && err.contains("`json` or `text`"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn max_connections_defaults_to_4096_and_must_be_at_least_one() {
+        assert_eq!(valid().max_connections, 4096);
+        assert_eq!(with("MAX_CONNECTIONS", "500").unwrap().max_connections, 500);
+        let err = error_of("MAX_CONNECTIONS", "0");
+        assert!(err.contains("MAX_CONNECTIONS must be at least 1"), "{err}");
+        assert!(error_of("MAX_CONNECTIONS", "many").contains("MAX_CONNECTIONS"));
+    }
+
+    #[test]
+    fn connections_per_ip_are_capped_at_256_unless_behind_trusted_proxies() {
+        assert_eq!(valid().max_connections_per_ip, 256);
+        // Behind a proxy every connection comes from its address: off.
+        let proxied = with("TRUSTED_PROXIES", "10.0.0.0/8").unwrap();
+        assert_eq!(proxied.max_connections_per_ip, 0);
+        // An empty list is no proxy.
+        assert_eq!(
+            with("TRUSTED_PROXIES", " , ")
+                .unwrap()
+                .max_connections_per_ip,
+            256
+        );
+        // An explicit value always wins, 0 (off) included.
+        let explicit = Config::from_pairs(&[
+            ("JWT_SECRET", GOOD_SECRET),
+            ("TOTP_ENCRYPTION_KEY", GOOD_TOTP_KEY),
+            ("TRUSTED_PROXIES", "10.0.0.1"),
+            ("MAX_CONNECTIONS_PER_IP", "64"),
+        ])
+        .unwrap();
+        assert_eq!(explicit.max_connections_per_ip, 64);
+        assert_eq!(
+            with("MAX_CONNECTIONS_PER_IP", "0")
+                .unwrap()
+                .max_connections_per_ip,
+            0
+        );
+        // Blank means unset, as for every variable.
+        assert_eq!(
+            with("MAX_CONNECTIONS_PER_IP", " ")
+                .unwrap()
+                .max_connections_per_ip,
+            256
+        );
+        let err = error_of("MAX_CONNECTIONS_PER_IP", "-1");
+        assert!(err.contains("MAX_CONNECTIONS_PER_IP"), "{err}");
+        assert!(!err.contains("-1"), "{err}");
     }
 
     #[test]

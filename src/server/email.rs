@@ -302,14 +302,42 @@ pub async fn reset_password(
     let user = db::users::find_by_id(&state.db, user_id)
         .await?
         .ok_or(AppError::InvalidLink)?;
-    let content = templates::render(Template::PasswordChanged {
-        name: &user.name,
-        forgot_link: &state.mail.link(paths::FORGOT_PASSWORD),
-    });
-    if let Err(err) = state.mail.send(&state.db, &user.email, &content).await {
-        tracing::error!(user_id, error = %err, "could not queue the password-changed notice");
-    }
+    let forgot_link = state.mail.link(paths::FORGOT_PASSWORD);
+    super::alerts::security_mail(state, &user, |secure_link, _| {
+        templates::render(Template::PasswordChanged {
+            name: &user.name,
+            forgot_link: &forgot_link,
+            secure_link,
+        })
+    })
+    .await;
     Ok(user)
+}
+
+/// After "This wasn't me": a fresh password-reset link for `user` (replacing older ones), as
+/// the page to go to (`/reset-password?token=…`). Whoever holds the "This wasn't me" link holds
+/// the mailbox a reset link would go to, so it is handed over directly.
+///
+/// # Errors
+/// Database failures; [`AppError::Internal`] if the OS random generator fails.
+pub async fn reset_page_after_securing(state: &AppState, user: &User) -> Result<String, AppError> {
+    let token = RefreshToken::generate()?;
+    let now = now_millis();
+    db::mail::replace_token(
+        &state.db,
+        &token.hash(),
+        user.id,
+        Purpose::PasswordReset,
+        &user.email,
+        now,
+        now + duration_millis(RESET_VALID_FOR),
+    )
+    .await?;
+    Ok(format!(
+        "{}?token={}",
+        paths::RESET_PASSWORD,
+        token.expose()
+    ))
 }
 
 /// Asks to move the signed-in person's account to `new_email` (their password is required): a
@@ -382,12 +410,15 @@ pub async fn request_email_change(
         valid_for: &spoken(CHANGE_VALID_FOR),
     });
     state.mail.send(&state.db, &new_email, &confirm).await?;
-    let notice = templates::render(Template::EmailChangeRequested {
-        name: &user.name,
-        new_email: &new_email,
-        account_link: &state.mail.link(paths::ACCOUNT),
-    });
-    state.mail.send(&state.db, &user.email, &notice).await?;
+    super::alerts::security_mail(state, user, |secure_link, account_link| {
+        templates::render(Template::EmailChangeRequested {
+            name: &user.name,
+            new_email: &new_email,
+            account_link,
+            secure_link,
+        })
+    })
+    .await;
     tracing::info!(target: "security", event = "email_change_requested", user_id = user.id, "email change asked for; confirmation link mailed to the new address");
     audit::record(
         state,

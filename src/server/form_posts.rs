@@ -52,6 +52,8 @@ const SAYS_WHAT_IT_DID: &[&str] = &[
     "/api/password",
     "/api/sessions/revoke-others",
     "/api/passkeys/add/finish",
+    "/api/passkeys/reenable",
+    "/api/alerts/new-device-mail",
 ];
 /// An answer larger than this is not kept (those above are a number or nothing).
 const ANSWER_MAX: usize = 256;
@@ -109,6 +111,8 @@ pub fn form_page(server_fn_path: &str) -> &'static str {
         "password" | "email/resend" | "email/change" => paths::ACCOUNT,
         "email/forgot" => paths::FORGOT_PASSWORD,
         "email/reset" => paths::RESET_PASSWORD,
+        "alerts/secure" => paths::SECURE_ACCOUNT,
+        e if e.starts_with("alerts/") || e.starts_with("passkeys/") => paths::ACCOUNT,
         e if e.starts_with("sessions/") || e.starts_with("account/") => paths::ACCOUNT,
         e if e.starts_with("admin/") => paths::ADMIN,
         e if e.starts_with("tasks/") => paths::TASKS,

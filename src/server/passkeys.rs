@@ -10,9 +10,19 @@
 //! User verification (the device's PIN, fingerprint or face) is required in every ceremony, so
 //! a passkey is two factors at once: a passkey sign-in is complete without the second step of
 //! two-step sign-in. Each sign-in moves the stored signature counter forward in one conditional
-//! statement; an answer that does not (a copied authenticator) is refused.
+//! statement. An answer whose counter does not go up (unless both are 0: authenticators without
+//! a counter) is the WebAuthn sign of a copied authenticator: the passkey is suspended, not only
+//! the attempt refused, so retrying until a copy's counter overtakes the stored one gets
+//! nowhere. The owner is mailed, and can re-enable it after confirming with their password
+//! ([`reenable`]) or remove it.
+//!
+//! Sign-in starts are limited per address (`attempt_limits::passkey_sign_in_start`) and in
+//! total ([`PENDING_SIGN_INS_MAX`]), and refused finishes count as failed sign-ins of the
+//! address, with password failures.
 
 use std::time::Duration;
+
+use tower_cookies::Cookies;
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use serde::{Deserialize, Serialize};
@@ -22,7 +32,7 @@ use webauthn_rs::prelude::{
 };
 
 use super::{
-    attempt_limits,
+    alerts, attempt_limits,
     audit::{self, Event, Record},
     auth::{ClientInfo, refresh::RefreshToken},
     context::Principal,
@@ -39,13 +49,15 @@ use super::{
 use crate::{
     error::{AppError, PasskeyRule},
     model::{PasskeyCeremony, PasskeyInfo, PasskeyOverview, User},
-    paths,
 };
 
 /// How long a ceremony waits for the browser's answer (also the timeout the browser is given).
 pub const CEREMONY_TTL: Duration = Duration::from_secs(5 * 60);
 /// How recent a passkey-only account's sign-in must be to add a passkey without a password.
 pub const RECENT_SIGN_IN: Duration = Duration::from_secs(10 * 60);
+/// The most passkey sign-ins waiting for the browser's answer at once, across all addresses
+/// (each lasts [`CEREMONY_TTL`]): about 33 starts a second, sustained, that nobody finishes.
+pub const PENDING_SIGN_INS_MAX: i64 = 10_000;
 /// The longest answer a browser sends (an attestation is a few hundred bytes to a few KB).
 const CREDENTIAL_MAX: usize = 16 * 1024;
 
@@ -232,8 +244,18 @@ struct AddState {
 ///
 /// # Errors
 /// [`PasskeyRule::Unavailable`]; database failures.
-pub async fn start_sign_in(state: &AppState) -> Result<PasskeyCeremony, AppError> {
+pub async fn start_sign_in(
+    state: &AppState,
+    client: &ClientInfo,
+) -> Result<PasskeyCeremony, AppError> {
     let webauthn = relying(state)?;
+    attempt_limits::passkey_sign_in_start(state, client).await?;
+    // Anonymous starts are bounded per address above, and all together here: the table never
+    // holds more than this many waiting sign-ins (expired ones are erased on every insert).
+    if db::passkeys::pending_sign_ins(&state.db).await? >= PENDING_SIGN_INS_MAX {
+        tracing::warn!(target: "security", event = "passkey_sign_ins_full", max = PENDING_SIGN_INS_MAX, ip = %client.ip_text(), "passkey sign-in refused: too many sign-ins are waiting for an answer (many addresses starting sign-ins they never finish?)");
+        return Err(PasskeyRule::Busy.into());
+    }
     let (rcr, saved) = webauthn
         .start_discoverable_authentication()
         .map_err(|e| internal("passkey sign-in options", e))?;
@@ -252,8 +274,9 @@ pub async fn finish_sign_in(
     ticket: &str,
     credential: &str,
     client: &ClientInfo,
+    cookies: &Cookies,
 ) -> Result<User, AppError> {
-    let result = check_sign_in(state, ticket, credential, client).await;
+    let result = check_sign_in(state, ticket, credential, client, cookies).await;
     state.metrics.login(match &result {
         Ok(_) => LoginOutcome::Success,
         Err(AppError::AccountDisabled) => LoginOutcome::Disabled,
@@ -268,8 +291,10 @@ async fn check_sign_in(
     ticket: &str,
     credential: &str,
     client: &ClientInfo,
+    cookies: &Cookies,
 ) -> Result<User, AppError> {
     let webauthn = relying(state)?;
+    attempt_limits::passkey_sign_in_finish(state, client).await?;
     let challenge = take(state, ticket, Purpose::SignIn).await?;
     let saved: DiscoverableAuthentication =
         serde_json::from_str(&challenge.state).map_err(|e| internal("passkey state", e))?;
@@ -279,16 +304,22 @@ async fn check_sign_in(
         .map_err(|e| refused(&e))?;
     let Some(stored) = db::passkeys::find(&state.db, &b64(credential_id)).await? else {
         tracing::warn!(target: "security", event = "passkey_unknown", ip = %client.ip_text(), "sign-in with a passkey that is not registered");
+        attempt_limits::passkey_failed(state, client).await?;
         return Err(PasskeyRule::Unknown.into());
     };
     let failed = |detail: &'static str| async move {
         tracing::warn!(target: "security", event = "passkey_sign_in_failed", user_id = stored.user_id, ip = %client.ip_text(), reason = detail, "passkey sign-in refused");
-        audit::failed_login(state, Some(stored.user_id), client, detail, false).await;
+        let throttled = attempt_limits::passkey_failed(state, client)
+            .await
+            .unwrap_or(false);
+        audit::failed_login(state, Some(stored.user_id), client, detail, throttled).await;
     };
     if stored.user_handle != b64(handle.as_bytes()) {
         failed(audit::detail::PASSKEY_REFUSED).await;
         return Err(PasskeyRule::NotAccepted.into());
     }
+    // Whether it is suspended is said only to whoever proved they hold the key.
+    let suspended = stored.suspended_at.is_some();
     let mut passkey: Passkey =
         serde_json::from_str(&stored.credential).map_err(|e| internal("stored passkey", e))?;
     let outcome = match webauthn.finish_discoverable_authentication_v2(&answer, saved, &passkey) {
@@ -296,18 +327,25 @@ async fn check_sign_in(
         Err(err) => {
             let cloned = matches!(err, WebauthnError::CredentialPossibleCompromise);
             tracing::info!(error = ?err, "passkey answer refused");
-            failed(if cloned {
-                audit::detail::PASSKEY_CLONED
+            if cloned && suspended {
+                failed(audit::detail::PASSKEY_SUSPENDED).await;
+                return Err(PasskeyRule::Suspended.into());
+            } else if cloned {
+                failed(audit::detail::PASSKEY_CLONED).await;
+                suspend_clone(state, &stored, client).await?;
             } else {
-                audit::detail::PASSKEY_REFUSED
-            })
-            .await;
+                failed(audit::detail::PASSKEY_REFUSED).await;
+            }
             return Err(refused(&err));
         }
     };
     if !outcome.user_verified() {
         failed(audit::detail::PASSKEY_REFUSED).await;
         return Err(PasskeyRule::NotAccepted.into());
+    }
+    if suspended {
+        failed(audit::detail::PASSKEY_SUSPENDED).await;
+        return Err(PasskeyRule::Suspended.into());
     }
     passkey.update_credential(&outcome);
     let updated = serde_json::to_string(&passkey).map_err(|e| internal("passkey", e))?;
@@ -321,9 +359,10 @@ async fn check_sign_in(
     )
     .await?
     {
-        // Another sign-in with this passkey moved the counter past this one meanwhile: two
-        // devices hold the same key.
+        // Another sign-in with this passkey moved the counter past this one meanwhile (two
+        // devices hold the same key), or it was suspended meanwhile.
         failed(audit::detail::PASSKEY_CLONED).await;
+        suspend_clone(state, &stored, client).await?;
         return Err(PasskeyRule::Cloned.into());
     }
     let account = db::users::account(&state.db, stored.user_id, now_millis())
@@ -338,6 +377,8 @@ async fn check_sign_in(
         audit::record(state, record.detail(audit::detail::DISABLED_ACCOUNT)).await;
         return Err(AppError::AccountDisabled);
     }
+    let seen = attempt_limits::passkey_signed_in(state, &account.user.email, cookies)?;
+    alerts::signed_in(state, &account.user, client, seen, alerts::Method::Passkey).await;
     let detail = format!("with passkey “{}”", stored.name);
     tracing::info!(target: "security", event = "login_succeeded", user_id = stored.user_id, ip = %client.ip_text(), method = "passkey", "signed in with a passkey");
     audit::record(
@@ -346,6 +387,45 @@ async fn check_sign_in(
     )
     .await;
     Ok(account.user)
+}
+
+/// A sign-in with passkey `stored` showed a signature counter that did not go up: the passkey
+/// is suspended on every replica (one conditional UPDATE), and the first time, the owner is
+/// mailed and the audit trail records `passkey_suspected_clone`.
+async fn suspend_clone(
+    state: &AppState,
+    stored: &db::passkeys::Stored,
+    client: &ClientInfo,
+) -> Result<(), AppError> {
+    if !db::passkeys::suspend_cloned(&state.db, stored.id, now_millis()).await? {
+        return Ok(());
+    }
+    let user_id = stored.user_id;
+    tracing::warn!(target: "security", event = "passkey_suspected_clone", user_id, passkey_id = stored.id, ip = %client.ip_text(), "passkey suspended: its signature counter did not go up, so a copy of it may exist");
+    let detail = format!("“{}”", stored.name);
+    let record = Record {
+        actor: None,
+        ..Record::own(Event::PasskeySuspectedClone, user_id, client)
+    };
+    audit::record(state, record.detail(&detail)).await;
+    if let Some(user) = db::users::find_by_id(&state.db, user_id).await? {
+        let device = sessions::describe_user_agent(&client.user_agent);
+        let when = sessions::utc_text(now_millis());
+        let ip = client.ip_text();
+        alerts::security_mail(state, &user, |secure_link, account_link| {
+            templates::render(Template::PasskeySuspended {
+                name: &user.name,
+                passkey: &stored.name,
+                when: &when,
+                device: &device,
+                ip: &ip,
+                account_link,
+                secure_link,
+            })
+        })
+        .await;
+    }
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -564,19 +644,20 @@ async fn changed(
     tracing::info!(target: "security", event = event.name(), user_id = user.id, sessions_ended = ended, "passkeys changed");
     let detail = format!("“{name}”");
     audit::record(state, Record::own(event, user.id, client).detail(&detail)).await;
-    let change = if event == Event::PasskeyAdded {
-        TwoStepChange::PasskeyAdded
-    } else {
-        TwoStepChange::PasskeyRemoved
+    let change = match event {
+        Event::PasskeyRemoved => TwoStepChange::PasskeyRemoved,
+        Event::PasskeyReenabled => TwoStepChange::PasskeyReenabled,
+        _ => TwoStepChange::PasskeyAdded,
     };
-    let content = templates::render(Template::TwoStepChanged {
-        name: &user.name,
-        change,
-        account_link: &state.mail.link(paths::ACCOUNT),
-    });
-    if let Err(err) = state.mail.send(&state.db, &user.email, &content).await {
-        tracing::error!(user_id = user.id, error = %err, "could not queue the passkey notice");
-    }
+    super::alerts::security_mail(state, user, |secure_link, account_link| {
+        templates::render(Template::TwoStepChanged {
+            name: &user.name,
+            change,
+            account_link,
+            secure_link,
+        })
+    })
+    .await;
     Ok(ended)
 }
 
@@ -596,12 +677,50 @@ pub async fn overview(state: &AppState, user_id: i64) -> Result<PasskeyOverview,
             added: sessions::utc_text(p.created_at),
             last_used: p.last_used_at.map(sessions::utc_text),
             backed_up: p.backed_up,
+            suspended: p
+                .suspended_at
+                .map(|at| suspension_text(p.suspended_reason.as_deref(), at)),
         })
         .collect();
     Ok(PasskeyOverview {
         passkeys,
         has_password: db::passkeys::has_password(&state.db, user_id).await?,
     })
+}
+
+/// Why a passkey is suspended, as the account page and the API say it.
+fn suspension_text(reason: Option<&str>, at: i64) -> String {
+    let at = sessions::utc_text(at);
+    match reason {
+        Some("cloned") => format!(
+            "Suspended {at}: its signature counter went backwards at a sign-in, so a copy of it \
+             may exist."
+        ),
+        Some("secured") => format!("Suspended {at} by “This wasn't me”."),
+        _ => format!("Suspended {at}."),
+    }
+}
+
+/// Lifts the suspension of one of the signed-in person's passkeys, after their password (or,
+/// for an account without one, a sign-in within [`RECENT_SIGN_IN`]). Every other session
+/// ends; the audit trail records it and the person is mailed (as for a new passkey).
+///
+/// # Errors
+/// [`AppError::Validation`] on `password`; [`PasskeyRule::NeedsRecentSignIn`];
+/// [`AppError::RateLimited`]; [`AppError::NotFound`] for a passkey that is not theirs or not
+/// suspended.
+pub async fn reenable(
+    state: &AppState,
+    principal: &Principal,
+    id: i64,
+    password: Option<String>,
+    client: &ClientInfo,
+) -> Result<u64, AppError> {
+    check_identity(state, principal, password).await?;
+    let Some(name) = db::passkeys::reenable(&state.db, principal.user.id, id).await? else {
+        return Err(AppError::NotFound(crate::error::Resource::Passkey));
+    };
+    changed(state, principal, client, Event::PasskeyReenabled, &name).await
 }
 
 /// Renames one of the signed-in person's passkeys.

@@ -50,6 +50,7 @@ pub const RULES: &str = r#"{
           { "not": { "href_matches": "/pkg/*" } },
           { "not": { "href_matches": "/verify-email*" } },
           { "not": { "href_matches": "/confirm-email*" } },
+          { "not": { "href_matches": "/secure-account*" } },
           { "not": { "href_matches": "/reset-password*" } },
           { "not": { "selector_matches": "[download], [rel~=nofollow], [data-no-prefetch]" } }
         ]

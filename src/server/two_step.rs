@@ -35,7 +35,6 @@ use super::{
 use crate::{
     error::{AppError, FieldError, TwoStepRule},
     model::{TwoStepSetup, TwoStepStatus, User},
-    paths,
 };
 
 /// How long a correct password waits for its code.
@@ -392,14 +391,15 @@ async fn changed(
 }
 
 async fn notify(state: &AppState, user: &User, change: TwoStepChange) {
-    let content = templates::render(Template::TwoStepChanged {
-        name: &user.name,
-        change,
-        account_link: &state.mail.link(paths::ACCOUNT),
-    });
-    if let Err(err) = state.mail.send(&state.db, &user.email, &content).await {
-        tracing::error!(user_id = user.id, error = %err, "could not queue the two-step notice");
-    }
+    super::alerts::security_mail(state, user, |secure_link, account_link| {
+        templates::render(Template::TwoStepChanged {
+            name: &user.name,
+            change,
+            account_link,
+            secure_link,
+        })
+    })
+    .await;
 }
 
 /// An administrator turns off `user`'s two-step sign-in: every session of the account ends,
@@ -525,11 +525,18 @@ async fn check_answer(
     if account.disabled {
         return Err(AppError::AccountDisabled);
     }
-    attempt_limits::login_succeeded(state, &attempt, cookies).await?;
-    let detail = match answer {
-        Answer::Code(_) => audit::detail::WITH_AUTHENTICATOR,
-        Answer::RecoveryCode(_) => audit::detail::WITH_RECOVERY_CODE,
+    let seen = attempt_limits::login_succeeded(state, &attempt, cookies).await?;
+    let (detail, method) = match answer {
+        Answer::Code(_) => (
+            audit::detail::WITH_AUTHENTICATOR,
+            super::alerts::Method::PasswordAndCode,
+        ),
+        Answer::RecoveryCode(_) => (
+            audit::detail::WITH_RECOVERY_CODE,
+            super::alerts::Method::PasswordAndRecoveryCode,
+        ),
     };
+    super::alerts::signed_in(state, &user, client, seen, method).await;
     tracing::info!(target: "security", event = "second_step_succeeded", user_id = user.id, ip = %client.ip_text(), method = detail, "second step passed");
     audit::record(
         state,

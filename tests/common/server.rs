@@ -19,6 +19,17 @@ impl ServerProcess {
     /// Starts the binary on `database_url` with `extra` variables, and waits until `/healthz`
     /// answers. Its log goes to `dir/server-<port>.log`.
     pub async fn start(dir: &std::path::Path, database_url: &str, extra: &[(&str, &str)]) -> Self {
+        Self::start_with_file_limit(dir, database_url, extra, None).await
+    }
+
+    /// As [`start`](Self::start), with the process's open-files limit (soft and hard) set to
+    /// `open_files` when given, as `LimitNOFILE=` in a systemd unit would.
+    pub async fn start_with_file_limit(
+        dir: &std::path::Path,
+        database_url: &str,
+        extra: &[(&str, &str)],
+        open_files: Option<libc::rlim_t>,
+    ) -> Self {
         // Ask the OS for a free port, then hand it to the server (a tiny race, fine in tests).
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
@@ -26,7 +37,26 @@ impl ServerProcess {
             .port();
         let log_path = dir.join(format!("server-{port}.log"));
         let log = std::fs::File::create(&log_path).expect("log file");
-        let child = Command::new(env!("CARGO_BIN_EXE_tasks"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_tasks"));
+        if let Some(limit) = open_files {
+            use std::os::unix::process::CommandExt;
+            let limit = libc::rlimit {
+                rlim_cur: limit,
+                rlim_max: limit,
+            };
+            // SAFETY: the closure runs between fork and exec, and only calls setrlimit, which is
+            // async-signal-safe and allocates nothing.
+            unsafe {
+                command.pre_exec(move || {
+                    if libc::setrlimit(libc::RLIMIT_NOFILE, &raw const limit) == 0 {
+                        Ok(())
+                    } else {
+                        Err(std::io::Error::last_os_error())
+                    }
+                });
+            }
+        }
+        let child = command
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("DATABASE_URL", database_url)

@@ -17,10 +17,10 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use super::types::{
     AcceptedOut, AccountDeletion, AccountOut, AccountPageOut, AccountPatch, AuditEventOut,
-    AuditPageOut, ChangeEmailBody, ExportOut, NewTask, PasswordChangeBody, PasswordResetBody,
-    PasswordResetConfirmBody, RecoveryCodesOut, RefreshBody, RegisterBody, SessionOut, TaskOut,
-    TaskPage, TaskPatch, TokenForm, TokenOut, TotpCheckBody, TotpConfirmBody, TotpSetupOut,
-    TotpStartBody, UserOut, VerifyEmailBody,
+    AuditPageOut, ChangeEmailBody, ExportOut, NewTask, PasskeyOut, PasswordChangeBody,
+    PasswordResetBody, PasswordResetConfirmBody, RecoveryCodesOut, RefreshBody, RegisterBody,
+    SessionOut, TaskOut, TaskPage, TaskPatch, TokenForm, TokenOut, TotpCheckBody, TotpConfirmBody,
+    TotpSetupOut, TotpStartBody, UserOut, VerifyEmailBody,
 };
 use crate::model::Role;
 use crate::server::{
@@ -119,6 +119,7 @@ pub enum TaskIdErrors {
         super::me,
         super::delete_me,
         super::my_activity,
+        super::my_passkeys,
         super::export_me,
         super::change_password,
         super::email::request_password_reset,
@@ -150,7 +151,7 @@ pub enum TaskIdErrors {
         ValidationItem, Role, AccountOut, AccountPageOut, AccountPatch, AuditEventOut,
         AuditPageOut, AccountDeletion, ExportOut, PasswordResetBody, PasswordResetConfirmBody,
         VerifyEmailBody, ChangeEmailBody, AcceptedOut, TotpStartBody, TotpSetupOut,
-        TotpConfirmBody, TotpCheckBody, RecoveryCodesOut
+        TotpConfirmBody, TotpCheckBody, RecoveryCodesOut, PasskeyOut
     )),
     modifiers(&Security),
     tags(

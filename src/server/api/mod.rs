@@ -24,7 +24,7 @@ use self::{
     doc::{AuthErrors, JsonBodyErrors, TaskIdErrors, WriteRefusals},
     extract::{ApiJson, ApiPath, ApiQuery, OAuthForm},
     types::{
-        AccountDeletion, ActivityQuery, AuditPageOut, ExportOut, ListQuery, NewTask,
+        AccountDeletion, ActivityQuery, AuditPageOut, ExportOut, ListQuery, NewTask, PasskeyOut,
         PasswordChangeBody, RefreshBody, RegisterBody, SessionOut, TaskOut, TaskPage, TaskPatch,
         TokenForm, TokenOut, UserOut,
     },
@@ -56,6 +56,7 @@ pub fn router() -> Router<AppState> {
         .nest("/admin", admin::router())
         .route("/users/me", get(me).delete(delete_me))
         .route("/users/me/activity", get(my_activity))
+        .route("/users/me/passkeys", get(my_passkeys))
         .route("/users/me/export", get(export_me))
         .route("/users/me/password", post(change_password))
         .route("/auth/password-reset", post(email::request_password_reset))
@@ -405,6 +406,23 @@ async fn delete_me(
 ) -> Result<StatusCode, AppError> {
     accounts::delete_account(&state, &principal, body.password, &context.client).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The caller's passkeys, oldest first, with whether each is suspended (a suspected clone, or
+/// "This wasn't me"). Adding, re-enabling and removing passkeys happens on the account page,
+/// where the browser's passkey dialog is.
+#[utoipa::path(get, path = "/api/v1/users/me/passkeys", tag = "users",
+    security(("bearer" = []), ("oauth2" = [])),
+    responses(
+        (status = 200, description = "The caller's passkeys", body = Vec<PasskeyOut>),
+        AuthErrors,
+    ))]
+async fn my_passkeys(
+    State(state): State<AppState>,
+    Principal { user, .. }: Principal,
+) -> Result<Json<Vec<PasskeyOut>>, AppError> {
+    let passkeys = crate::server::db::passkeys::list(&state.db, user.id).await?;
+    Ok(Json(passkeys.into_iter().map(Into::into).collect()))
 }
 
 /// The caller's recent security activity (sign-ins, failed attempts, password changes, ...),

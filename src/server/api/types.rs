@@ -156,6 +156,44 @@ pub struct TokenOut {
     pub refresh_expires_in: u64,
 }
 
+/// One of the caller's passkeys.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PasskeyOut {
+    pub id: i64,
+    pub name: String,
+    /// RFC 3339 timestamp.
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    /// RFC 3339 timestamp, or `null` if it never signed in.
+    #[schema(format = DateTime)]
+    pub last_used_at: Option<String>,
+    /// Synced by its provider (a password manager or platform account).
+    pub backed_up: bool,
+    /// A suspended passkey signs in nowhere until its owner re-enables it on the account page.
+    pub suspended: bool,
+    /// RFC 3339 timestamp of the suspension, or `null`.
+    #[schema(format = DateTime)]
+    pub suspended_at: Option<String>,
+    /// `cloned` (its signature counter went backwards at a sign-in: a copy of it may exist) or
+    /// `secured` ("This wasn't me" was used); `null` when not suspended.
+    pub suspended_reason: Option<String>,
+}
+
+impl From<crate::server::db::passkeys::Listed> for PasskeyOut {
+    fn from(p: crate::server::db::passkeys::Listed) -> Self {
+        Self {
+            id: p.id,
+            name: p.name,
+            created_at: rfc3339(p.created_at),
+            last_used_at: p.last_used_at.map(rfc3339),
+            backed_up: p.backed_up,
+            suspended: p.suspended_at.is_some(),
+            suspended_at: p.suspended_at.map(rfc3339),
+            suspended_reason: p.suspended_reason,
+        }
+    }
+}
+
 /// One of the caller's signed-in sessions.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SessionOut {
@@ -436,7 +474,11 @@ pub struct AuditEventOut {
     pub at: String,
     /// `sign_up`, `login_succeeded`, `login_failed`, `login_throttled`, `refresh_token_reuse`,
     /// `logout`, `session_revoked`, `password_changed`, `role_changed`, `account_disabled`,
-    /// `account_enabled`, `account_deleted` or `data_exported`.
+    /// `account_enabled`, `account_deleted`, `data_exported`, `password_reset_requested`,
+    /// `password_reset`, `email_verified`, `email_change_requested`, `email_changed`,
+    /// `two_step_enabled`, `two_step_disabled`, `recovery_codes_replaced`, `passkey_added`,
+    /// `passkey_removed`, `passkey_suspected_clone`, `passkey_reenabled`, `account_secured` or
+    /// `new_device_alert`.
     pub event: String,
     /// The event as a sentence, e.g. "Signed in from Firefox on Linux".
     pub summary: String,

@@ -6,6 +6,7 @@
 //! native driver of the engine in use through `db_read!`, `db_write!` or `db_execute!`, so
 //! each engine keeps its own typed connection options.
 
+pub mod alerts;
 pub mod audit;
 pub mod mail;
 pub mod passkeys;

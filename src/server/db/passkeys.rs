@@ -97,6 +97,9 @@ pub struct Listed {
     pub created_at: i64,
     pub last_used_at: Option<i64>,
     pub backed_up: bool,
+    pub suspended_at: Option<i64>,
+    /// `cloned` or `secured` (see the migration).
+    pub suspended_reason: Option<String>,
 }
 
 /// The account's passkeys, oldest first.
@@ -104,8 +107,8 @@ pub struct Listed {
 /// # Errors
 /// Database failures.
 pub async fn list(db: &Db, user_id: i64) -> Result<Vec<Listed>, AppError> {
-    const SQL: &str = "SELECT id, name, credential_id, created_at, last_used_at, backed_up \
-         FROM passkeys WHERE user_id = $1 ORDER BY id";
+    const SQL: &str = "SELECT id, name, credential_id, created_at, last_used_at, backed_up, \
+         suspended_at, suspended_reason FROM passkeys WHERE user_id = $1 ORDER BY id";
     Ok(db_read!(db, |c| sqlx::query_as(SQL)
         .bind(user_id)
         .fetch_all(c)
@@ -134,6 +137,8 @@ pub struct Stored {
     /// webauthn-rs's `Passkey`, JSON.
     pub credential: String,
     pub sign_count: i64,
+    /// Set while the passkey is suspended: it signs in nowhere.
+    pub suspended_at: Option<i64>,
 }
 
 /// The passkey with credential id `credential_id` (base64url).
@@ -141,8 +146,8 @@ pub struct Stored {
 /// # Errors
 /// Database failures.
 pub async fn find(db: &Db, credential_id: &str) -> Result<Option<Stored>, AppError> {
-    const SQL: &str = "SELECT id, user_id, user_handle, name, credential, sign_count \
-         FROM passkeys WHERE credential_id = $1";
+    const SQL: &str = "SELECT id, user_id, user_handle, name, credential, sign_count, \
+         suspended_at FROM passkeys WHERE credential_id = $1";
     // On the writer: a passkey added a moment ago on SQLite is found at once.
     Ok(db_write!(db, |c| sqlx::query_as(SQL)
         .bind(credential_id)
@@ -269,8 +274,46 @@ pub async fn record_use(
 ) -> Result<bool, AppError> {
     const SQL: &str = "UPDATE passkeys SET credential = $2, sign_count = $3, backed_up = $4, \
          last_used_at = $5 \
-         WHERE id = $1 AND (sign_count < $3 OR (sign_count = 0 AND $3 = 0))";
+         WHERE id = $1 AND suspended_at IS NULL \
+           AND (sign_count < $3 OR (sign_count = 0 AND $3 = 0))";
     Ok(db_execute!(db, SQL, id, credential, sign_count, backed_up, now_millis())? == 1)
+}
+
+/// Suspends passkey `id` as a suspected clone (its counter did not go up). Returns whether
+/// this call suspended it (`false`: it was suspended already), so the owner is told once.
+///
+/// # Errors
+/// Database failures.
+pub async fn suspend_cloned(db: &Db, id: i64, now: i64) -> Result<bool, AppError> {
+    const SQL: &str = "UPDATE passkeys SET suspended_at = $2, suspended_reason = 'cloned' \
+         WHERE id = $1 AND suspended_at IS NULL";
+    Ok(db_execute!(db, SQL, id, now)? == 1)
+}
+
+/// Lifts the suspension of passkey `id` of account `user_id`. Returns its name, or `None` when
+/// the account has no such suspended passkey.
+///
+/// # Errors
+/// Database failures.
+pub async fn reenable(db: &Db, user_id: i64, id: i64) -> Result<Option<String>, AppError> {
+    const SQL: &str = "UPDATE passkeys SET suspended_at = NULL, suspended_reason = NULL \
+         WHERE id = $1 AND user_id = $2 AND suspended_at IS NOT NULL RETURNING name";
+    Ok(db_write!(db, |c| sqlx::query_scalar(SQL)
+        .bind(id)
+        .bind(user_id)
+        .fetch_optional(c)
+        .await)?)
+}
+
+/// How many sign-in ceremonies are waiting for an answer (anonymous: nobody is signed in yet).
+///
+/// # Errors
+/// Database failures.
+pub async fn pending_sign_ins(db: &Db) -> Result<i64, AppError> {
+    const SQL: &str = "SELECT COUNT(*) FROM passkey_challenges WHERE purpose = 'sign_in'";
+    Ok(db_write!(db, |c| sqlx::query_scalar(SQL)
+        .fetch_one(c)
+        .await)?)
 }
 
 /// Renames passkey `id` of account `user_id`. Returns whether it exists.

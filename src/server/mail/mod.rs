@@ -212,7 +212,8 @@ async fn sweep(db: &Db) {
     let now = now_millis();
     let done = db::mail::purge_done(db, now - duration_millis(KEEP_DONE)).await;
     let links = db::mail::purge_tokens(db, now - duration_millis(KEEP_EXPIRED_LINKS)).await;
-    if let Err(err) = done.and(links) {
+    let alert_links = db::alerts::purge_links(db, now - duration_millis(KEEP_EXPIRED_LINKS)).await;
+    if let Err(err) = done.and(links).and(alert_links) {
         tracing::warn!(error = %err, "could not erase old mail and expired links; the next sweep tries again in an hour");
     }
 }

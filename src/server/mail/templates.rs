@@ -27,7 +27,11 @@ pub enum Template<'a> {
         valid_for: &'a str,
     },
     /// After a password reset through a link.
-    PasswordChanged { name: &'a str, forgot_link: &'a str },
+    PasswordChanged {
+        name: &'a str,
+        forgot_link: &'a str,
+        secure_link: &'a str,
+    },
     /// To the new address of an email change: the link that makes the change.
     ConfirmNewEmail {
         name: &'a str,
@@ -40,12 +44,38 @@ pub enum Template<'a> {
         name: &'a str,
         new_email: &'a str,
         account_link: &'a str,
+        secure_link: &'a str,
     },
-    /// After two-step sign-in was turned on or off, or its recovery codes replaced.
+    /// After a change to how the account signs in: two-step sign-in, recovery codes, passkeys,
+    /// the password.
     TwoStepChanged {
         name: &'a str,
         change: TwoStepChange,
         account_link: &'a str,
+        secure_link: &'a str,
+    },
+    /// A sign-in from a browser the account had not used before.
+    NewSignIn {
+        name: &'a str,
+        /// "2026-12-07 23:40 UTC".
+        when: &'a str,
+        /// "Firefox on Linux".
+        device: &'a str,
+        ip: &'a str,
+        /// "with your password", "with a passkey", ...
+        method: &'a str,
+        account_link: &'a str,
+        secure_link: &'a str,
+    },
+    /// A passkey was suspended because its signature counter went backwards.
+    PasskeySuspended {
+        name: &'a str,
+        passkey: &'a str,
+        when: &'a str,
+        device: &'a str,
+        ip: &'a str,
+        account_link: &'a str,
+        secure_link: &'a str,
     },
 }
 
@@ -58,6 +88,12 @@ pub enum TwoStepChange {
     RecoveryCodesReplaced,
     PasskeyAdded,
     PasskeyRemoved,
+    /// A suspended passkey was enabled again by its owner.
+    PasskeyReenabled,
+    /// The password was changed on the account page.
+    PasswordChanged,
+    /// An account made with a passkey got a password.
+    PasswordAdded,
 }
 
 /// Escapes text for HTML element content and double-quoted attribute values.
@@ -124,6 +160,23 @@ impl Builder {
         self
     }
 
+    /// "If this was not you": the "This wasn't me" button, and where to look.
+    fn not_me(&mut self, secure_link: &str, account_link: &str) -> &mut Self {
+        self.same(
+            "If this was not you, someone else may be able to sign in to your account. Choose \
+             “This wasn't me”: it signs out every device, suspends your passkeys and takes you \
+             to choose a new password. The link works once, for 7 days, without signing in.",
+        )
+        .button("This wasn't me", secure_link)
+        .para(
+            &format!("Your devices and recent activity are on your account page: {account_link}"),
+            &format!(
+                "Your devices and recent activity are on <a href=\"{href}\">your account page</a>.",
+                href = escape(account_link)
+            ),
+        )
+    }
+
     fn finish(&mut self, subject: &str) -> Content {
         self.same("— Tasks");
         Content {
@@ -175,16 +228,28 @@ pub fn render(template: Template<'_>) -> Content {
                  mail: your password stays as it is."
             ))
             .finish("Reset your Tasks password"),
-        Template::PasswordChanged { name, forgot_link } => Builder::new(name)
+        Template::PasswordChanged {
+            name,
+            forgot_link,
+            secure_link,
+        } => Builder::new(name)
             .same(
                 "Your Tasks password was changed with a reset link, and every device that was \
                  signed in was signed out.",
             )
             .same(
-                "If this was not you, someone can read your mail: secure your mailbox, then \
-                 reset your password again:",
+                "If this was not you, someone can read your mail: secure your mailbox first. \
+                 Then choose “This wasn't me” (it signs out every device, suspends your \
+                 passkeys and takes you to choose a new password; it works once, for 7 days):",
             )
-            .button("Reset my password", forgot_link)
+            .button("This wasn't me", secure_link)
+            .para(
+                &format!("Or ask for another reset link: {forgot_link}"),
+                &format!(
+                    "Or <a href=\"{href}\">ask for another reset link</a>.",
+                    href = escape(forgot_link)
+                ),
+            )
             .finish("Your Tasks password was changed"),
         Template::ConfirmNewEmail {
             name,
@@ -209,6 +274,7 @@ pub fn render(template: Template<'_>) -> Content {
             name,
             new_email,
             account_link,
+            secure_link,
         } => Builder::new(name)
             .para(
                 &format!(
@@ -223,16 +289,14 @@ pub fn render(template: Template<'_>) -> Content {
                     escape(new_email)
                 ),
             )
-            .same(
-                "If this was not you, change your password now and sign out your other \
-                 devices on your account page:",
-            )
-            .button("Open my account page", account_link)
+            .same("“This wasn't me” below also cancels the change.")
+            .not_me(secure_link, account_link)
             .finish("Your Tasks email address is being changed"),
         Template::TwoStepChanged {
             name,
             change,
             account_link,
+            secure_link,
         } => {
             let (what, subject) = match change {
                 TwoStepChange::Enabled => (
@@ -266,16 +330,98 @@ pub fn render(template: Template<'_>) -> Content {
                      Every other device was signed out.",
                     "A passkey was removed from your Tasks account",
                 ),
+                TwoStepChange::PasskeyReenabled => (
+                    "A suspended passkey of your Tasks account was enabled again: it can sign in \
+                     once more. Every other device was signed out.",
+                    "A passkey of your Tasks account was enabled again",
+                ),
+                TwoStepChange::PasswordChanged => (
+                    "The password of your Tasks account was changed on its account page. Every \
+                     other device was signed out.",
+                    "Your Tasks password was changed",
+                ),
+                TwoStepChange::PasswordAdded => (
+                    "A password was added to your Tasks account, which had only passkeys: it \
+                     can now sign in with the password too. Every other device was signed out.",
+                    "A password was added to your Tasks account",
+                ),
             };
             Builder::new(name)
                 .same(what)
-                .same(
-                    "If this was not you, change your password now and check your two-step \
-                     sign-in on your account page:",
-                )
-                .button("Open my account page", account_link)
+                .not_me(secure_link, account_link)
                 .finish(subject)
         }
+        Template::NewSignIn {
+            name,
+            when,
+            device,
+            ip,
+            method,
+            account_link,
+            secure_link,
+        } => Builder::new(name)
+            .same(&format!(
+                "Your Tasks account was signed in to from a browser or app it had not used \
+                 before, {method}:"
+            ))
+            .para(
+                &format!("When: {when}\nDevice: {device}\nAddress: {ip}"),
+                &format!(
+                    "When: <strong>{}</strong><br>Device: <strong>{}</strong><br>Address: \
+                     <strong>{}</strong>",
+                    escape(when),
+                    escape(device),
+                    escape(ip)
+                ),
+            )
+            .same("If this was you, there is nothing to do.")
+            .not_me(secure_link, account_link)
+            .same(
+                "You can turn these mails off on your account page. Mails about changes to how \
+                 your account signs in always go.",
+            )
+            .finish("New sign-in to your Tasks account"),
+        Template::PasskeySuspended {
+            name,
+            passkey,
+            when,
+            device,
+            ip,
+            account_link,
+            secure_link,
+        } => Builder::new(name)
+            .para(
+                &format!(
+                    "Your passkey “{passkey}” was just used to try to sign in, but its signature \
+                     counter went backwards: that happens when a passkey has been copied to \
+                     another device. We suspended it; it cannot sign in anywhere until you \
+                     re-enable it."
+                ),
+                &format!(
+                    "Your passkey <strong>{}</strong> was just used to try to sign in, but its \
+                     signature counter went backwards: that happens when a passkey has been \
+                     copied to another device. We suspended it; it cannot sign in anywhere \
+                     until you re-enable it.",
+                    escape(passkey)
+                ),
+            )
+            .para(
+                &format!("When: {when}\nDevice: {device}\nAddress: {ip}"),
+                &format!(
+                    "When: <strong>{}</strong><br>Device: <strong>{}</strong><br>Address: \
+                     <strong>{}</strong>",
+                    escape(when),
+                    escape(device),
+                    escape(ip)
+                ),
+            )
+            .same(
+                "If you restored your device from a backup or moved the passkey yourself, sign \
+                 in another way and re-enable it on your account page (your password is \
+                 asked). Otherwise remove it there.",
+            )
+            .not_me(secure_link, account_link)
+            .finish("A passkey of your Tasks account was suspended"),
     }
 }
 
@@ -317,6 +463,7 @@ mod tests {
             Template::PasswordChanged {
                 name: "A",
                 forgot_link: link,
+                secure_link: link,
             },
             Template::ConfirmNewEmail {
                 name: "A",
@@ -328,6 +475,22 @@ mod tests {
                 name: "A",
                 new_email: "b@example.com",
                 account_link: link,
+                secure_link: link,
+            },
+            Template::TwoStepChanged {
+                name: "A",
+                change: TwoStepChange::PasswordChanged,
+                account_link: link,
+                secure_link: link,
+            },
+            Template::PasskeySuspended {
+                name: "A",
+                passkey: "Phone",
+                when: "2026-12-07 23:40 UTC",
+                device: "Chrome on Linux",
+                ip: "192.0.2.1",
+                account_link: link,
+                secure_link: link,
             },
         ] {
             let mail = render(template);
@@ -335,5 +498,32 @@ mod tests {
             assert!(mail.text.contains(link) && mail.html.contains(link));
             assert!(mail.html.starts_with("<!DOCTYPE html>"));
         }
+    }
+
+    #[test]
+    fn a_new_sign_in_mail_says_when_where_and_how_and_escapes_the_device() {
+        let mail = render(Template::NewSignIn {
+            name: "Ann",
+            when: "2026-12-07 23:40 UTC",
+            device: "<script>x</script> on Linux",
+            ip: "192.0.2.1",
+            method: "with your password",
+            account_link: "https://t.example/account",
+            secure_link: "https://t.example/secure-account?token=abc",
+        });
+        assert_eq!(mail.subject, "New sign-in to your Tasks account");
+        for part in [&mail.text, &mail.html] {
+            assert!(part.contains("2026-12-07 23:40 UTC"));
+            assert!(part.contains("192.0.2.1"));
+            assert!(part.contains("with your password"));
+            assert!(part.contains("https://t.example/secure-account?token=abc"));
+        }
+        assert!(mail.text.contains("This wasn't me"));
+        assert!(mail.html.contains("This wasn&#39;t me"));
+        assert!(
+            mail.html
+                .contains("&lt;script&gt;x&lt;/script&gt; on Linux")
+        );
+        assert!(!mail.html.contains("<script>"));
     }
 }
