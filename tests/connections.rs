@@ -432,6 +432,9 @@ async fn an_address_at_its_cap_closes_its_own_longest_idle_connection_to_make_ro
         let head = get_healthz_and_keep_alive(&mut stream).await;
         assert!(head.starts_with("http/1.1 200"), "{head}");
         idle.push(stream);
+        // Idleness is kept in milliseconds: apart, so "the oldest" is one connection (two
+        // idle since the same millisecond are equally old, and either may go).
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let mut newer = connect_from(3, &address).await;
     let head = get_healthz_and_keep_alive(&mut newer).await;
