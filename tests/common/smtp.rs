@@ -75,8 +75,10 @@ impl SmtpSink {
 
     /// Every message received so far.
     pub fn messages(&self) -> Vec<Value> {
-        std::fs::read_to_string(&self.out)
-            .unwrap_or_default()
+        let written = std::fs::read_to_string(&self.out).unwrap_or_default();
+        // Only whole lines: the sink may be writing the next one right now.
+        let complete = &written[..written.rfind('\n').map_or(0, |end| end + 1)];
+        complete
             .lines()
             .map(|l| serde_json::from_str(l).expect("a JSON line from the sink"))
             .collect()
